@@ -1,0 +1,16 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './command.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses `--flag value` style arguments strictly: an unknown flag or a missing
+ * value is a UsageError naming the flag, so every subcommand fails the same way.
+ */
+export function parseFlags<O extends Options>(args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NETNS_PREFIX } from './netns.js';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Namespaces made by test workers that no longer run: leaks. */
+function orphanNamespaces(): string[] {
+  let out = '';
+  try {
+    out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(NETNS_PREFIX))
+    .filter((n) => !pidAlive(Number(n.slice(NETNS_PREFIX.length).split('-')[0])));
+}
+
+/** Daemons started from a sandbox directory that is gone or whose test process is gone. */
+function orphanOvsDaemons(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!/^(ovsdb-server|ovs-vswitchd)\0/.test(cmdline) || !cmdline.includes(join(tmpdir(), 'evpn-ovs-'))) continue;
+    const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
+    if (ppid === 1) pids.push(Number(entry)); // its test process died without stopping it
+  }
+  return pids;
+}
+
+function sweep(): string[] {
+  const found: string[] = [];
+  for (const ns of orphanNamespaces()) {
+    found.push(`network namespace ${ns}`);
+    try {
+      execFileSync('ip', ['netns', 'delete', ns]);
+    } catch {
+      // reported below all the same
+    }
+  }
+  for (const pid of orphanOvsDaemons()) {
+    found.push(`ovs daemon pid ${pid}`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-'))) {
+    const path = join(tmpdir(), dir);
+    const inUse = readdirSync('/proc').some((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path);
+      } catch {
+        return false;
+      }
+    });
+    if (!inUse) {
+      found.push(`directory ${path}`);
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+  return found;
+}
+
+/** Sweeps what an earlier crashed run left; after the run, fails if this run leaked anything. */
+export function setup(): () => void {
+  const stale = sweep();
+  if (stale.length) process.stderr.write(`test harness: removed leftovers of an earlier run: ${stale.join(', ')}\n`);
+  return () => {
+    const leaked = sweep();
+    if (leaked.length) throw new Error(`integration tests leaked (now removed): ${leaked.join(', ')}`);
+  };
+}
