@@ -1,0 +1,36 @@
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+
+/** One thing `evpn-ecmp inspect` can show (the kernel's or Open vSwitch's view of a node). */
+export interface InspectTarget {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+/** Registered targets; each lives in its own module (inspect-kernel.ts, inspect-ovs.ts). */
+export const inspectTargets: InspectTarget[] = [];
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'show what a node really holds, decoded the way the agent sees it',
+  get usage() {
+    return [
+      'Usage: evpn-ecmp inspect <target> [flags]',
+      '',
+      'Targets:',
+      ...inspectTargets.map((t) => `  ${t.name.padEnd(8)} ${t.summary}`),
+      '',
+      ...inspectTargets.map((t) => t.usage),
+    ].join('\n');
+  },
+  async run(args) {
+    const [name, ...rest] = args;
+    const target = inspectTargets.find((t) => t.name === name);
+    if (!target) {
+      throw new UsageError(`unknown target "${name ?? ''}": expected one of ${inspectTargets.map((t) => t.name).join(', ')}`);
+    }
+    return target.run(rest);
+  },
+};
