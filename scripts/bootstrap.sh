@@ -43,6 +43,9 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
+# --- Helm (built once from its Go module, cached outside the repository) ---
+bash scripts/build-helm.sh >/dev/null
+
 # --- compiled CLI ----------------------------------------------------------
 log "building"
 npx tsc -p tsconfig.build.json
