@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { chartDir, helm } from '../../harness/helm.js';
+import { missingPrerequisites } from '../../harness/prereq.js';
+
+const skip = missingPrerequisites(['go']);
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+}
+
+async function template(...args: string[]): Promise<K8sObject[]> {
+  const { stdout } = await helm(['template', 'evpn', chartDir, '--namespace', 'evpn-system', ...args]);
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+function find(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+  if (!found) throw new Error(`no ${kind} *${nameSuffix} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+function withValues(values: string, fn: (file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'evpn-values-'));
+  const file = join(dir, 'values.yaml');
+  writeFileSync(file, values);
+  return fn(file).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+describe.skipIf(skip)('helm chart', () => {
+  it('passes helm lint with default values', async () => {
+    const { stdout } = await helm(['lint', chartDir, '--strict']);
+    expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders the expected objects with default values', async () => {
+    const objects = await template();
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).toEqual(expect.arrayContaining([
+      'ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Deployment', 'Role', 'RoleBinding', 'Service',
+      'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+    ]));
+    expect(kinds).not.toContain('ServiceMonitor');
+
+    const ds = find(objects, 'DaemonSet', '-agent') as K8sObject & { spec: any };
+    const pod = ds.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    const agent = pod.containers[0];
+    expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
+    expect(agent.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(agent.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(agent.env.find((e: any) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
+    expect(agent.args).toContain('--node=$(NODE_NAME)');
+    expect(agent.volumeMounts[0].mountPath).toBe('/var/run/openvswitch');
+    expect(agent.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(agent.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
+
+    const deploy = find(objects, 'Deployment', '-operator') as K8sObject & { spec: any };
+    const op = deploy.spec.template.spec;
+    expect(op.securityContext.runAsNonRoot).toBe(true);
+    expect(op.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(op.containers[0].args).toContain('--leader-elect');
+    expect(op.containers[0].resources.requests).toBeDefined();
+  });
+
+  it('renders a non-trivial values file', async () => {
+    await withValues(
+      [
+        'image: {repository: registry.example/evpn, tag: "1.2.3", pullPolicy: Always}',
+        'logLevel: debug',
+        'operator: {replicas: 2, leaderElect: true, metricsPort: 18080}',
+        'agent:',
+        '  ovsRunDir: /run/openvswitch',
+        '  tolerations: [{key: dedicated, operator: Equal, value: network, effect: NoSchedule}]',
+        '  updateStrategy: {maxUnavailable: "10%"}',
+        'metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: prom}}}',
+      ].join('\n'),
+      async (file) => {
+        const objects = await template('-f', file);
+        const deploy = find(objects, 'Deployment', '-operator') as K8sObject & { spec: any };
+        expect(deploy.spec.replicas).toBe(2);
+        expect(deploy.spec.template.spec.containers[0].image).toBe('registry.example/evpn:1.2.3');
+        expect(deploy.spec.template.spec.containers[0].args).toContain('--metrics-addr=:18080');
+        const ds = find(objects, 'DaemonSet', '-agent') as K8sObject & { spec: any };
+        expect(ds.spec.template.spec.volumes[0].hostPath.path).toBe('/run/openvswitch');
+        expect(ds.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'network', effect: 'NoSchedule' }]);
+        expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe('10%');
+        const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
+        expect(monitors).toHaveLength(2);
+        expect((monitors[0] as any).spec.endpoints[0].interval).toBe('15s');
+      },
+    );
+  });
+
+  it.each([
+    ['an unknown key', 'agent: {ovsRundir: /x}', /ovsRundir/],
+    ['a port out of range', 'operator: {metricsPort: 70000}', /metricsPort/],
+    ['a bad log level', 'logLevel: verbose', /logLevel/],
+    ['a relative OVS run dir', 'agent: {ovsRunDir: var/run}', /ovsRunDir/],
+    ['a bad maxUnavailable', 'agent: {updateStrategy: {maxUnavailable: 0}}', /maxUnavailable/],
+  ])('rejects %s with a message naming it', async (_what, values, pattern) => {
+    await withValues(values, async (file) => {
+      const err = await template('-f', file).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/values don't meet the specifications of the schema/);
+      expect(err?.message).toMatch(pattern);
+    });
+  });
+
+  it('ships exactly the CRDs of crds/', async () => {
+    const { stdout } = await helm(['show', 'crds', chartDir]);
+    const fromChart = parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
+    const crdDir = join(chartDir, '..', '..', 'crds');
+    const fromRepo = readdirSync(crdDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => parseAllDocuments(readFileSync(join(crdDir, f), 'utf8')).map((d) => d.toJS() as K8sObject));
+    expect(fromRepo.length).toBe(3);
+    const byName = (a: K8sObject, b: K8sObject) => a.metadata.name.localeCompare(b.metadata.name);
+    expect(fromChart.sort(byName)).toEqual(fromRepo.sort(byName));
+  });
+});
