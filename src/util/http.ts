@@ -1,0 +1,223 @@
+/**
+ * The small HTTP surface every long-running process serves: `/healthz`
+ * (liveness: the process is not wedged), `/readyz` (readiness: e.g. the first
+ * full sync is done) and `/metrics` (Prometheus). The same path shapes as the
+ * Kubernetes components: 200 "ok", or 503 with one `[-]name failed: reason`
+ * line per failing check, so `curl` shows why.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { silentLogger, type Logger } from './log.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** A listen address that does not parse; `flag` names the flag it came from. */
+export class AddressError extends Error {
+  override name = 'AddressError';
+  constructor(
+    readonly value: string,
+    readonly flag: string | undefined,
+    reason: string,
+  ) {
+    super(`${flag ? `--${flag}: ` : ''}invalid listen address "${value}": ${reason}`);
+  }
+}
+
+/**
+ * Parses `host:port`, `:port` (all interfaces), `[v6]:port`. Returns
+ * undefined for `0` or the empty string, the convention (controller-runtime's
+ * `--metrics-bind-address=0`) for "do not serve".
+ */
+export function parseListenAddress(value: string, flag?: string): ListenAddress | undefined {
+  if (value === '' || value === '0') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  if (!m) throw new AddressError(value, flag, 'expected HOST:PORT, :PORT or [IPv6]:PORT');
+  const port = Number(m[3]);
+  if (port > 65535) throw new AddressError(value, flag, 'port out of range 0-65535');
+  const host = m[1] ?? (m[2] || '0.0.0.0');
+  return { host, port };
+}
+
+export type CheckResult = true | string;
+/** A health check: true when healthy, otherwise a one-line reason (or a thrown error). */
+export type Check = () => CheckResult | Promise<CheckResult>;
+
+/** Named liveness and readiness checks. Readiness implies liveness, as in Kubernetes. */
+export class HealthChecks {
+  private readonly liveness = new Map<string, Check>();
+  private readonly readiness = new Map<string, Check>();
+
+  addLiveness(name: string, check: Check): this {
+    this.liveness.set(name, check);
+    return this;
+  }
+
+  addReadiness(name: string, check: Check): this {
+    this.readiness.set(name, check);
+    return this;
+  }
+
+  async live(): Promise<CheckReport> {
+    return evaluate(this.liveness);
+  }
+
+  async ready(): Promise<CheckReport> {
+    return evaluate(new Map([...this.liveness, ...this.readiness]));
+  }
+}
+
+export interface CheckReport {
+  ok: boolean;
+  lines: string[];
+}
+
+async function evaluate(checks: Map<string, Check>): Promise<CheckReport> {
+  const lines: string[] = [];
+  let ok = true;
+  for (const [name, check] of checks) {
+    let result: CheckResult;
+    try {
+      result = await check();
+    } catch (err) {
+      result = err instanceof Error ? err.message : String(err);
+    }
+    if (result === true) {
+      lines.push(`[+]${name} ok`);
+    } else {
+      ok = false;
+      lines.push(`[-]${name} failed: ${result}`);
+    }
+  }
+  return { ok, lines };
+}
+
+export interface HttpResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+export type Handler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
+export type Routes = Record<string, Handler>;
+
+const text = (status: number, body: string): HttpResponse => ({ status, contentType: 'text/plain; charset=utf-8', body });
+
+/** `/healthz` and `/readyz`; `?verbose` lists every check even when all pass. */
+export function healthRoutes(checks: HealthChecks): Routes {
+  const handler = (which: 'live' | 'ready'): Handler => async (req) => {
+    const report = which === 'live' ? await checks.live() : await checks.ready();
+    const verbose = new URL(req.url ?? '/', 'http://x').searchParams.has('verbose');
+    if (report.ok && !verbose) return text(200, 'ok\n');
+    const summary = report.ok ? 'ok' : `${which === 'live' ? 'healthz' : 'readyz'} check failed`;
+    return text(report.ok ? 200 : 503, [...report.lines, summary, ''].join('\n'));
+  };
+  return { '/healthz': handler('live'), '/readyz': handler('ready') };
+}
+
+export function metricsRoutes(registry: Registry): Routes {
+  return {
+    '/metrics': async () => ({ status: 200, contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/** One listening HTTP server with a fixed table of GET routes. */
+export class HttpEndpoint {
+  private constructor(
+    private readonly server: Server,
+    /** The bound address (the real port when 0 was asked for). */
+    readonly address: ListenAddress,
+  ) {}
+
+  static async listen(address: ListenAddress, routes: Routes, log: Logger = silentLogger): Promise<HttpEndpoint> {
+    const server = createServer((req, res) => {
+      void respond(routes, req, res, log);
+    });
+    // Probes and scrapes are short; a client that stalls must not pin sockets.
+    server.requestTimeout = 10_000;
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => log.error('http server error', { err }));
+    const bound = server.address() as AddressInfo;
+    return new HttpEndpoint(server, { host: bound.address, port: bound.port });
+  }
+
+  /** URL of this endpoint (for logs and tests). */
+  url(path = '/'): string {
+    const host = this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host;
+    return `http://${host}:${this.address.port}${path}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
+  let response: HttpResponse;
+  if (!handler) {
+    response = text(404, 'not found\n');
+  } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+    response = text(405, 'method not allowed\n');
+  } else {
+    try {
+      response = await handler(req);
+    } catch (err) {
+      log.error('http handler failed', { path, err });
+      response = text(500, 'internal error\n');
+    }
+  }
+  res.writeHead(response.status, { 'Content-Type': response.contentType, 'Content-Length': Buffer.byteLength(response.body) });
+  res.end(req.method === 'HEAD' ? undefined : response.body);
+}
+
+export interface ObservabilityOptions {
+  /** `--metrics-addr` value; `0`/empty disables. */
+  metricsAddr: string;
+  /** `--health-addr` value; `0`/empty disables. */
+  healthAddr: string;
+  health: HealthChecks;
+  registry: Registry;
+  log?: Logger;
+}
+
+/**
+ * Serves metrics and health on their addresses; when both name the same
+ * address, one server carries all three paths. Address errors are thrown as
+ * AddressError before anything listens.
+ */
+export async function serveObservability(options: ObservabilityOptions): Promise<HttpEndpoint[]> {
+  const metrics = parseListenAddress(options.metricsAddr, 'metrics-addr');
+  const health = parseListenAddress(options.healthAddr, 'health-addr');
+  const log = options.log ?? silentLogger;
+  const plan: Array<{ address: ListenAddress; routes: Routes }> = [];
+  if (metrics) plan.push({ address: metrics, routes: metricsRoutes(options.registry) });
+  if (health) {
+    const same = plan.find((p) => p.address.host === health.host && p.address.port === health.port && health.port !== 0);
+    if (same) Object.assign(same.routes, healthRoutes(options.health));
+    else plan.push({ address: health, routes: healthRoutes(options.health) });
+  }
+  const endpoints: HttpEndpoint[] = [];
+  try {
+    for (const p of plan) {
+      const endpoint = await HttpEndpoint.listen(p.address, p.routes, log);
+      log.info('serving http', { url: endpoint.url(), paths: Object.keys(p.routes) });
+      endpoints.push(endpoint);
+    }
+  } catch (err) {
+    await Promise.all(endpoints.map((e) => e.close()));
+    throw err;
+  }
+  return endpoints;
+}

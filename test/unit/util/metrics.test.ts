@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { Gauge } from 'prom-client';
+import { createMetricsRegistry, renderMetrics } from '../../../src/util/metrics.js';
+import { sleep } from '../../../src/util/shutdown.js';
+
+describe('createMetricsRegistry', () => {
+  it('collects process metrics and applies default labels, independent of the global registry', async () => {
+    const registry = createMetricsRegistry({ defaultLabels: { component: 'operator' } });
+    new Gauge({ name: 'evpn_test_gauge', help: 'x', registers: [registry] }).set(7);
+    const { contentType, body } = await renderMetrics(registry);
+    expect(contentType).toContain('text/plain');
+    expect(body).toContain('evpn_test_gauge{component="operator"} 7');
+    expect(body).toMatch(/^process_cpu_seconds_total\{component="operator"\} /m);
+    expect(await createMetricsRegistry({ processMetrics: false }).metrics()).toBe('\n');
+  });
+});
+
+describe('sleep', () => {
+  it('returns early when aborted', async () => {
+    const ac = new AbortController();
+    const started = Date.now();
+    const p = sleep(10_000, ac.signal);
+    ac.abort();
+    await p;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
