@@ -16,7 +16,8 @@ interface K8sObject {
 }
 
 async function template(...args: string[]): Promise<K8sObject[]> {
-  const { stdout } = await helm(['template', 'evpn', chartDir, '--namespace', 'evpn-system', ...args]);
+  // Offline rendering assumes Kubernetes 1.20 unless told; the chart needs 1.30+.
+  const { stdout } = await helm(['template', 'evpn', chartDir, '--namespace', 'evpn-system', '--kube-version', '1.34.0', ...args]);
   return parseAllDocuments(stdout)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
