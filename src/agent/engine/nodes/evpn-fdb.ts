@@ -1,0 +1,289 @@
+/**
+ * evpnFdb — join of kernel FDB entries with nexthops and VXLAN devices, and
+ * their validation (DESIGN §4 "ECMP FDB validation").
+ *
+ * Consumes: nodeState (fabric family, protocol, id range, mirrorLearned),
+ * links, nexthops, fdb.
+ * Produces:
+ *  - one EvpnEntry per kernel FDB entry: 'ecmp' (names a valid fdb nexthop
+ *    group), 'single' (NDA_DST), 'invalid' (with a reason; never
+ *    half-programmed) or 'ignored' (not a remote MAC of ours to mirror);
+ *  - the resolution (paths, or a reason) of every nexthop group an entry
+ *    names;
+ *  - learned counts by kind and reason, maintained incrementally.
+ * Tracked: entries whose evaluation changed; groups whose paths changed
+ * while staying valid — a weight change touches the group only, never its
+ * (possibly 10,000) entries.
+ *
+ * Handled incrementally: fdb (changed keys), nexthops (changed ids — which
+ * already include groups containing a changed member), links (entries on
+ * changed devices). A fabric change recomputes.
+ */
+import type { EngineNode, HandlerResult } from '../engine.js';
+import type { FdbNode } from './fdb.js';
+import type { LinksNode } from './links.js';
+import type { NexthopsNode } from './nexthops.js';
+import type { NodeStateNode } from './node-state.js';
+import { ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
+import { isOwnedFdbEntry, isOwnedNexthop } from '../../ownership.js';
+
+export const INVALID_REASONS = [
+  'UnknownNexthop',
+  'NotAGroup',
+  'NotFdb',
+  'MixedFamily',
+  'FamilyMismatch',
+  'MemberMissing',
+  'VlanNotZero',
+] as const;
+export type InvalidReason = (typeof INVALID_REASONS)[number];
+
+export type GroupResolution =
+  | { ok: true; paths: Path[]; owned: boolean }
+  | { ok: false; reason: InvalidReason; detail: string };
+
+interface EntryBase {
+  key: string;
+  ifindex: number;
+  mac: string;
+  vni: number;
+  /** Written by this agent (its group), as opposed to mirrored. */
+  owned: boolean;
+}
+export type EvpnEntry =
+  | (EntryBase & { kind: 'ecmp'; nhid: number })
+  | (EntryBase & { kind: 'single'; vtep: string })
+  | (EntryBase & { kind: 'invalid'; reason: InvalidReason; detail: string; nhid?: number })
+  | { key: string; kind: 'ignored' };
+
+export interface LearnedCounts {
+  ecmp: number;
+  singlePath: number;
+  invalid: Partial<Record<InvalidReason, number>>;
+}
+
+export interface EvpnFdbData {
+  entries: Map<string, EvpnEntry>;
+  /** Resolution of every nexthop id some kernel FDB entry names. */
+  groups: Map<number, GroupResolution>;
+  /** nhid → keys of the 'ecmp' entries using it. */
+  ecmpUsers: Map<number, Set<string>>;
+  learned: LearnedCounts;
+  tracked: { full: boolean; changedEntries: Set<string>; changedGroups: Set<number> };
+}
+
+export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: LinksNode; nexthops: NexthopsNode; fdb: FdbNode }): EngineNode<EvpnFdbData> {
+  const { nodeState, links, nexthops, fdb } = deps;
+  const data: EvpnFdbData = {
+    entries: new Map(),
+    groups: new Map(),
+    ecmpUsers: new Map(),
+    learned: { ecmp: 0, singlePath: 0, invalid: {} },
+    tracked: { full: false, changedEntries: new Set(), changedGroups: new Set() },
+  };
+
+  const fabric = (): FabricSettings | undefined => nodeState.data.spec?.fabric;
+
+  const count = (e: EvpnEntry | undefined, delta: number): void => {
+    if (!e) return;
+    if (e.kind === 'ecmp') data.learned.ecmp += delta;
+    else if (e.kind === 'single') data.learned.singlePath += delta;
+    else if (e.kind === 'invalid') {
+      const n = (data.learned.invalid[e.reason] ?? 0) + delta;
+      if (n === 0) delete data.learned.invalid[e.reason];
+      else data.learned.invalid[e.reason] = n;
+    }
+  };
+  const setEntry = (key: string, next: EvpnEntry | undefined): void => {
+    const prev = data.entries.get(key);
+    if (prev && next && sameEntry(prev, next)) return;
+    count(prev, -1);
+    if (prev?.kind === 'ecmp') {
+      const users = data.ecmpUsers.get(prev.nhid);
+      users?.delete(key);
+      if (users?.size === 0) data.ecmpUsers.delete(prev.nhid);
+    }
+    if (next) {
+      data.entries.set(key, next);
+      count(next, +1);
+      if (next.kind === 'ecmp') {
+        let users = data.ecmpUsers.get(next.nhid);
+        if (!users) data.ecmpUsers.set(next.nhid, (users = new Set()));
+        users.add(key);
+      }
+    } else {
+      data.entries.delete(key);
+    }
+    data.tracked.changedEntries.add(key);
+  };
+
+  const evaluateKey = (key: string): void => {
+    const f = fabric();
+    const entry = fdb.data.byKey.get(key);
+    if (!entry || !f) return setEntry(key, undefined);
+    if (entry.nhid !== undefined && !data.groups.has(entry.nhid)) {
+      data.groups.set(entry.nhid, resolveGroup(entry.nhid, nexthops.data.byId, f));
+    }
+    setEntry(key, evaluate(entry, links.data.byIndex.get(entry.ifindex), data.groups, nexthops.data.byId, f));
+  };
+
+  /** Drops resolutions nobody names any more, so the map stays bounded. */
+  const pruneGroup = (nhid: number): void => {
+    if (!fdb.data.byNhid.has(nhid)) data.groups.delete(nhid);
+  };
+
+  const recompute = (): 'updated' => {
+    data.entries.clear();
+    data.groups.clear();
+    data.ecmpUsers.clear();
+    data.learned = { ecmp: 0, singlePath: 0, invalid: {} };
+    for (const key of fdb.data.byKey.keys()) evaluateKey(key);
+    data.tracked.full = true;
+    return 'updated';
+  };
+
+  const onFdb = (): HandlerResult => {
+    for (const key of fdb.data.tracked.changed) {
+      const nhid = data.entries.get(key)?.kind === 'ecmp' ? (data.entries.get(key) as { nhid: number }).nhid : undefined;
+      evaluateKey(key);
+      if (nhid !== undefined) pruneGroup(nhid);
+    }
+    return data.tracked.changedEntries.size > 0 ? 'updated' : 'unchanged';
+  };
+
+  const onNexthops = (): HandlerResult => {
+    const f = fabric();
+    if (!f) return 'unchanged';
+    for (const id of nexthops.data.tracked.changed) {
+      const before = data.groups.get(id);
+      if (before === undefined) continue; // no FDB entry names it
+      const after = resolveGroup(id, nexthops.data.byId, f);
+      data.groups.set(id, after);
+      if (sameResolution(before, after)) continue;
+      if (before.ok && after.ok && before.owned === after.owned) {
+        // Same validity: the entries stay as they are; only the group's
+        // paths (members, weights, gateways) change.
+        data.tracked.changedGroups.add(id);
+        continue;
+      }
+      for (const key of fdb.data.byNhid.get(id) ?? []) evaluateKey(key);
+      data.tracked.changedGroups.add(id);
+    }
+    return data.tracked.changedEntries.size > 0 || data.tracked.changedGroups.size > 0 ? 'updated' : 'unchanged';
+  };
+
+  const onLinks = (): HandlerResult => {
+    const changed = links.data.tracked.changed;
+    for (const key of fdb.data.byKey.keys()) {
+      const ifindex = Number(key.slice(0, key.indexOf('/')));
+      if (changed.has(ifindex)) evaluateKey(key);
+    }
+    return data.tracked.changedEntries.size > 0 ? 'updated' : 'unchanged';
+  };
+
+  return {
+    name: 'evpnFdb',
+    inputs: [
+      { node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged ? 'unhandled' : 'unchanged') },
+      { node: links, handler: onLinks },
+      { node: nexthops, handler: onNexthops },
+      { node: fdb, handler: onFdb },
+    ],
+    data,
+    recompute,
+    clearTracked() {
+      data.tracked.full = false;
+      data.tracked.changedEntries.clear();
+      data.tracked.changedGroups.clear();
+    },
+  };
+}
+
+/**
+ * Resolves a nexthop id named by an FDB entry into weighted paths. Rules
+ * (DESIGN §4): it must be a group flagged fdb whose members all exist, are
+ * fdb nexthops, and share one address family, the fabric's.
+ */
+export function resolveGroup(nhid: number, byId: ReadonlyMap<number, KernelNexthop>, fabric: FabricSettings): GroupResolution {
+  const group = byId.get(nhid);
+  if (!group) return { ok: false, reason: 'UnknownNexthop', detail: `nexthop ${nhid} does not exist` };
+  if (!group.members) return { ok: false, reason: 'NotAGroup', detail: `nexthop ${nhid} is not a group` };
+  if (!group.fdb) return { ok: false, reason: 'NotFdb', detail: `nexthop group ${nhid} is not flagged fdb` };
+  const weights = new Map<string, number>();
+  let family: number | undefined;
+  for (const m of group.members) {
+    const member = byId.get(m.id);
+    if (!member) return { ok: false, reason: 'MemberMissing', detail: `member ${m.id} of group ${nhid} does not exist` };
+    if (!member.fdb || member.gateway === undefined) {
+      return { ok: false, reason: 'NotFdb', detail: `member ${m.id} of group ${nhid} is not an fdb nexthop` };
+    }
+    const memberFamily = ipFamily(member.gateway);
+    if (family !== undefined && family !== memberFamily) {
+      return { ok: false, reason: 'MixedFamily', detail: `group ${nhid} mixes IPv4 and IPv6 members` };
+    }
+    family = memberFamily;
+    // Two member nexthops with one gateway are one VTEP: their weights add up.
+    weights.set(member.gateway, (weights.get(member.gateway) ?? 0) + m.weight);
+  }
+  if (family !== undefined && family !== fabric.family) {
+    return { ok: false, reason: 'FamilyMismatch', detail: `group ${nhid} is IPv${family}, the fabric IPv${fabric.family}` };
+  }
+  if (weights.size === 0) return { ok: false, reason: 'MemberMissing', detail: `group ${nhid} has no members` };
+  const paths = [...weights].map(([vtep, weight]) => ({ vtep, weight })).sort((a, b) => compareIp(a.vtep, b.vtep));
+  return { ok: true, paths, owned: isOwnedNexthop(group, fabric) };
+}
+
+function evaluate(
+  entry: KernelFdbEntry,
+  link: KernelLink | undefined,
+  groups: ReadonlyMap<number, GroupResolution>,
+  byId: ReadonlyMap<number, KernelNexthop>,
+  fabric: FabricSettings,
+): EvpnEntry {
+  const key = `${entry.ifindex}/${entry.mac}/${entry.vlan}`;
+  // Only remote MACs of VXLAN devices: the bridge's own (master) entries carry
+  // no tunnel destination, all-zeros MACs are the flood list (a later issue).
+  if (!link?.vxlan || entry.mac === ZERO_MAC || (entry.flags & NTF_MASTER) !== 0) return { key, kind: 'ignored' };
+  if (entry.nhid === undefined && entry.dst === undefined) return { key, kind: 'ignored' };
+  const owned = isOwnedFdbEntry(entry, byId, fabric);
+  if (!owned && !fabric.kernel.mirrorLearned) return { key, kind: 'ignored' };
+  const vni = link.vxlan.external ? (entry.vni ?? link.vxlan.vni) : link.vxlan.vni;
+  const base = { key, ifindex: entry.ifindex, mac: entry.mac, vni, owned };
+  if (entry.vlan !== 0) {
+    return { ...base, kind: 'invalid', reason: 'VlanNotZero', detail: `entry on VLAN ${entry.vlan}, only VLAN 0 is mirrored` };
+  }
+  if (entry.nhid !== undefined) {
+    const r = groups.get(entry.nhid) ?? resolveGroup(entry.nhid, byId, fabric);
+    if (!r.ok) return { ...base, kind: 'invalid', reason: r.reason, detail: r.detail, nhid: entry.nhid };
+    return { ...base, kind: 'ecmp', nhid: entry.nhid };
+  }
+  const dst = entry.dst!;
+  if (ipFamily(dst) !== fabric.family) {
+    return { ...base, kind: 'invalid', reason: 'FamilyMismatch', detail: `destination ${dst} is not IPv${fabric.family}` };
+  }
+  return { ...base, kind: 'single', vtep: dst };
+}
+
+function sameEntry(a: EvpnEntry, b: EvpnEntry): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameResolution(a: GroupResolution, b: GroupResolution): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Orders addresses numerically within a family (IPv4 before IPv6), so bucket ids are stable. */
+export function compareIp(a: string, b: string): number {
+  const ka = ipSortKey(a);
+  const kb = ipSortKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function ipSortKey(ip: string): string {
+  if (!ip.includes(':')) return '4' + ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return '6' + groups.map((g) => g.padStart(4, '0').toLowerCase()).join('');
+}

@@ -1,0 +1,86 @@
+/**
+ * fdb — input node: the bridge FDB entries of the kernel (AF_BRIDGE neighbours).
+ *
+ * Consumes: RTM_NEWNEIGH / RTM_DELNEIGH events, resync dumps, and group
+ * deletions (fed in the same order as the nexthop events).
+ * Produces: entries by key (ifindex/mac/vlan), an index nhid → entries;
+ * tracked: changed keys.
+ *
+ * Kernel fact honoured (Linux 6.18): deleting a nexthop group silently
+ * removes the FDB entries that use it — RTM_DELNEXTHOP is sent, no
+ * RTM_DELNEIGH. So a group deletion drops its entries here, or they would
+ * linger until the next dump (what Open Virtual Network does).
+ */
+import type { EngineNode } from '../engine.js';
+import { fdbKey, type KernelFdbEntry } from '../../model.js';
+
+export interface FdbData {
+  byKey: Map<string, KernelFdbEntry>;
+  byNhid: Map<number, Set<string>>;
+  tracked: { changed: Set<string> };
+}
+
+export interface FdbNode extends EngineNode<FdbData> {
+  upsert(entry: KernelFdbEntry): void;
+  remove(entry: Pick<KernelFdbEntry, 'ifindex' | 'mac' | 'vlan'>): void;
+  /** The kernel deleted nexthop `id`; if it was a group, its FDB entries are gone too. */
+  nexthopDeleted(id: number): void;
+  replaceAll(entries: KernelFdbEntry[]): void;
+}
+
+export function createFdbNode(): FdbNode {
+  type Item = { entry?: KernelFdbEntry; removed?: string; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
+  const queue: Item[] = [];
+  const data: FdbData = { byKey: new Map(), byNhid: new Map(), tracked: { changed: new Set() } };
+
+  const del = (key: string): void => {
+    const old = data.byKey.get(key);
+    if (!old) return;
+    data.byKey.delete(key);
+    if (old.nhid !== undefined) {
+      const users = data.byNhid.get(old.nhid);
+      users?.delete(key);
+      if (users?.size === 0) data.byNhid.delete(old.nhid);
+    }
+    data.tracked.changed.add(key);
+  };
+  const put = (entry: KernelFdbEntry): void => {
+    const key = fdbKey(entry);
+    const old = data.byKey.get(key);
+    if (old && JSON.stringify(old) === JSON.stringify(entry)) return;
+    if (old) del(key);
+    data.byKey.set(key, entry);
+    if (entry.nhid !== undefined) {
+      let users = data.byNhid.get(entry.nhid);
+      if (!users) data.byNhid.set(entry.nhid, (users = new Set()));
+      users.add(key);
+    }
+    data.tracked.changed.add(key);
+  };
+
+  return {
+    name: 'fdb',
+    inputs: [],
+    data,
+    upsert: (entry) => queue.push({ entry }),
+    remove: (entry) => queue.push({ removed: fdbKey(entry) }),
+    nexthopDeleted: (id) => queue.push({ nhDeleted: id }),
+    replaceAll: (snapshot) => queue.push({ snapshot }),
+    recompute() {
+      for (const item of queue.splice(0)) {
+        if (item.entry) put(item.entry);
+        if (item.removed !== undefined) del(item.removed);
+        if (item.nhDeleted !== undefined) for (const key of [...(data.byNhid.get(item.nhDeleted) ?? [])]) del(key);
+        if (item.snapshot) {
+          const seen = new Set(item.snapshot.map(fdbKey));
+          for (const key of [...data.byKey.keys()]) if (!seen.has(key)) del(key);
+          for (const entry of item.snapshot) put(entry);
+        }
+      }
+      return data.tracked.changed.size > 0 ? 'updated' : 'unchanged';
+    },
+    clearTracked() {
+      data.tracked.changed.clear();
+    },
+  };
+}

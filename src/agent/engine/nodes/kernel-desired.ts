@@ -1,0 +1,298 @@
+/**
+ * kernelDesired — what the kernel should hold for the spec's groups (when
+ * kernel.manage): one fdb nexthop per VTEP IP (shared between groups), one
+ * fdb nexthop group per spec group with its weights, one FDB entry per MAC
+ * on the VNI's VXLAN device (`static self nhid G`).
+ *
+ * Consumes: nodeState, links (device per VNI from vxlan.deviceTemplate),
+ * nexthops and fdb (id adoption after a restart, conflicts).
+ * Produces: desired nexthops, groups and FDB entries, and per spec group
+ * its kernel group id or the reason it cannot be written.
+ *
+ * Id allocation, stable across restarts without any state file:
+ *  - a VTEP's nexthop id is the id of an fdb nexthop we own (our protocol,
+ *    in our range) with that gateway, if the kernel has one;
+ *  - a group's id is the nhid its MACs' FDB entries already point at, if
+ *    that is a group we own — the FDB entries are what the traffic uses,
+ *    so adopting their group changes nothing;
+ *  - otherwise the lowest id in kernel.nexthopIdRange not used by any
+ *    nexthop (ours or not) and not assigned in this process.
+ * Assignments are remembered for the life of the process, so a weight or
+ * membership change replaces the same group in place (NLM_F_REPLACE):
+ * the FDB entries, and OVS, keep pointing at the same id.
+ *
+ * Handled incrementally: group-level spec changes (only those groups are
+ * rebuilt); nexthop changes that do not touch our range; FDB changes
+ * (they matter only for adoption at the first computation).
+ */
+import type { EngineNode, HandlerResult } from '../engine.js';
+import type { FdbNode } from './fdb.js';
+import type { LinksNode } from './links.js';
+import type { NexthopsNode } from './nexthops.js';
+import type { NodeStateNode } from './node-state.js';
+import { fdbKey, ipFamily, type FabricSettings, type NexthopMember, type SpecGroup } from '../../model.js';
+import { inRange, isConflictingNexthop, isOwnedNexthop } from '../../ownership.js';
+
+export interface DesiredNexthop {
+  id: number;
+  gateway: string;
+}
+export interface DesiredGroup {
+  id: number;
+  members: NexthopMember[];
+}
+export interface DesiredFdbEntry {
+  ifindex: number;
+  mac: string;
+  nhid: number;
+}
+
+export type SpecGroupProblem = 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
+
+export interface SpecGroupPlacement {
+  name: string;
+  vni: number;
+  device: string;
+  ifindex?: number;
+  nexthopGroupId?: number;
+  problem?: SpecGroupProblem;
+  message: string;
+}
+
+export interface KernelDesiredData {
+  nexthops: Map<number, DesiredNexthop>;
+  groups: Map<number, DesiredGroup>;
+  fdb: Map<string, DesiredFdbEntry>;
+  placements: Map<string, SpecGroupPlacement>;
+  /** Ids in our range held by objects of another protocol. */
+  conflicts: number[];
+  tracked: { full: boolean; changedGroups: Set<string> };
+}
+
+export function deviceName(template: string, vni: number): string {
+  return template.replaceAll('{vni}', String(vni));
+}
+
+export function createKernelDesiredNode(deps: {
+  nodeState: NodeStateNode;
+  links: LinksNode;
+  nexthops: NexthopsNode;
+  fdb: FdbNode;
+}): EngineNode<KernelDesiredData> {
+  const { nodeState, links, nexthops, fdb } = deps;
+  const data: KernelDesiredData = {
+    nexthops: new Map(),
+    groups: new Map(),
+    fdb: new Map(),
+    placements: new Map(),
+    conflicts: [],
+    tracked: { full: false, changedGroups: new Set() },
+  };
+  // Process-lifetime memory of assignments (see header).
+  const vtepIds = new Map<string, number>();
+  const groupIds = new Map<string, number>();
+  // Per spec group, what it contributes (to undo it on change).
+  const contributions = new Map<string, { vteps: string[]; groupId?: number; fdbKeys: string[] }>();
+  const vtepUsers = new Map<string, Set<string>>();
+
+  const assigned = (): Set<number> => new Set([...vtepIds.values(), ...groupIds.values()]);
+
+  const allocate = (fabric: FabricSettings, taken: Set<number>): number | undefined => {
+    const { start, size } = fabric.kernel.nexthopIdRange;
+    for (let id = start; id < start + size; id++) {
+      if (!taken.has(id) && !nexthops.data.byId.has(id)) return id;
+    }
+    return undefined;
+  };
+
+  const vtepId = (fabric: FabricSettings, ip: string): number | undefined => {
+    const known = vtepIds.get(ip);
+    if (known !== undefined && !isForeign(known, fabric)) return known;
+    const taken = assigned();
+    for (const nh of nexthops.data.byId.values()) {
+      if (nh.fdb && nh.gateway === ip && !nh.members && isOwnedNexthop(nh, fabric) && !taken.has(nh.id)) {
+        vtepIds.set(ip, nh.id);
+        return nh.id;
+      }
+    }
+    const id = allocate(fabric, taken);
+    if (id !== undefined) vtepIds.set(ip, id);
+    return id;
+  };
+
+  const isForeign = (id: number, fabric: FabricSettings): boolean => {
+    const nh = nexthops.data.byId.get(id);
+    return nh !== undefined && !isOwnedNexthop(nh, fabric);
+  };
+
+  const groupId = (fabric: FabricSettings, g: SpecGroup, ifindex: number): number | undefined => {
+    const known = groupIds.get(g.name);
+    if (known !== undefined && !isForeign(known, fabric)) return known;
+    const taken = assigned();
+    const votes = new Map<number, number>();
+    for (const mac of g.macs) {
+      const nhid = fdb.data.byKey.get(fdbKey({ ifindex, mac: mac.toLowerCase(), vlan: 0 }))?.nhid;
+      if (nhid === undefined || taken.has(nhid)) continue;
+      const nh = nexthops.data.byId.get(nhid);
+      if (nh?.members && isOwnedNexthop(nh, fabric)) votes.set(nhid, (votes.get(nhid) ?? 0) + 1);
+    }
+    const adopted = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+    const id = adopted ?? allocate(fabric, taken);
+    if (id !== undefined) groupIds.set(g.name, id);
+    return id;
+  };
+
+  const removeGroup = (name: string): void => {
+    const c = contributions.get(name);
+    if (!c) return;
+    contributions.delete(name);
+    data.placements.delete(name);
+    if (c.groupId !== undefined) data.groups.delete(c.groupId);
+    for (const key of c.fdbKeys) data.fdb.delete(key);
+    for (const ip of c.vteps) {
+      const users = vtepUsers.get(ip);
+      users?.delete(name);
+      if (users?.size === 0) {
+        vtepUsers.delete(ip);
+        const id = vtepIds.get(ip);
+        if (id !== undefined) data.nexthops.delete(id);
+      }
+    }
+    data.tracked.changedGroups.add(name);
+  };
+
+  const addGroup = (fabric: FabricSettings, g: SpecGroup): void => {
+    const device = deviceName(fabric.deviceTemplate, g.vni);
+    const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device, message: '' };
+    const contribution = { vteps: [] as string[], groupId: undefined as number | undefined, fdbKeys: [] as string[] };
+    contributions.set(g.name, contribution);
+    data.placements.set(g.name, placement);
+    data.tracked.changedGroups.add(g.name);
+    const link = links.data.byName.get(device);
+    const problem = (p: SpecGroupProblem, message: string): void => {
+      placement.problem = p;
+      placement.message = message;
+    };
+    if (!fabric.kernel.manage) return problem('NotManaged', 'kernel.manage is off: the kernel is not written');
+    if (!link?.vxlan) return problem('NoVxlanDevice', `VXLAN device ${device} for VNI ${g.vni} does not exist`);
+    placement.ifindex = link.ifindex;
+    if (g.vteps.length === 0) return problem('NoVteps', 'the group has no VTEPs');
+    const wrong = g.vteps.find((v) => ipFamily(v.vtep) !== fabric.family);
+    if (wrong) return problem('FamilyMismatch', `VTEP ${wrong.vtep} is not IPv${fabric.family}`);
+    const members: NexthopMember[] = [];
+    for (const v of g.vteps) {
+      const id = vtepId(fabric, v.vtep);
+      if (id === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
+      members.push({ id, weight: v.weight });
+    }
+    const gid = groupId(fabric, g, link.ifindex);
+    if (gid === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
+    for (const [i, v] of g.vteps.entries()) {
+      contribution.vteps.push(v.vtep);
+      let users = vtepUsers.get(v.vtep);
+      if (!users) vtepUsers.set(v.vtep, (users = new Set()));
+      users.add(g.name);
+      data.nexthops.set(members[i]!.id, { id: members[i]!.id, gateway: v.vtep });
+    }
+    contribution.groupId = gid;
+    placement.nexthopGroupId = gid;
+    data.groups.set(gid, { id: gid, members: [...members].sort((a, b) => a.id - b.id) });
+    for (const rawMac of g.macs) {
+      const mac = rawMac.toLowerCase();
+      const key = fdbKey({ ifindex: link.ifindex, mac, vlan: 0 });
+      contribution.fdbKeys.push(key);
+      data.fdb.set(key, { ifindex: link.ifindex, mac, nhid: gid });
+    }
+  };
+
+  const computeConflicts = (fabric: FabricSettings): void => {
+    data.conflicts = [...nexthops.data.byId.values()].filter((nh) => isConflictingNexthop(nh, fabric)).map((nh) => nh.id).sort((a, b) => a - b);
+  };
+
+  const recompute = (): 'updated' => {
+    for (const name of [...contributions.keys()]) removeGroup(name);
+    data.nexthops.clear();
+    data.groups.clear();
+    data.fdb.clear();
+    const spec = nodeState.data.spec;
+    if (spec) {
+      // Forget assignments of groups that left the spec, so their ids can be reused.
+      const names = new Set(spec.groups.map((g) => g.name));
+      for (const name of [...groupIds.keys()]) if (!names.has(name)) groupIds.delete(name);
+      const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
+      for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) vtepIds.delete(ip);
+      computeConflicts(spec.fabric);
+      for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
+    }
+    data.tracked.full = true;
+    return 'updated';
+  };
+
+  const onNodeState = (): HandlerResult => {
+    const spec = nodeState.data.spec;
+    if (!spec || nodeState.data.tracked.fabricChanged) return 'unhandled';
+    const byName = new Map(spec.groups.map((g) => [g.name, g]));
+    const changed = [...nodeState.data.tracked.changedGroups];
+    for (const name of changed) {
+      removeGroup(name);
+      if (!byName.has(name)) groupIds.delete(name);
+    }
+    // Re-add in name order so id allocation does not depend on event order.
+    for (const name of changed.sort()) {
+      const g = byName.get(name);
+      if (g) addGroup(spec.fabric, g);
+    }
+    const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
+    for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) vtepIds.delete(ip);
+    return data.tracked.changedGroups.size > 0 ? 'updated' : 'unchanged';
+  };
+
+  const onLinks = (): HandlerResult => {
+    const spec = nodeState.data.spec;
+    if (!spec) return 'unchanged';
+    const names = new Set(spec.groups.map((g) => deviceName(spec.fabric.deviceTemplate, g.vni)));
+    for (const ifindex of links.data.tracked.changed) {
+      const link = links.data.byIndex.get(ifindex);
+      if (link && names.has(link.name)) return 'unhandled';
+    }
+    for (const p of data.placements.values()) {
+      const link = p.ifindex === undefined ? undefined : links.data.byIndex.get(p.ifindex);
+      if (p.ifindex !== undefined && link?.name !== p.device) return 'unhandled';
+    }
+    return 'unchanged';
+  };
+
+  const onNexthops = (): HandlerResult => {
+    const spec = nodeState.data.spec;
+    if (!spec) return 'unchanged';
+    const range = spec.fabric.kernel.nexthopIdRange;
+    for (const id of nexthops.data.tracked.changed) {
+      const nh = nexthops.data.byId.get(id);
+      // Someone else took (or released) an id in our range: re-plan.
+      const foreign = nh !== undefined && isConflictingNexthop(nh, spec.fabric);
+      const wasConflict = data.conflicts.includes(id);
+      if (inRange(id, range) && foreign !== wasConflict) return 'unhandled';
+    }
+    return 'unchanged';
+  };
+
+  return {
+    name: 'kernelDesired',
+    inputs: [
+      { node: nodeState, handler: onNodeState },
+      { node: links, handler: onLinks },
+      { node: nexthops, handler: onNexthops },
+      { node: fdb, handler: () => 'unchanged' },
+    ],
+    data,
+    recompute,
+    clearTracked() {
+      data.tracked.full = false;
+      data.tracked.changedGroups.clear();
+    },
+  };
+}
+
+function sortedGroups(groups: SpecGroup[]): SpecGroup[] {
+  return [...groups].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

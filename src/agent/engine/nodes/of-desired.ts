@@ -1,0 +1,247 @@
+/**
+ * ofDesired — the OpenFlow groups and flows the bridge should hold
+ * (DESIGN §4), with T = ovs.tableBase:
+ *  - table T, in_port=<port with external_ids:evpn-vni=V>:
+ *      write_metadata:V, goto_table:T+1
+ *  - table T, in_port=<tunnel>,tun_id=V: output to each local port of V
+ *  - table T+1, metadata=V,dl_dst=MAC:
+ *      set tun_id=V, group:G                          (ECMP)
+ *      set tun_id=V, set tun_dst=VTEP, output:<tunnel> (single path)
+ *  - one select group per kernel nexthop group in use, one bucket per path
+ *    (weight, set tun_dst, output:<tunnel>). Buckets end in their own
+ *    output: OVS restores the packet's registers after a bucket, so a
+ *    bucket that only loads a register for a later table loses it
+ *    (reference/ovn-ecmp-fdb.md §1.6).
+ * Every flow carries the fabric cookie; ECMP flows also carry the kernel
+ * nhid in the cookie bits outside cookieMask (see groupIds).
+ * (The per-VNI flood group is a later issue: it will be one more input,
+ * the zero-MAC entries, and one more flow per VNI at the lowest priority.)
+ *
+ * Consumes: nodeState (ovs settings), evpnFdb, groupIds, ovs.
+ * Produces: groups by id and flows by key (table, priority, match);
+ * tracked: changed group ids and flow keys.
+ * Handled incrementally: entry changes (their MAC flow only), group path
+ * changes (that group only: a weight change on a group used by 10,000 MACs
+ * is one group change and no flow change), group id changes, local port
+ * changes per VNI. Tunnel port or fabric changes recompute.
+ */
+import type { EngineNode, HandlerResult } from '../engine.js';
+import type { EvpnEntry, EvpnFdbData } from './evpn-fdb.js';
+import type { GroupIdsNode } from './group-ids.js';
+import type { NodeStateNode } from './node-state.js';
+import type { OvsNode } from './ovs.js';
+import type { FabricSettings, OfFlow, OfGroup } from '../../model.js';
+import { flowBody, flowKey, groupText } from '../../openflow-text.js';
+
+export const PRIORITY = 100;
+
+export interface OfDesiredData {
+  groups: Map<number, OfGroup>;
+  flows: Map<string, OfFlow>;
+  tracked: { full: boolean; changedGroups: Set<number>; changedFlows: Set<string> };
+}
+
+/** The cookie of an ECMP flow: the fabric's, plus the nhid in the free bits. */
+export function ecmpCookie(fabric: FabricSettings, nhid: number): bigint {
+  return fabric.ovs.cookie | (BigInt(nhid) & ~fabric.ovs.cookieMask & 0xffffffffffffffffn);
+}
+
+export function createOfDesiredNode(deps: {
+  nodeState: NodeStateNode;
+  evpnFdb: EngineNode<EvpnFdbData>;
+  groupIds: GroupIdsNode;
+  ovs: OvsNode;
+}): EngineNode<OfDesiredData> {
+  const { nodeState, evpnFdb, groupIds, ovs } = deps;
+  const data: OfDesiredData = { groups: new Map(), flows: new Map(), tracked: { full: false, changedGroups: new Set(), changedFlows: new Set() } };
+  const macFlowOwners = new Map<string, Set<string>>();
+  const flowOfEntry = new Map<string, string>();
+  const groupOfNhid = new Map<number, number>();
+  const vniFlows = new Map<number, string[]>();
+
+  const fabric = (): FabricSettings | undefined => nodeState.data.spec?.fabric;
+
+  const setFlow = (key: string, flow: OfFlow | undefined): void => {
+    const old = data.flows.get(key);
+    if (flow === undefined) {
+      if (old === undefined) return;
+      data.flows.delete(key);
+    } else {
+      if (old !== undefined && flowBody(old) === flowBody(flow)) return;
+      data.flows.set(key, flow);
+    }
+    data.tracked.changedFlows.add(key);
+  };
+
+  const macFlow = (f: FabricSettings, e: EvpnEntry): OfFlow | undefined => {
+    if (e.kind !== 'ecmp' && e.kind !== 'single') return undefined;
+    const tunnel = ovs.data.tunnelOfport;
+    if (tunnel === undefined) return undefined;
+    const base = { table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: BigInt(e.vni), ethDst: e.mac } };
+    const setTunId = { type: 'setTunId' as const, value: BigInt(e.vni) };
+    if (e.kind === 'single') {
+      return { ...base, cookie: f.ovs.cookie, actions: [setTunId, { type: 'setTunDst', ip: e.vtep }, { type: 'output', port: tunnel }] };
+    }
+    const groupId = groupOfNhid.get(e.nhid);
+    if (groupId === undefined) return undefined;
+    return { ...base, cookie: ecmpCookie(f, e.nhid), actions: [setTunId, { type: 'group', groupId }] };
+  };
+
+  const keyOfEntry = (f: FabricSettings, e: EvpnEntry): string | undefined =>
+    e.kind === 'ecmp' || e.kind === 'single'
+      ? flowKey({ table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: BigInt(e.vni), ethDst: e.mac } })
+      : undefined;
+
+  /** Two devices may carry the same VNI and MAC: the lowest entry key wins, deterministically. */
+  const refreshMacFlow = (f: FabricSettings, key: string): void => {
+    const owners = macFlowOwners.get(key);
+    const winner = owners && owners.size > 0 ? [...owners].sort()[0] : undefined;
+    const entry = winner === undefined ? undefined : evpnFdb.data.entries.get(winner);
+    setFlow(key, entry ? macFlow(f, entry) : undefined);
+  };
+
+  const refreshEntry = (f: FabricSettings, entryKey: string): void => {
+    const before = flowOfEntry.get(entryKey);
+    const entry = evpnFdb.data.entries.get(entryKey);
+    const after = entry ? keyOfEntry(f, entry) : undefined;
+    if (before !== undefined && before !== after) {
+      macFlowOwners.get(before)?.delete(entryKey);
+      if (macFlowOwners.get(before)?.size === 0) macFlowOwners.delete(before);
+      flowOfEntry.delete(entryKey);
+      refreshMacFlow(f, before);
+    }
+    if (after !== undefined) {
+      let owners = macFlowOwners.get(after);
+      if (!owners) macFlowOwners.set(after, (owners = new Set()));
+      owners.add(entryKey);
+      flowOfEntry.set(entryKey, after);
+      refreshMacFlow(f, after);
+    }
+  };
+
+  const refreshGroup = (f: FabricSettings, nhid: number): void => {
+    const before = groupOfNhid.get(nhid);
+    const id = groupIds.data.ofGroupOf.get(nhid);
+    const resolution = evpnFdb.data.groups.get(nhid);
+    const tunnel = ovs.data.tunnelOfport;
+    let group: OfGroup | undefined;
+    if (id !== undefined && resolution?.ok && tunnel !== undefined) {
+      group = {
+        groupId: id,
+        selectionMethod: f.ovs.selectionMethod,
+        buckets: resolution.paths.map((p, i) => ({ bucketId: i, weight: p.weight, tunDst: p.vtep, outPort: tunnel })),
+      };
+    }
+    if (before !== undefined && before !== group?.groupId) {
+      data.groups.delete(before);
+      groupOfNhid.delete(nhid);
+      data.tracked.changedGroups.add(before);
+    }
+    if (group) {
+      const old = data.groups.get(group.groupId);
+      groupOfNhid.set(nhid, group.groupId);
+      if (!old || groupText(old) !== groupText(group)) {
+        data.groups.set(group.groupId, group);
+        data.tracked.changedGroups.add(group.groupId);
+      }
+    }
+  };
+
+  const refreshVni = (f: FabricSettings, vni: number): void => {
+    const keys: string[] = [];
+    const tunnel = ovs.data.tunnelOfport;
+    const ports = ovs.data.portsByVni.get(vni) ?? [];
+    const wanted: OfFlow[] = ports.map((port) => ({
+      table: f.ovs.tableBase,
+      priority: PRIORITY,
+      cookie: f.ovs.cookie,
+      match: { inPort: port },
+      actions: [],
+      writeMetadata: BigInt(vni),
+      gotoTable: f.ovs.tableBase + 1,
+    }));
+    if (tunnel !== undefined && ports.length > 0) {
+      wanted.push({
+        table: f.ovs.tableBase,
+        priority: PRIORITY,
+        cookie: f.ovs.cookie,
+        match: { inPort: tunnel, tunId: BigInt(vni) },
+        actions: ports.map((port) => ({ type: 'output' as const, port })),
+      });
+    }
+    for (const flow of wanted) {
+      const key = flowKey(flow);
+      keys.push(key);
+      setFlow(key, flow);
+    }
+    for (const key of vniFlows.get(vni) ?? []) if (!keys.includes(key)) setFlow(key, undefined);
+    if (keys.length > 0) vniFlows.set(vni, keys);
+    else vniFlows.delete(vni);
+  };
+
+  const recompute = (): 'updated' => {
+    const oldGroups = [...data.groups.keys()];
+    const oldFlows = [...data.flows.keys()];
+    data.groups.clear();
+    data.flows.clear();
+    macFlowOwners.clear();
+    flowOfEntry.clear();
+    groupOfNhid.clear();
+    vniFlows.clear();
+    const f = fabric();
+    if (f) {
+      for (const nhid of groupIds.data.ofGroupOf.keys()) refreshGroup(f, nhid);
+      for (const key of evpnFdb.data.entries.keys()) refreshEntry(f, key);
+      for (const vni of ovs.data.portsByVni.keys()) refreshVni(f, vni);
+    }
+    data.tracked.full = true;
+    for (const id of oldGroups) data.tracked.changedGroups.add(id);
+    for (const key of oldFlows) data.tracked.changedFlows.add(key);
+    return 'updated';
+  };
+
+  const onEvpnFdb = (): HandlerResult => {
+    const f = fabric();
+    if (!f || evpnFdb.data.tracked.full) return 'unhandled';
+    for (const nhid of evpnFdb.data.tracked.changedGroups) refreshGroup(f, nhid);
+    for (const key of evpnFdb.data.tracked.changedEntries) refreshEntry(f, key);
+    return changedResult();
+  };
+
+  const onGroupIds = (): HandlerResult => {
+    const f = fabric();
+    if (!f || groupIds.data.tracked.full) return 'unhandled';
+    for (const nhid of groupIds.data.tracked.changed) {
+      refreshGroup(f, nhid);
+      for (const key of evpnFdb.data.ecmpUsers.get(nhid) ?? []) refreshEntry(f, key);
+    }
+    return changedResult();
+  };
+
+  const onOvs = (): HandlerResult => {
+    const f = fabric();
+    if (!f || ovs.data.tracked.tunnelChanged) return 'unhandled';
+    for (const vni of ovs.data.tracked.changedVnis) refreshVni(f, vni);
+    return changedResult();
+  };
+
+  const changedResult = (): HandlerResult =>
+    data.tracked.changedFlows.size > 0 || data.tracked.changedGroups.size > 0 ? 'updated' : 'unchanged';
+
+  return {
+    name: 'ofDesired',
+    inputs: [
+      { node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged ? 'unhandled' : 'unchanged') },
+      { node: evpnFdb, handler: onEvpnFdb },
+      { node: groupIds, handler: onGroupIds },
+      { node: ovs, handler: onOvs },
+    ],
+    data,
+    recompute,
+    clearTracked() {
+      data.tracked.full = false;
+      data.tracked.changedGroups.clear();
+      data.tracked.changedFlows.clear();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * ovs — input node: what the agent observes of Open vSwitch.
+ *
+ * Consumes: the OVSDB Interface monitor (ofports, external_ids:evpn-vni) and,
+ * after each (re)connect, the OpenFlow group ids already installed for
+ * kernel nexthop groups (recovered from our flows' cookies, see groupIds).
+ * Produces: the tunnel port's ofport, the local ports per VNI, the adopted
+ * group ids; tracked: whether the tunnel port changed, which VNIs' port
+ * sets changed, whether adoption changed.
+ */
+import type { EngineNode } from '../engine.js';
+import type { OvsInterface } from '../../model.js';
+
+export interface OvsData {
+  tunnelOfport: number | undefined;
+  portsByVni: Map<number, number[]>;
+  /** kernel nexthop group id → OpenFlow group id found installed. */
+  adoptedGroups: Map<number, number>;
+  tracked: { tunnelChanged: boolean; changedVnis: Set<number>; adoptedChanged: boolean };
+}
+
+export interface OvsNode extends EngineNode<OvsData> {
+  /** The full current Interface table of the bridge (the monitor's view). */
+  setInterfaces(tunnelPort: string, interfaces: OvsInterface[]): void;
+  setAdopted(groups: Map<number, number>): void;
+}
+
+export function createOvsNode(): OvsNode {
+  let pendingIfaces: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
+  let pendingAdopted: Map<number, number> | undefined;
+  const data: OvsData = {
+    tunnelOfport: undefined,
+    portsByVni: new Map(),
+    adoptedGroups: new Map(),
+    tracked: { tunnelChanged: false, changedVnis: new Set(), adoptedChanged: false },
+  };
+  return {
+    name: 'ovs',
+    inputs: [],
+    data,
+    setInterfaces(tunnelPort, interfaces) {
+      pendingIfaces = { tunnelPort, interfaces };
+    },
+    setAdopted(groups) {
+      pendingAdopted = groups;
+    },
+    recompute() {
+      if (pendingIfaces) {
+        const { tunnelPort, interfaces } = pendingIfaces;
+        pendingIfaces = undefined;
+        const tunnel = interfaces.find((i) => i.name === tunnelPort && i.ofport > 0)?.ofport;
+        if (tunnel !== data.tunnelOfport) {
+          data.tunnelOfport = tunnel;
+          data.tracked.tunnelChanged = true;
+        }
+        const next = new Map<number, number[]>();
+        for (const i of interfaces) {
+          if (i.vni === undefined || i.ofport <= 0 || i.name === tunnelPort) continue;
+          next.set(i.vni, [...(next.get(i.vni) ?? []), i.ofport].sort((a, b) => a - b));
+        }
+        for (const vni of new Set([...next.keys(), ...data.portsByVni.keys()])) {
+          if (JSON.stringify(next.get(vni)) !== JSON.stringify(data.portsByVni.get(vni))) data.tracked.changedVnis.add(vni);
+        }
+        data.portsByVni = next;
+      }
+      if (pendingAdopted) {
+        const same = pendingAdopted.size === data.adoptedGroups.size
+          && [...pendingAdopted].every(([k, v]) => data.adoptedGroups.get(k) === v);
+        if (!same) {
+          data.adoptedGroups = pendingAdopted;
+          data.tracked.adoptedChanged = true;
+        }
+        pendingAdopted = undefined;
+      }
+      const t = data.tracked;
+      return t.tunnelChanged || t.changedVnis.size > 0 || t.adoptedChanged ? 'updated' : 'unchanged';
+    },
+    clearTracked() {
+      data.tracked.tunnelChanged = false;
+      data.tracked.changedVnis.clear();
+      data.tracked.adoptedChanged = false;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * status — per spec group, what the dataplane holds for it: kernel group
+ * id, OpenFlow group id, paths, MAC count, and whether the kernel already
+ * matches (the sync layers add OVS facts and conditions on top).
+ *
+ * Consumes: nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds,
+ * ofDesired. Produces: group reports and learned counts.
+ * Always recomputed: it is O(groups + MACs) and only read when written out.
+ */
+import type { EngineNode } from '../engine.js';
+import type { EvpnFdbData, LearnedCounts } from './evpn-fdb.js';
+import type { FdbNode } from './fdb.js';
+import type { GroupIdsNode } from './group-ids.js';
+import type { KernelDesiredData } from './kernel-desired.js';
+import type { NexthopsNode } from './nexthops.js';
+import type { NodeStateNode } from './node-state.js';
+import type { OfDesiredData } from './of-desired.js';
+import { fdbKey, type Path } from '../../model.js';
+import { isOwnedFdbEntry } from '../../ownership.js';
+
+export interface GroupReport {
+  name: string;
+  vni: number;
+  generation: number;
+  nexthopGroupId?: number;
+  ofGroupId?: number;
+  paths: Path[];
+  macs: number;
+  /** The kernel holds exactly the desired group and every MAC's entry. */
+  kernelApplied: boolean;
+  /** An OpenFlow group and every MAC's flow are in the desired OVS state. */
+  ovsPlanned: boolean;
+  invalid?: string;
+  message: string;
+}
+
+export interface StatusData {
+  groups: GroupReport[];
+  learned: LearnedCounts;
+  conflicts: number[];
+}
+
+export function createStatusNode(deps: {
+  nodeState: NodeStateNode;
+  kernelDesired: EngineNode<KernelDesiredData>;
+  nexthops: NexthopsNode;
+  fdb: FdbNode;
+  evpnFdb: EngineNode<EvpnFdbData>;
+  groupIds: GroupIdsNode;
+  ofDesired: EngineNode<OfDesiredData>;
+}): EngineNode<StatusData> {
+  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired } = deps;
+  const data: StatusData = { groups: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
+  return {
+    name: 'status',
+    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired].map((node) => ({ node })),
+    data,
+    recompute() {
+      const spec = nodeState.data.spec;
+      data.learned = structuredClone(evpnFdb.data.learned);
+      data.conflicts = [...kernelDesired.data.conflicts];
+      data.groups = (spec?.groups ?? []).map((g) => {
+        const placement = kernelDesired.data.placements.get(g.name);
+        const nhid = placement?.nexthopGroupId;
+        const report: GroupReport = {
+          name: g.name,
+          vni: g.vni,
+          generation: g.generation,
+          paths: g.vteps.map((v) => ({ vtep: v.vtep, weight: v.weight })),
+          macs: g.macs.length,
+          kernelApplied: false,
+          ovsPlanned: false,
+          message: placement?.message ?? '',
+        };
+        if (placement?.problem && placement.problem !== 'NotManaged') report.invalid = placement.problem;
+        if (nhid === undefined || placement?.ifindex === undefined) return report;
+        report.nexthopGroupId = nhid;
+        const desired = kernelDesired.data.groups.get(nhid);
+        const observed = nexthops.data.byId.get(nhid);
+        const groupOk = desired !== undefined && observed?.members !== undefined
+          && JSON.stringify([...observed.members].sort((a, b) => a.id - b.id)) === JSON.stringify(desired.members)
+          && desired.members.every((m) => nexthops.data.byId.get(m.id)?.gateway === kernelDesired.data.nexthops.get(m.id)?.gateway);
+        let macsOk = true;
+        let conflict: string | undefined;
+        for (const mac of g.macs) {
+          const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0 }));
+          if (seen?.nhid !== nhid) {
+            macsOk = false;
+            if (seen && conflict === undefined && spec && !isOwnedFdbEntry(seen, nexthops.data.byId, spec.fabric)) conflict = mac.toLowerCase();
+          }
+        }
+        report.kernelApplied = groupOk && macsOk;
+        if (conflict !== undefined) {
+          report.message = `MAC ${conflict} is held in the kernel by an FDB entry this agent did not write`;
+          report.invalid = 'MacConflict';
+        }
+        const resolution = evpnFdb.data.groups.get(nhid);
+        if (resolution && !resolution.ok) {
+          report.invalid = resolution.reason;
+          report.message = resolution.detail;
+        }
+        const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
+        if (ofGroupId !== undefined) report.ofGroupId = ofGroupId;
+        report.ovsPlanned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
+        return report;
+      });
+      return 'updated';
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The agent's domain vocabulary. Engine nodes speak only these types; the
+ * edge modules (src/agent/edge/*) translate rtnetlink, OpenFlow and OVSDB
+ * objects into and out of them.
+ */
+
+export type Family = 4 | 6;
+
+/** One way to reach a MAC: a remote VTEP and its share of the traffic. */
+export interface Path {
+  vtep: string;
+  weight: number;
+}
+
+export interface IdRange {
+  start: number;
+  size: number;
+}
+
+/** The fabric settings of a VtepNodeState spec, resolved and defaulted. */
+export interface FabricSettings {
+  name: string;
+  localVtepIP: string;
+  family: Family;
+  vxlanPort: number;
+  /** Kernel VXLAN device per VNI, e.g. "evpn-{vni}". */
+  deviceTemplate: string;
+  ovs: {
+    bridge: string;
+    tunnelPort: string;
+    tableBase: number;
+    groupIdRange: IdRange;
+    selectionMethod: 'dp_hash' | 'hash';
+    cookie: bigint;
+    cookieMask: bigint;
+  };
+  kernel: {
+    manage: boolean;
+    mirrorLearned: boolean;
+    protocol: number;
+    nexthopIdRange: IdRange;
+  };
+}
+
+/** One VtepGroup as it applies to this node. */
+export interface SpecGroup {
+  name: string;
+  generation: number;
+  vni: number;
+  vteps: Path[];
+  macs: string[];
+}
+
+export interface NodeSpec {
+  generation: number;
+  fabric: FabricSettings;
+  groups: SpecGroup[];
+}
+
+// ---------------------------------------------------------------- kernel
+
+export interface VxlanInfo {
+  vni: number;
+  port: number;
+  /** collect_metadata ("external"): the VNI comes per FDB entry. */
+  external: boolean;
+}
+
+export interface KernelLink {
+  ifindex: number;
+  name: string;
+  vxlan?: VxlanInfo;
+}
+
+export interface NexthopMember {
+  id: number;
+  weight: number;
+}
+
+export interface KernelNexthop {
+  id: number;
+  protocol: number;
+  /** 0 for groups (AF_UNSPEC). */
+  family: Family | 0;
+  fdb: boolean;
+  gateway?: string;
+  /** Present for groups, in the kernel's order. */
+  members?: NexthopMember[];
+  blackhole?: boolean;
+  oif?: number;
+}
+
+export interface KernelFdbEntry {
+  ifindex: number;
+  mac: string;
+  vlan: number;
+  /** NDA_VNI / NDA_SRC_VNI, for collect_metadata devices. */
+  vni?: number;
+  nhid?: number;
+  dst?: string;
+  /** NUD_* */
+  state: number;
+  /** NTF_* */
+  flags: number;
+}
+
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+export const NTF_EXT_LEARNED = 0x10;
+export const NUD_NOARP = 0x40;
+export const NUD_REACHABLE = 0x02;
+export const NUD_PERMANENT = 0x80;
+/** What `bridge fdb add ... static` writes: NOARP|REACHABLE. */
+export const NUD_STATIC = NUD_NOARP | NUD_REACHABLE;
+
+export function fdbKey(e: { ifindex: number; mac: string; vlan: number }): string {
+  return `${e.ifindex}/${e.mac}/${e.vlan}`;
+}
+
+export const ZERO_MAC = '00:00:00:00:00:00';
+
+export interface KernelSnapshot {
+  links: KernelLink[];
+  nexthops: KernelNexthop[];
+  fdb: KernelFdbEntry[];
+}
+
+/** One observed kernel change, as the rtnetlink edge reports it. */
+export type KernelEvent =
+  | { kind: 'link'; op: 'new' | 'del'; link: KernelLink }
+  | { kind: 'nexthop'; op: 'new' | 'del'; nexthop: KernelNexthop }
+  | { kind: 'fdb'; op: 'new' | 'del'; entry: KernelFdbEntry };
+
+// ---------------------------------------------------------------- OVS
+
+/** An OVS Interface as the agent cares about it. */
+export interface OvsInterface {
+  name: string;
+  ofport: number;
+  /** external_ids:evpn-vni */
+  vni?: number;
+}
+
+export interface OfBucket {
+  bucketId: number;
+  weight: number;
+  tunDst: string;
+  outPort: number;
+}
+
+export interface OfGroup {
+  groupId: number;
+  selectionMethod: 'dp_hash' | 'hash';
+  buckets: OfBucket[];
+}
+
+export interface OfMatch {
+  inPort?: number;
+  metadata?: bigint;
+  tunId?: bigint;
+  ethDst?: string;
+}
+
+export type OfAction =
+  | { type: 'setTunId'; value: bigint }
+  | { type: 'setTunDst'; ip: string }
+  | { type: 'group'; groupId: number }
+  | { type: 'output'; port: number };
+
+export interface OfFlow {
+  table: number;
+  priority: number;
+  cookie: bigint;
+  match: OfMatch;
+  actions: OfAction[];
+  writeMetadata?: bigint;
+  gotoTable?: number;
+}
+
+// ---------------------------------------------------------------- IP helpers
+
+export function ipFamily(ip: string): Family {
+  return ip.includes(':') ? 6 : 4;
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
+import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
+import { flowText, groupText } from '../../../src/agent/openflow-text.js';
+import type { KernelEvent, KernelFdbEntry, KernelNexthop } from '../../../src/agent/model.js';
+import { NH_START, PROTO, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
+
+const TUNNEL = 9;
+
+function graphWith(opts: { nexthops?: KernelNexthop[]; fdb?: KernelFdbEntry[]; groups?: Parameters<typeof spec>[0] } = {}) {
+  const g = createAgentGraph();
+  g.nodeState.set(spec(opts.groups ?? []));
+  applyKernelSnapshot(g, { links: [vxlan(10, 100), vxlan(11, 200)], nexthops: opts.nexthops ?? [], fdb: opts.fdb ?? [] });
+  g.ovs.setInterfaces('evpn-vxlan', [
+    { name: 'evpn-vxlan', ofport: TUNNEL },
+    { name: 'p1', ofport: 1, vni: 100 },
+    { name: 'p2', ofport: 2, vni: 200 },
+  ]);
+  g.engine.run();
+  return g;
+}
+
+function learned(ifindex: number, m: string, nhid: number): KernelFdbEntry {
+  return { ifindex, mac: m, vlan: 0, nhid, state: 0x40, flags: 0x12 };
+}
+
+function ofState(g: AgentGraph) {
+  return {
+    groups: [...g.ofDesired.data.groups.values()].map(groupText).sort(),
+    flows: [...g.ofDesired.data.flows.values()].map(flowText).sort(),
+  };
+}
+
+describe('engine graph: mirroring kernel ECMP FDB entries', () => {
+  const nexthops = [fdbNh(1, '192.0.2.2'), fdbNh(2, '192.0.2.3'), fdbGroup(10, [[1, 3], [2, 1]])];
+
+  it('mirrors an extern_learn entry into one select group and one flow per MAC', () => {
+    const g = graphWith({ nexthops, fdb: [learned(10, mac(1), 10), learned(10, mac(2), 10)] });
+    const { groups, flows } = ofState(g);
+    const ofId = g.groupIds.data.ofGroupOf.get(10)!;
+    expect(ofId).toBe(65536 + 10); // preferred slot: start + nhid mod size
+    expect(groups).toEqual([
+      `group_id=${ofId},type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:3,actions=set_field:192.0.2.2->tun_dst,output:9,bucket=bucket_id:1,weight:1,actions=set_field:192.0.2.3->tun_dst,output:9`,
+    ]);
+    expect(flows).toContain(`table=1,priority=100,metadata=0x64,dl_dst=${mac(1)} cookie=0x45564e000000000a,actions=set_field:0x64->tun_id,group:${ofId}`);
+    expect(flows).toContain('table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:1');
+    expect(flows).toContain('table=0,priority=100,in_port=9,tun_id=0x64 cookie=0x45564e0000000000,actions=output:1');
+    expect(g.evpnFdb.data.learned).toEqual({ ecmp: 2, singlePath: 0, invalid: {} });
+  });
+
+  it('re-resolves every group containing a member whose gateway was replaced (only the member is notified)', () => {
+    const g = graphWith({ nexthops: [...nexthops, fdbGroup(11, [[1, 1]])], fdb: [learned(10, mac(1), 10), learned(10, mac(2), 11)] });
+    const before = ofState(g);
+    applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbNh(1, '192.0.2.9') });
+    g.engine.run();
+    const after = ofState(g);
+    expect(after.flows).toEqual(before.flows);
+    expect(after.groups.filter((t) => t.includes('192.0.2.9'))).toHaveLength(2);
+    expect(g.ofDesired.data.tracked.changedGroups.size).toBe(2);
+    expect(g.ofDesired.data.tracked.changedFlows.size).toBe(0);
+  });
+
+  it('drops the FDB entries of a deleted group although the kernel sends no neighbour deletion', () => {
+    const g = graphWith({ nexthops, fdb: [learned(10, mac(1), 10)] });
+    applyKernelEvent(g, { kind: 'nexthop', op: 'del', nexthop: fdbGroup(10, []) });
+    g.engine.run();
+    expect(g.fdb.data.byKey.size).toBe(0);
+    expect(g.ofDesired.data.groups.size).toBe(0);
+    expect([...g.ofDesired.data.flows.values()].filter((f) => f.table === 1)).toHaveLength(0);
+    expect(g.groupIds.data.quarantine).toEqual(new Set([65546]));
+  });
+
+  it('reports invalid entries by reason and programs nothing for them', () => {
+    const g = graphWith({
+      nexthops: [
+        ...nexthops,
+        { id: 3, protocol: 4, family: 4, fdb: false, gateway: '192.0.2.4' },
+        { id: 12, protocol: 4, family: 0, fdb: false, members: [{ id: 3, weight: 1 }] },
+        fdbNh(5, '2001:db8::5'),
+        fdbGroup(13, [[5, 1]]),
+        fdbGroup(14, [[1, 1], [5, 1]]),
+      ],
+      fdb: [learned(10, mac(1), 1), learned(10, mac(2), 12), learned(10, mac(3), 99), learned(10, mac(4), 13), learned(10, mac(5), 14), { ...learned(10, mac(6), 10), vlan: 5 }],
+    });
+    expect(g.evpnFdb.data.learned.invalid).toEqual({ NotAGroup: 1, NotFdb: 1, UnknownNexthop: 1, FamilyMismatch: 1, MixedFamily: 1, VlanNotZero: 1 });
+    expect(g.ofDesired.data.groups.size).toBe(0);
+    expect([...g.ofDesired.data.flows.values()].filter((f) => f.table === 1)).toHaveLength(0);
+    // The unknown nexthop appears: the entry becomes valid.
+    applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(99, [[2, 1]]) });
+    g.engine.run();
+    expect(g.evpnFdb.data.learned.ecmp).toBe(1);
+    expect(g.ofDesired.data.groups.size).toBe(1);
+  });
+
+  it('mirrors single-destination entries as a tunnel destination and output, without a group', () => {
+    const g = graphWith({ fdb: [{ ifindex: 11, mac: mac(7), vlan: 0, dst: '192.0.2.7', state: 0x80, flags: 0x2 }] });
+    expect(ofState(g).flows).toContain(`table=1,priority=100,metadata=0xc8,dl_dst=${mac(7)} cookie=0x45564e0000000000,actions=set_field:0xc8->tun_id,set_field:192.0.2.7->tun_dst,output:9`);
+    expect(g.evpnFdb.data.learned.singlePath).toBe(1);
+  });
+
+  it('turns a weight change on a group used by 10,000 MACs into exactly one group change and no flow change', () => {
+    const fdb = Array.from({ length: 10_000 }, (_, i) => learned(10, mac(i), 10));
+    const g = graphWith({ nexthops, fdb });
+    expect(g.ofDesired.data.flows.size).toBe(10_000 + 4); // + classifier and tunnel delivery flows of VNIs 100, 200
+    const statsBefore = g.engine.nodeStats();
+    applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[1, 1], [2, 1]]) });
+    const report = g.engine.run();
+    expect(g.ofDesired.data.tracked.changedGroups).toEqual(new Set([65546]));
+    expect(g.ofDesired.data.tracked.changedFlows.size).toBe(0);
+    expect(g.evpnFdb.data.tracked.changedEntries.size).toBe(0);
+    const statsAfter = g.engine.nodeStats();
+    for (const name of ['evpnFdb', 'groupIds', 'ofDesired']) {
+      expect(statsAfter[name]!.recompute).toBe(statsBefore[name]!.recompute);
+    }
+    expect(report.recomputed).not.toContain('ofDesired');
+    expect(groupText(g.ofDesired.data.groups.get(65546)!)).toContain('weight:1,actions=set_field:192.0.2.2');
+  });
+});
+
+describe('engine graph: kernel desired state from the spec', () => {
+  const web = { name: 'web', generation: 4, vni: 100, vteps: [{ vtep: '192.0.2.2', weight: 3 }, { vtep: '192.0.2.3', weight: 1 }], macs: ['02:00:00:00:00:AA'] };
+  const db = { name: 'db', generation: 1, vni: 200, vteps: [{ vtep: '192.0.2.3', weight: 1 }, { vtep: '192.0.2.4', weight: 1 }], macs: ['02:00:00:00:00:bb'] };
+
+  it('plans shared fdb nexthops, one group per spec group and one FDB entry per MAC, ids in range', () => {
+    const g = graphWith({ groups: [web, db] });
+    const kd = g.kernelDesired.data;
+    expect(kd.nexthops.size).toBe(3);
+    expect(kd.groups.size).toBe(2);
+    for (const id of [...kd.nexthops.keys(), ...kd.groups.keys()]) expect(id).toBeGreaterThanOrEqual(NH_START);
+    const webId = kd.placements.get('web')!.nexthopGroupId!;
+    expect(kd.fdb.get('10/02:00:00:00:00:aa/0')).toEqual({ ifindex: 10, mac: '02:00:00:00:00:aa', nhid: webId });
+    const weightOf = new Map(kd.groups.get(webId)!.members.map((m) => [kd.nexthops.get(m.id)!.gateway, m.weight]));
+    expect(weightOf).toEqual(new Map([['192.0.2.2', 3], ['192.0.2.3', 1]]));
+  });
+
+  it('keeps the group id on a weight change and rebuilds only the changed group', () => {
+    const g = graphWith({ groups: [web, db] });
+    const webId = g.kernelDesired.data.placements.get('web')!.nexthopGroupId!;
+    const before = g.engine.nodeStats()['kernelDesired']!.recompute;
+    g.nodeState.set(spec([{ ...web, generation: 5, vteps: [{ vtep: '192.0.2.2', weight: 1 }, { vtep: '192.0.2.3', weight: 1 }] }, db]));
+    g.engine.run();
+    expect(g.engine.nodeStats()['kernelDesired']!.recompute).toBe(before);
+    expect(g.kernelDesired.data.tracked.changedGroups).toEqual(new Set(['web']));
+    expect(g.kernelDesired.data.placements.get('web')!.nexthopGroupId).toBe(webId);
+    expect(g.kernelDesired.data.groups.get(webId)!.members.map((m) => m.weight)).toEqual([1, 1]);
+    expect(g.kernelDesired.data.fdb.get('10/02:00:00:00:00:aa/0')!.nhid).toBe(webId);
+  });
+
+  it('adopts the ids it wrote before a restart and never uses ids of other protocols', () => {
+    const foreign = { ...fdbNh(NH_START, '198.51.100.1'), protocol: 4 };
+    const ours = [
+      { ...fdbNh(NH_START + 7, '192.0.2.2'), protocol: PROTO },
+      { ...fdbNh(NH_START + 8, '192.0.2.3'), protocol: PROTO },
+      { ...fdbGroup(NH_START + 9, [[NH_START + 7, 3], [NH_START + 8, 1]]), protocol: PROTO },
+    ];
+    const g = graphWith({ groups: [web], nexthops: [foreign, ...ours], fdb: [{ ifindex: 10, mac: '02:00:00:00:00:aa', vlan: 0, nhid: NH_START + 9, state: 0x42, flags: 2 }] });
+    const kd = g.kernelDesired.data;
+    expect(kd.placements.get('web')!.nexthopGroupId).toBe(NH_START + 9);
+    expect([...kd.nexthops.keys()].sort()).toEqual([NH_START + 7, NH_START + 8]);
+    expect(kd.conflicts).toEqual([NH_START]);
+  });
+
+  it('reports a missing VXLAN device', () => {
+    const g = graphWith({ groups: [{ ...web, vni: 300 }] });
+    expect(g.kernelDesired.data.placements.get('web')).toMatchObject({ problem: 'NoVxlanDevice' });
+    expect(g.status.data.groups[0]).toMatchObject({ invalid: 'NoVxlanDevice' });
+  });
+});
+
+describe('engine graph: incremental processing equals a full recompute', () => {
+  const gateways = ['192.0.2.2', '192.0.2.3', '192.0.2.4', '2001:db8::1'];
+  const nexthopArb: fc.Arbitrary<KernelEvent> = fc.oneof(
+    fc.record({ id: fc.integer({ min: 1, max: 6 }), gw: fc.constantFrom(...gateways), fdb: fc.boolean() }).map(
+      ({ id, gw, fdb }) => ({ kind: 'nexthop', op: 'new', nexthop: { ...fdbNh(id, gw), fdb } }) as KernelEvent,
+    ),
+    fc.record({ id: fc.integer({ min: 20, max: 24 }), members: fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }), w: fc.integer({ min: 1, max: 5 }) }).map(
+      ({ id, members, w }) => ({ kind: 'nexthop', op: 'new', nexthop: fdbGroup(id, members.map((m, i) => [m, ((w + i) % 5) + 1])) }) as KernelEvent,
+    ),
+    fc.integer({ min: 1, max: 24 }).map((id) => ({ kind: 'nexthop', op: 'del', nexthop: fdbNh(id, '0.0.0.0') }) as KernelEvent),
+  );
+  const fdbArb: fc.Arbitrary<KernelEvent> = fc.oneof(
+    fc.record({ ifindex: fc.constantFrom(10, 11, 12), m: fc.integer({ min: 0, max: 8 }), nhid: fc.integer({ min: 1, max: 24 }) }).map(
+      ({ ifindex, m, nhid }) => ({ kind: 'fdb', op: 'new', entry: learned(ifindex, mac(m), nhid) }) as KernelEvent,
+    ),
+    fc.record({ ifindex: fc.constantFrom(10, 11), m: fc.integer({ min: 0, max: 8 }), gw: fc.constantFrom(...gateways) }).map(
+      ({ ifindex, m, gw }) => ({ kind: 'fdb', op: 'new', entry: { ifindex, mac: mac(m), vlan: 0, dst: gw, state: 0x80, flags: 2 } }) as KernelEvent,
+    ),
+    fc.record({ ifindex: fc.constantFrom(10, 11, 12), m: fc.integer({ min: 0, max: 8 }) }).map(
+      ({ ifindex, m }) => ({ kind: 'fdb', op: 'del', entry: learned(ifindex, mac(m), 0) }) as KernelEvent,
+    ),
+  );
+  const linkArb: fc.Arbitrary<KernelEvent> = fc.oneof(
+    fc.constant({ kind: 'link', op: 'new', link: vxlan(12, 100, 'other-100') } as KernelEvent),
+    fc.constant({ kind: 'link', op: 'del', link: vxlan(12, 100, 'other-100') } as KernelEvent),
+  );
+
+  it('for random kernel event sequences, batched arbitrarily', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(nexthopArb, nexthopArb, fdbArb, fdbArb, linkArb), { maxLength: 6 }), { maxLength: 12 }), (batches) => {
+        const g = graphWith();
+        for (const batch of batches) {
+          for (const ev of batch) applyKernelEvent(g, ev);
+          g.engine.run();
+          g.groupIds.confirmDeleted([...g.groupIds.data.quarantine]);
+        }
+        // A fresh graph fed the final kernel state in one snapshot.
+        const fresh = createAgentGraph();
+        fresh.nodeState.set(g.nodeState.data.spec!);
+        applyKernelSnapshot(fresh, {
+          links: [...g.links.data.byIndex.values()],
+          nexthops: [...g.nexthops.data.byId.values()],
+          fdb: [...g.fdb.data.byKey.values()],
+        });
+        fresh.ovs.setInterfaces('evpn-vxlan', [
+          { name: 'evpn-vxlan', ofport: TUNNEL },
+          { name: 'p1', ofport: 1, vni: 100 },
+          { name: 'p2', ofport: 2, vni: 200 },
+        ]);
+        fresh.engine.run();
+        expect(ofState(g)).toEqual(ofState(fresh));
+        expect(g.evpnFdb.data.learned).toEqual(fresh.evpnFdb.data.learned);
+        expect([...g.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort()).toEqual(
+          [...fresh.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort(),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
