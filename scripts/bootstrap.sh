@@ -46,6 +46,12 @@ fi
 # --- Helm (built once from its Go module, cached outside the repository) ---
 bash scripts/build-helm.sh >/dev/null
 
+# --- Kubernetes control plane ---------------------------------------------
+# etcd, kube-apiserver, kube-controller-manager and kubectl for the
+# integration tests and the lab, built once from their Go modules and cached
+# outside the repository (a no-op when already built).
+log "control plane: $(scripts/control-plane/build.sh)"
+
 # --- compiled CLI ----------------------------------------------------------
 log "building"
 npx tsc -p tsconfig.build.json
