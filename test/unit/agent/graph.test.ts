@@ -172,27 +172,27 @@ describe('engine graph: incremental processing equals a full recompute', () => {
   const gateways = ['192.0.2.2', '192.0.2.3', '192.0.2.4', '2001:db8::1'];
   const nexthopArb: fc.Arbitrary<KernelEvent> = fc.oneof(
     fc.record({ id: fc.integer({ min: 1, max: 6 }), gw: fc.constantFrom(...gateways), fdb: fc.boolean() }).map(
-      ({ id, gw, fdb }) => ({ kind: 'nexthop', op: 'new', nexthop: { ...fdbNh(id, gw), fdb } }),
+      ({ id, gw, fdb }): KernelEvent => ({ kind: 'nexthop', op: 'new', nexthop: { ...fdbNh(id, gw), fdb } }),
     ),
     fc.record({ id: fc.integer({ min: 20, max: 24 }), members: fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }), w: fc.integer({ min: 1, max: 5 }) }).map(
-      ({ id, members, w }) => ({ kind: 'nexthop', op: 'new', nexthop: fdbGroup(id, members.map((m, i) => [m, ((w + i) % 5) + 1])) }),
+      ({ id, members, w }): KernelEvent => ({ kind: 'nexthop', op: 'new', nexthop: fdbGroup(id, members.map((m, i) => [m, ((w + i) % 5) + 1])) }),
     ),
-    fc.integer({ min: 1, max: 24 }).map((id) => ({ kind: 'nexthop', op: 'del', nexthop: fdbNh(id, '0.0.0.0') })),
+    fc.integer({ min: 1, max: 24 }).map((id): KernelEvent => ({ kind: 'nexthop', op: 'del', nexthop: fdbNh(id, '0.0.0.0') })),
   );
   const fdbArb: fc.Arbitrary<KernelEvent> = fc.oneof(
     fc.record({ ifindex: fc.constantFrom(10, 11, 12), m: fc.integer({ min: 0, max: 8 }), nhid: fc.integer({ min: 1, max: 24 }) }).map(
-      ({ ifindex, m, nhid }) => ({ kind: 'fdb', op: 'new', entry: learned(ifindex, mac(m), nhid) }),
+      ({ ifindex, m, nhid }): KernelEvent => ({ kind: 'fdb', op: 'new', entry: learned(ifindex, mac(m), nhid) }),
     ),
     fc.record({ ifindex: fc.constantFrom(10, 11), m: fc.integer({ min: 0, max: 8 }), gw: fc.constantFrom(...gateways) }).map(
-      ({ ifindex, m, gw }) => ({ kind: 'fdb', op: 'new', entry: { ifindex, mac: mac(m), vlan: 0, dst: gw, state: 0x80, flags: 2 } }),
+      ({ ifindex, m, gw }): KernelEvent => ({ kind: 'fdb', op: 'new', entry: { ifindex, mac: mac(m), vlan: 0, dst: gw, state: 0x80, flags: 2 } }),
     ),
     fc.record({ ifindex: fc.constantFrom(10, 11, 12), m: fc.integer({ min: 0, max: 8 }) }).map(
-      ({ ifindex, m }) => ({ kind: 'fdb', op: 'del', entry: learned(ifindex, mac(m), 0) }),
+      ({ ifindex, m }): KernelEvent => ({ kind: 'fdb', op: 'del', entry: learned(ifindex, mac(m), 0) }),
     ),
   );
   const linkArb: fc.Arbitrary<KernelEvent> = fc.oneof(
-    fc.constant({ kind: 'link', op: 'new', link: vxlan(12, 100, 'other-100') }),
-    fc.constant({ kind: 'link', op: 'del', link: vxlan(12, 100, 'other-100') }),
+    fc.constant<KernelEvent>({ kind: 'link', op: 'new', link: vxlan(12, 100, 'other-100') }),
+    fc.constant<KernelEvent>({ kind: 'link', op: 'del', link: vxlan(12, 100, 'other-100') }),
   );
 
   it('for random kernel event sequences, batched arbitrarily', () => {

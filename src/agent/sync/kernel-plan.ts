@@ -1,0 +1,120 @@
+/**
+ * The kernel sync plan: the difference between kernelDesired and what the
+ * kernel holds, as an ordered list of writes.
+ *
+ * Only objects the agent owns are ever written (ownership.ts): an id in our
+ * range held by another protocol, or a MAC held by an FDB entry we did not
+ * write, is left alone and reported as a conflict.
+ *
+ * Order: nexthops, then groups (a group's members must exist), then FDB
+ * entries (their group must exist); deletions the other way round — FDB
+ * entries, groups, then nexthops no group uses any more. Deleting our
+ * entries before their group also avoids relying on the kernel's silent
+ * removal of a deleted group's entries.
+ */
+import type { KernelDesiredData } from '../engine/nodes/kernel-desired.js';
+import { NTF_EXT_LEARNED, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
+import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
+
+export type KernelOp =
+  | { op: 'setNexthop'; replace: boolean; id: number; gateway: string }
+  | { op: 'setGroup'; replace: boolean; id: number; members: NexthopMember[] }
+  | { op: 'setFdb'; replace: boolean; ifindex: number; mac: string; nhid: number }
+  | { op: 'delFdb'; ifindex: number; mac: string }
+  | { op: 'delNexthop'; id: number; group: boolean };
+
+export interface KernelConflict {
+  object: string;
+  reason: string;
+}
+
+export interface KernelPlan {
+  ops: KernelOp[];
+  conflicts: KernelConflict[];
+}
+
+export function planKernelSync(
+  desired: Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'>,
+  observed: { nexthops: ReadonlyMap<number, KernelNexthop>; fdb: ReadonlyMap<string, KernelFdbEntry> },
+  fabric: FabricSettings,
+): KernelPlan {
+  const ops: KernelOp[] = [];
+  const conflicts: KernelConflict[] = [];
+  const owned = (nh: KernelNexthop | undefined): boolean => isOwnedNexthop(nh, fabric);
+
+  for (const want of desired.nexthops.values()) {
+    const have = observed.nexthops.get(want.id);
+    if (have && !owned(have)) {
+      conflicts.push({ object: `nexthop ${want.id}`, reason: `held by protocol ${have.protocol}` });
+    } else if (!have || have.gateway !== want.gateway || !have.fdb || have.members) {
+      ops.push({ op: 'setNexthop', replace: have !== undefined, id: want.id, gateway: want.gateway });
+    }
+  }
+  for (const want of desired.groups.values()) {
+    const have = observed.nexthops.get(want.id);
+    if (have && !owned(have)) {
+      conflicts.push({ object: `nexthop group ${want.id}`, reason: `held by protocol ${have.protocol}` });
+    } else if (!have || !have.fdb || !sameMembers(have.members, want.members)) {
+      ops.push({ op: 'setGroup', replace: have !== undefined, id: want.id, members: want.members });
+    }
+  }
+  for (const [key, want] of desired.fdb) {
+    const have = observed.fdb.get(key);
+    if (have && !isOwnedFdbEntry(have, observed.nexthops, fabric)) {
+      const who = (have.flags & NTF_EXT_LEARNED) !== 0 ? 'an extern_learn entry' : 'an entry';
+      conflicts.push({ object: `fdb ${want.mac} on ifindex ${want.ifindex}`, reason: `held by ${who} this agent did not write` });
+    } else if (!have || have.nhid !== want.nhid) {
+      ops.push({ op: 'setFdb', replace: have !== undefined, ifindex: want.ifindex, mac: want.mac, nhid: want.nhid });
+    }
+  }
+
+  for (const [key, have] of observed.fdb) {
+    if (!desired.fdb.has(key) && isOwnedFdbEntry(have, observed.nexthops, fabric)) {
+      ops.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac });
+    }
+  }
+  const range = fabric.kernel.nexthopIdRange;
+  const stale = [...observed.nexthops.values()].filter((nh) => inRange(nh.id, range) && owned(nh) && !desired.nexthops.has(nh.id) && !desired.groups.has(nh.id));
+  // Groups first: a nexthop still in some group cannot be deleted cleanly.
+  for (const nh of stale.filter((n) => n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: true });
+  for (const nh of stale.filter((n) => !n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: false });
+  return { ops, conflicts };
+}
+
+function sameMembers(have: NexthopMember[] | undefined, want: NexthopMember[]): boolean {
+  if (!have || have.length !== want.length) return false;
+  const sorted = [...have].sort((a, b) => a.id - b.id);
+  return sorted.every((m, i) => m.id === want[i]!.id && m.weight === want[i]!.weight);
+}
+
+/** The kernel object a successful op leaves behind, as an observed event (fed back to the input nodes). */
+export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent {
+  const protocol = fabric.kernel.protocol;
+  switch (op.op) {
+    case 'setNexthop':
+      return { kind: 'nexthop', op: 'new', nexthop: { id: op.id, protocol, family: op.gateway.includes(':') ? 6 : 4, fdb: true, gateway: op.gateway } };
+    case 'setGroup':
+      return { kind: 'nexthop', op: 'new', nexthop: { id: op.id, protocol, family: 0, fdb: true, members: op.members } };
+    case 'setFdb':
+      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: 0x42, flags: 0x02 } };
+    case 'delFdb':
+      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, state: 0, flags: 0 } };
+    case 'delNexthop':
+      return { kind: 'nexthop', op: 'del', nexthop: { id: op.id, protocol, family: 0, fdb: true } };
+  }
+}
+
+export function describeKernelOp(op: KernelOp): string {
+  switch (op.op) {
+    case 'setNexthop':
+      return `nexthop ${op.replace ? 'replace' : 'add'} id ${op.id} via ${op.gateway} fdb`;
+    case 'setGroup':
+      return `nexthop ${op.replace ? 'replace' : 'add'} id ${op.id} group ${op.members.map((m) => `${m.id},${m.weight}`).join('/')} fdb`;
+    case 'setFdb':
+      return `fdb ${op.replace ? 'replace' : 'add'} ${op.mac} ifindex ${op.ifindex} nhid ${op.nhid}`;
+    case 'delFdb':
+      return `fdb del ${op.mac} ifindex ${op.ifindex}`;
+    case 'delNexthop':
+      return `nexthop del id ${op.id}`;
+  }
+}
