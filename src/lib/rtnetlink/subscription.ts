@@ -1,0 +1,197 @@
+/**
+ * Multicast notifications (RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_NEXTHOP) on a
+ * socket of their own, decoded into events, with loss surfaced as a distinct
+ * `resync` event.
+ *
+ * Loss happens when the kernel cannot queue a notification on our socket: the
+ * next recvmsg fails once with ENOBUFS and the events in between are gone
+ * (shared/reference/wire.md B5). We never set NETLINK_NO_ENOBUFS, which would
+ * hide that. The consumer's remedy is to keep reading this subscription
+ * (events that arrive during the re-dump stay queued here), dump everything
+ * again and reconcile, then apply the queued events.
+ *
+ * Kernel behaviours a consumer must honour (Linux 6.18, DESIGN.md §4):
+ * replacing a member nexthop notifies only the member, not the groups that
+ * contain it; deleting a group removes the FDB entries that use it without a
+ * RTM_DELNEIGH; deleting a member sends RTM_NEWNEXTHOP for each group it was
+ * in, then RTM_DELNEXTHOP for the member.
+ */
+import { RawNetlinkSocket } from 'netlink';
+import {
+  AF_BRIDGE,
+  NETLINK_ROUTE,
+  RTM_DELLINK,
+  RTM_DELNEIGH,
+  RTM_DELNEXTHOP,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
+  RTM_NEWNEXTHOP,
+  RTNLGRP_LINK,
+  RTNLGRP_NEIGH,
+  RTNLGRP_NEXTHOP,
+} from './constants.js';
+import { NetlinkDecodeError } from './errors.js';
+import { decodeLink, type Link } from './link.js';
+import { forEachMessage } from './message.js';
+import { decodeFdbEntry, neighFamily, type FdbEntry } from './neigh.js';
+import { decodeNexthop, type Nexthop } from './nexthop.js';
+
+export type EventOp = 'new' | 'del';
+
+/** Where a notification came from: the requester's port id and sequence number (0 for kernel-originated changes). */
+interface Origin {
+  pid: number;
+  seq: number;
+}
+
+export type RtnetlinkEvent =
+  | ({ kind: 'nexthop'; op: EventOp; nexthop: Nexthop } & Origin)
+  | ({ kind: 'neigh'; op: EventOp; entry: FdbEntry } & Origin)
+  | ({ kind: 'link'; op: EventOp; link: Link } & Origin)
+  /**
+   * Events were lost (`overflow`: ENOBUFS, or more than maxQueuedEvents
+   * unread) or could not be decoded (`malformed`): dump again.
+   */
+  | { kind: 'resync'; reason: 'overflow' | 'malformed'; error?: Error };
+
+export type SubscriptionGroup = 'link' | 'neigh' | 'nexthop';
+
+const GROUP_NUMBERS: Record<SubscriptionGroup, number> = {
+  link: RTNLGRP_LINK,
+  neigh: RTNLGRP_NEIGH,
+  nexthop: RTNLGRP_NEXTHOP,
+};
+
+export interface SubscriptionOptions {
+  /** SO_RCVBUF in bytes. Larger absorbs bigger bursts before ENOBUFS. */
+  receiveBufferSize?: number;
+  /**
+   * Events held for a consumer that reads too slowly; beyond this the queue
+   * is dropped and replaced by one `resync` event (default 1,000,000).
+   */
+  maxQueuedEvents?: number;
+  /** Also deliver neighbour events of families other than AF_BRIDGE (ARP/ND). Default false. */
+  allNeighbourFamilies?: boolean;
+}
+
+export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
+  private readonly sock: RawNetlinkSocket;
+  private queue: RtnetlinkEvent[] = [];
+  private head = 0;
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private readonly maxQueued: number;
+  private readonly allFamilies: boolean;
+  /** Count of resync events produced, for metrics. */
+  resyncs = 0;
+
+  constructor(groups: readonly (SubscriptionGroup | number)[], opts: SubscriptionOptions = {}) {
+    this.maxQueued = opts.maxQueuedEvents ?? 1_000_000;
+    this.allFamilies = opts.allNeighbourFamilies ?? false;
+    this.sock = new RawNetlinkSocket(NETLINK_ROUTE, {
+      ...(opts.receiveBufferSize ? { recvBufferSize: opts.receiveBufferSize } : {}),
+    } as ConstructorParameters<typeof RawNetlinkSocket>[1]);
+    this.sock.on('error', (err: { code?: string }) => {
+      // ENOBUFS: the kernel dropped notifications for us. Anything else on a
+      // receive-only socket also means we can no longer trust what we saw.
+      this.pushResync('overflow', new Error(`netlink subscription: ${err.code ?? 'error'}`));
+    });
+    this.sock.on('message', (buf) => this.onDatagram(buf));
+    // setsockopt(NETLINK_ADD_MEMBERSHIP) works for groups above 32 too
+    // (RTNLGRP_NEXTHOP = 32 does not fit the legacy bind() mask's low bits).
+    for (const g of groups) this.sock.addMembership(typeof g === 'number' ? g : GROUP_NUMBERS[g]);
+  }
+
+  /** Receive buffer the kernel actually granted (it doubles the request). */
+  get receiveBufferSize(): number {
+    return this.sock.getRecvBufferSize();
+  }
+
+  private push(ev: RtnetlinkEvent): void {
+    if (this.queue.length - this.head >= this.maxQueued) {
+      this.pushResync('overflow', new Error(`more than ${this.maxQueued} unread events`));
+      return;
+    }
+    this.queue.push(ev);
+  }
+
+  private pushResync(reason: 'overflow' | 'malformed', error: Error): void {
+    if (this.closed) return;
+    // Everything queued is superseded by the re-dump the consumer will do.
+    this.queue = [{ kind: 'resync', reason, error }];
+    this.head = 0;
+    this.resyncs++;
+    this.wake?.();
+  }
+
+  private onDatagram(buf: Buffer): void {
+    try {
+      forEachMessage(buf, (msg) => {
+        const origin = { pid: msg.pid, seq: msg.seq };
+        switch (msg.type) {
+          case RTM_NEWNEXTHOP:
+          case RTM_DELNEXTHOP:
+            this.push({ kind: 'nexthop', op: msg.type === RTM_NEWNEXTHOP ? 'new' : 'del', nexthop: decodeNexthop(msg), ...origin });
+            break;
+          case RTM_NEWNEIGH:
+          case RTM_DELNEIGH:
+            if (!this.allFamilies && neighFamily(msg) !== AF_BRIDGE) break;
+            this.push({ kind: 'neigh', op: msg.type === RTM_NEWNEIGH ? 'new' : 'del', entry: decodeFdbEntry(msg), ...origin });
+            break;
+          case RTM_NEWLINK:
+          case RTM_DELLINK:
+            this.push({ kind: 'link', op: msg.type === RTM_NEWLINK ? 'new' : 'del', link: decodeLink(msg), ...origin });
+            break;
+          default:
+            break; // other families we did not ask for (e.g. RTM_NEWROUTE on shared groups)
+        }
+      });
+    } catch (err) {
+      this.pushResync('malformed', err instanceof NetlinkDecodeError ? err : new Error(String(err)));
+    }
+    this.wake?.();
+  }
+
+  /** Takes every event queued now, without waiting (for batch processing). */
+  drain(): RtnetlinkEvent[] {
+    const out = this.head === 0 ? this.queue : this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    return out;
+  }
+
+  /** Resolves when at least one event is queued (or the subscription is closed). */
+  async waitForEvents(): Promise<void> {
+    while (this.queue.length === this.head && !this.closed) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  /** The next event, or undefined once closed. */
+  async next(): Promise<RtnetlinkEvent | undefined> {
+    await this.waitForEvents();
+    if (this.queue.length === this.head) return undefined;
+    const ev = this.queue[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return ev;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RtnetlinkEvent> {
+    for (;;) {
+      const ev = await this.next();
+      if (ev === undefined) return;
+      yield ev;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+    this.wake?.();
+  }
+}
