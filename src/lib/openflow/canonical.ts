@@ -1,0 +1,191 @@
+import type { Action, Instruction } from './actions.js';
+import type { FlowMod, FlowStats } from './flow.js';
+import { OFP_DEFAULT_PRIORITY } from './flow.js';
+import { formatGroup, formatInstructions, formatMatch } from './format.js';
+import type { Bucket, GroupDesc, GroupType, SelectionMethod } from './group.js';
+import { ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes, macFromBytes, macToBytes } from './addresses.js';
+import { fullMask, OXM_FIELDS, oxmFieldByName, splitMasked, type Match, type OxmFieldDef, type OxmValue } from './oxm.js';
+
+/**
+ * Canonical forms, so "what we want" and "what the switch reports" compare
+ * equal exactly when Open vSwitch would treat them the same: defaults made
+ * explicit (select weight 1, bucket id = position), all-ones masks dropped,
+ * value bits outside the mask cleared, addresses spelt one way. The agent
+ * diffs desired against installed state with these after (re)connecting and
+ * sends only the difference.
+ */
+
+function canonValue(d: OxmFieldDef, v: OxmValue): OxmValue {
+  switch (d.kind) {
+    case 'u64':
+      return typeof v === 'bigint' ? v : BigInt(v);
+    case 'mac':
+      return macFromBytes(macToBytes(d.name, String(v)));
+    case 'ipv4':
+      return ipv4FromBytes(ipv4ToBytes(d.name, String(v)));
+    case 'ipv6':
+      return ipv6FromBytes(ipv6ToBytes(d.name, String(v)));
+    default:
+      return Number(v);
+  }
+}
+
+function applyMask(d: OxmFieldDef, value: OxmValue, mask: OxmValue): OxmValue {
+  switch (d.kind) {
+    case 'u64':
+      return BigInt(value) & BigInt(mask);
+    case 'mac':
+    case 'ipv4':
+    case 'ipv6': {
+      const enc = d.kind === 'mac' ? macToBytes : d.kind === 'ipv4' ? ipv4ToBytes : ipv6ToBytes;
+      const dec = d.kind === 'mac' ? macFromBytes : d.kind === 'ipv4' ? ipv4FromBytes : ipv6FromBytes;
+      const v = enc(d.name, String(value));
+      const m = enc(d.name, String(mask));
+      return dec(v.map((b, i) => b & m[i]!));
+    }
+    default:
+      return (Number(value) & Number(mask)) >>> 0;
+  }
+}
+
+function canonMasked(d: OxmFieldDef, raw: OxmValue | { value: OxmValue; mask?: OxmValue }): OxmValue | { value: OxmValue; mask: OxmValue } {
+  const { value, mask } = splitMasked(raw);
+  const v = canonValue(d, value);
+  if (mask === undefined) return v;
+  const m = canonValue(d, mask);
+  if (m === fullMask(d)) return v;
+  return { value: applyMask(d, v, m), mask: m };
+}
+
+export function canonicalMatch(match: Match): Match {
+  const out: Record<string, unknown> = {};
+  const m = match as Record<string, OxmValue | { value: OxmValue; mask?: OxmValue } | undefined>;
+  for (const d of OXM_FIELDS) {
+    const v = m[d.key];
+    if (v !== undefined) out[d.key] = canonMasked(d, v);
+  }
+  if (match.other && match.other.length > 0) out.other = match.other.map((o) => ({ ...o, payload: o.payload.toLowerCase() }));
+  return out;
+}
+
+export function canonicalAction(a: Action): Action {
+  if (a.type === 'output') return a.maxLen ? { type: 'output', port: a.port, maxLen: a.maxLen } : { type: 'output', port: a.port };
+  if (a.type !== 'setField') return { ...a };
+  const d = oxmFieldByName(a.field);
+  if (!d) return { ...a };
+  const c = canonMasked(d, a.mask === undefined ? a.value : { value: a.value, mask: a.mask });
+  return typeof c === 'object' ? { type: 'setField', field: a.field, value: c.value, mask: c.mask } : { type: 'setField', field: a.field, value: c };
+}
+
+export function canonicalInstructions(ins: readonly Instruction[]): Instruction[] {
+  return ins.map((i) => (i.type === 'applyActions' || i.type === 'writeActions' ? { type: i.type, actions: i.actions.map(canonicalAction) } : { ...i }));
+}
+
+function canonicalSelectionMethod(sm: SelectionMethod | undefined): SelectionMethod | undefined {
+  if (!sm) return undefined;
+  const out: SelectionMethod = { name: sm.name };
+  if (sm.param) out.param = sm.param;
+  if (sm.fields && sm.fields.length > 0) {
+    out.fields = sm.fields.map((f) => {
+      const d = oxmFieldByName(f.field);
+      if (!d || f.mask === undefined) return { field: f.field };
+      const m = canonValue(d, f.mask);
+      return m === fullMask(d) ? { field: f.field } : { field: f.field, mask: m };
+    });
+  }
+  return out;
+}
+
+export function canonicalBucket(b: Bucket, index: number, type: GroupType): Bucket {
+  const out: Bucket = { bucketId: b.bucketId ?? index, actions: b.actions.map(canonicalAction) };
+  // A select bucket without WEIGHT has weight 1 in OVS; other group types have none.
+  if (type === 'select') out.weight = b.weight ?? 1;
+  else if (b.weight) out.weight = b.weight;
+  if (b.watchPort !== undefined && b.watchPort !== 0xffffffff) out.watchPort = b.watchPort;
+  if (b.watchGroup !== undefined && b.watchGroup !== 0xffffffff) out.watchGroup = b.watchGroup;
+  if (b.properties && b.properties.length > 0) out.properties = b.properties;
+  return out;
+}
+
+/** A group reduced to what OVS keeps: compare two of these with `groupKey`. */
+export function canonicalGroup(g: Pick<GroupDesc, 'groupId' | 'buckets' | 'selectionMethod'> & { type?: GroupType }): GroupDesc {
+  const type = g.type ?? 'all';
+  const out: GroupDesc = { groupId: g.groupId, type, buckets: g.buckets.map((b, i) => canonicalBucket(b, i, type)) };
+  const sm = canonicalSelectionMethod(g.selectionMethod);
+  if (sm) out.selectionMethod = sm;
+  return out;
+}
+
+/** Text that is equal for two groups exactly when OVS holds the same group. */
+export function groupKey(g: Pick<GroupDesc, 'groupId' | 'buckets' | 'selectionMethod'> & { type?: GroupType }): string {
+  return formatGroup(canonicalGroup(g));
+}
+
+/** One bucket's content (id, weight, actions) as text, for per-bucket diffs. */
+export function bucketKey(b: Bucket, index: number, type: GroupType): string {
+  return formatGroup({ groupId: 0, type, buckets: [canonicalBucket(b, index, type)] }).replace(/^group_id=0,type=\w+,bucket=/, '');
+}
+
+type FlowLike = Pick<FlowStats, 'tableId' | 'match' | 'instructions'> & { priority?: number; cookie: bigint };
+
+/** What identifies a flow in OVS: table, priority and match (as a strict modify/delete names it). */
+export function flowIdentity(f: FlowLike): string {
+  const match = formatMatch(canonicalMatch(f.match));
+  return `table=${f.tableId},priority=${f.priority ?? OFP_DEFAULT_PRIORITY}${match ? `,${match}` : ''}`;
+}
+
+/** Identity plus cookie and instructions: equal when nothing about the flow needs changing. */
+export function flowKey(f: FlowLike): string {
+  return `${flowIdentity(f)} cookie=0x${f.cookie.toString(16)} actions=${formatInstructions(canonicalInstructions(f.instructions))}`;
+}
+
+export interface GroupDiff<T> {
+  add: T[];
+  modify: T[];
+  /** Installed groups to delete (not in desired). */
+  remove: GroupDesc[];
+}
+
+/** Groups to add, modify (same id, different content) and delete so `installed` becomes `desired`. */
+export function diffGroups<T extends Pick<GroupDesc, 'groupId' | 'buckets' | 'selectionMethod'> & { type?: GroupType }>(
+  desired: readonly T[],
+  installed: readonly GroupDesc[],
+): GroupDiff<T> {
+  const have = new Map(installed.map((g) => [g.groupId, g]));
+  const want = new Set(desired.map((g) => g.groupId));
+  const add: T[] = [];
+  const modify: T[] = [];
+  for (const g of desired) {
+    const cur = have.get(g.groupId);
+    if (!cur) add.push(g);
+    else if (groupKey(cur) !== groupKey(g)) modify.push(g);
+  }
+  return { add, modify, remove: installed.filter((g) => !want.has(g.groupId)) };
+}
+
+export interface FlowDiff<T> {
+  add: T[];
+  /** Same identity, different cookie or instructions. */
+  modify: T[];
+  remove: FlowStats[];
+}
+
+export function diffFlows<T extends FlowLike>(desired: readonly T[], installed: readonly FlowStats[]): FlowDiff<T> {
+  const have = new Map(installed.map((f) => [flowIdentity(f), f]));
+  const want = new Set<string>();
+  const add: T[] = [];
+  const modify: T[] = [];
+  for (const f of desired) {
+    const id = flowIdentity(f);
+    want.add(id);
+    const cur = have.get(id);
+    if (!cur) add.push(f);
+    else if (flowKey(cur) !== flowKey(f)) modify.push(f);
+  }
+  return { add, modify, remove: installed.filter((f) => !want.has(flowIdentity(f))) };
+}
+
+/** A strict delete of an installed flow (what `remove` entries of a FlowDiff turn into). */
+export function deleteStrictOf(f: Pick<FlowStats, 'tableId' | 'priority' | 'match' | 'cookie'>): FlowMod {
+  return { command: 'deleteStrict', tableId: f.tableId, priority: f.priority, cookie: f.cookie, cookieMask: 0xffffffffffffffffn, match: f.match, instructions: [] };
+}
