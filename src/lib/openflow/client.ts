@@ -246,13 +246,16 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
   /** Sends a request and resolves with its reply; multipart replies are gathered until the last part. */
   request(message: OfMessage, timeoutMs = this.opts.requestTimeoutMs): Promise<DecodedMessage[]> {
     let socket: Socket;
+    let xid: number;
+    let bytes: Buffer;
     try {
       socket = this.requireSocket(message.type === 'featuresRequest');
+      xid = this.allocXid();
+      // An unencodable message (OpenFlowEncodeError) rejects instead of throwing.
+      bytes = encodeMessage(this.negotiated ?? OFP15, xid, message);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const xid = this.allocXid();
-    const bytes = encodeMessage(this.negotiated ?? OFP15, xid, message);
     const promise = this.expect(xid, messageKind(message), message.type === 'multipartRequest', timeoutMs);
     socket.write(bytes);
     this.count(message);
