@@ -3,6 +3,7 @@ import { readdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETNS_PREFIX } from './netns.js';
+import { KUBE_DIR_PREFIX } from './kube.js';
 
 function pidAlive(pid: number): boolean {
   try {
@@ -39,7 +40,10 @@ function orphanOvsDaemons(): number[] {
     } catch {
       continue;
     }
-    if (!/^(ovsdb-server|ovs-vswitchd)\0/.test(cmdline) || !cmdline.includes(join(tmpdir(), 'evpn-ovs-'))) continue;
+    const ovs = /^(ovsdb-server|ovs-vswitchd)\0/.test(cmdline) && cmdline.includes(join(tmpdir(), 'evpn-ovs-'));
+    // Control-plane daemons (kube.ts) run with cwd and paths in their temp dir.
+    const kube = /(^|\/)(etcd|kube-apiserver|kube-controller-manager)\0/.test(cmdline) && cmdline.includes(join(tmpdir(), KUBE_DIR_PREFIX));
+    if (!ovs && !kube) continue;
     const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]);
     if (ppid === 1) pids.push(Number(entry)); // its test process died without stopping it
   }
@@ -57,14 +61,14 @@ function sweep(): string[] {
     }
   }
   for (const pid of orphanOvsDaemons()) {
-    found.push(`ovs daemon pid ${pid}`);
+    found.push(`daemon pid ${pid}`);
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
   }
-  for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-'))) {
+  for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-') || d.startsWith(KUBE_DIR_PREFIX))) {
     const path = join(tmpdir(), dir);
     const inUse = readdirSync('/proc').some((p) => {
       try {

@@ -1,0 +1,191 @@
+/**
+ * Schema pieces shared by the three resources: addresses, identifiers,
+ * Kubernetes' own LabelSelector and Condition shapes.
+ */
+import { z } from 'zod';
+import {
+  isCanonicalIp,
+  isGlobalUnicastIp,
+  isIp,
+  ipFamily,
+  UNICAST_MAC_PATTERN,
+  VNI_MAX,
+  VNI_MIN,
+  ZERO_MAC,
+} from './net.js';
+import { listMap, openapi, withRules } from './rules.js';
+
+export const API_GROUP = 'evpn.ecmp.dev';
+export const API_VERSION = 'v1alpha1';
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** Longest textual IPv6 address the canonical form can produce (`ffff:…:ffff`). */
+const IP_MAX_LENGTH = 39;
+
+/** Kubernetes object name (DNS-1123 subdomain), as metadata.name of a cluster-scoped object. */
+export const objectName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS-1123 subdomain')
+    .describe(description);
+
+/**
+ * A unicast IP address in canonical form. Canonical so that equal addresses
+ * are equal strings: list-map keys, kernel dumps and status all compare
+ * VTEPs as text. The `isIP` guard keeps `ip()` from erroring on garbage, so
+ * the apiserver reports only the first message for it, as zod does.
+ */
+export const unicastIp = (description: string) =>
+  withRules(
+    z.string().max(IP_MAX_LENGTH).describe(description),
+    { rule: 'isIP(self)', message: 'must be an IPv4 or IPv6 address', holds: isIp },
+    {
+      rule: '!isIP(self) || ip.isCanonical(self)',
+      message: 'must be written in canonical form (lowercase, zeros compressed, e.g. 2001:db8::1)',
+      holds: (s) => !isIp(s) || isCanonicalIp(s),
+    },
+    {
+      rule: '!isIP(self) || ip(self).isGlobalUnicast()',
+      message: 'must be a unicast address (not unspecified, loopback, link-local, multicast or broadcast)',
+      holds: (s) => !isIp(s) || isGlobalUnicastIp(s),
+    },
+  );
+
+/**
+ * An IP address by its spelling only (lowercase hex digits, dots, colons).
+ * For lists that can reach tens of thousands of entries — a node's groups —
+ * where the apiserver's CEL cost budget cannot afford the full check per
+ * entry. Whatever uses it revalidates with `unicastIp`'s rules (see
+ * `nodeGroupIssues`) and reports the entry, instead of the whole object
+ * being refused.
+ */
+export const IP_TEXT_PATTERN = '^[0-9a-f.:]{2,39}$';
+export const ipText = (description: string) =>
+  z.string().regex(new RegExp(IP_TEXT_PATTERN), 'must be an IP address in canonical form').describe(description);
+
+/**
+ * Unicast MAC. Format and the I/G bit are one pattern (no CEL cost, which
+ * matters in lists of thousands); the all-zeros exclusion is a `not`, since
+ * that address is not a host but the VNI's flood list.
+ */
+export const unicastMac = z
+  .string()
+  .regex(new RegExp(UNICAST_MAC_PATTERN), 'must be a lowercase unicast MAC such as 02:00:00:00:00:aa (lowest bit of the first octet 0)')
+  .refine((m) => m !== ZERO_MAC, `must not be ${ZERO_MAC} (the all-zeros MAC is the flood list, not a host)`)
+  .describe('Unicast MAC address, six lowercase hex octets separated by colons (as `bridge fdb` prints them).')
+  .meta({ not: { enum: [ZERO_MAC] } });
+
+export const vni = z
+  .int()
+  .min(VNI_MIN)
+  .max(VNI_MAX)
+  .describe(`VXLAN network identifier, ${VNI_MIN}–${VNI_MAX} (24 bits; 0 is reserved).`);
+
+export const weight = z
+  .int()
+  .min(1)
+  .max(256)
+  .default(1)
+  .describe('Relative share of flows sent to this VTEP, 1–256 (default 1): the nexthop group member weight and the OpenFlow bucket weight.');
+
+export const vtep = z
+  .strictObject({
+    ip: unicastIp('Underlay IP address of the remote VTEP. All VTEPs of a group share one address family, which must be the fabric\'s.'),
+    weight,
+  })
+  .describe('A remote VTEP and its ECMP weight.');
+
+/** VTEPs of one group: 1–64, unique by IP, one address family. */
+export const vtepList = (description: string) =>
+  withRules(
+    listMap(z.array(vtep).min(1).max(64), ['ip']).describe(description),
+    {
+      rule: 'self.all(v, !isIP(v.ip) || !isIP(self[0].ip) || ip(v.ip).family() == ip(self[0].ip).family())',
+      message: 'all VTEPs of a group must be of one address family',
+      holds: (vteps) => {
+        const first = vteps[0] && ipFamily(vteps[0].ip);
+        return vteps.every((v) => first === undefined || ipFamily(v.ip) === undefined || ipFamily(v.ip) === first);
+      },
+    },
+  );
+
+export const MAX_MACS_PER_GROUP = 10000;
+
+/** Interface names become kernel devices: IFNAMSIZ (16) minus the NUL. */
+export const interfaceName = (description: string, def: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be 1–15 characters of letters, digits, "_", "." or "-"')
+    .default(def)
+    .describe(description);
+
+export const labelSelector = openapi(
+  z
+    .strictObject({
+      matchLabels: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('Labels a node must carry, all of them (ANDed with matchExpressions).'),
+      matchExpressions: z
+        .array(
+          z
+            .strictObject({
+              key: z.string().min(1).describe('Label key the requirement applies to.'),
+              operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']).describe('How the label\'s value relates to values.'),
+              values: z
+                .array(z.string())
+                .optional()
+                .describe('Values for In and NotIn (non-empty); empty for Exists and DoesNotExist.'),
+            })
+            .describe('A label selector requirement.'),
+        )
+        .optional()
+        .describe('Label selector requirements, all of which must hold.'),
+    })
+    .describe('Standard Kubernetes label selector over Node labels; empty selects every node.'),
+  { 'x-kubernetes-map-type': 'atomic' },
+);
+
+/** metav1.Condition, with the validation upstream CRDs carry for it. */
+export const condition = z
+  .strictObject({
+    type: z
+      .string()
+      .max(316)
+      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/)
+      .describe('Condition type in CamelCase, e.g. Ready.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+    observedGeneration: z.int().min(0).optional().describe('metadata.generation the condition was set for.'),
+    lastTransitionTime: z.iso.datetime({ offset: true }).describe('When the status last changed (RFC 3339).'),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+      .describe('Machine-readable CamelCase reason for the last transition.'),
+    message: z.string().max(32768).describe('Human-readable details; may be empty.'),
+  })
+  .describe('Standard Kubernetes condition (metav1.Condition).');
+
+export const conditions = listMap(z.array(condition).max(32), ['type']).describe(
+  'Standard conditions, one per type, newest state of each.',
+);
+
+export const observedGeneration = z
+  .int()
+  .min(0)
+  .describe('metadata.generation of the spec this status describes.');
+
+/** Metadata as far as the API layer cares: name required, everything else passed through. */
+export const objectMeta = z
+  .looseObject({
+    name: z.string().min(1).max(253).describe('Object name.'),
+    generation: z.int().optional(),
+    uid: z.string().optional(),
+    resourceVersion: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .describe('Standard object metadata.');

@@ -1,0 +1,148 @@
+/**
+ * EvpnFabric: fabric-wide settings (DESIGN 3, 3.1). Its vxlan/ovs/kernel
+ * blocks are also the resolved settings each VtepNodeState carries.
+ */
+import { z } from 'zod';
+import { API_GROUP_VERSION, conditions, interfaceName, labelSelector, objectMeta, observedGeneration } from './common.js';
+import { withRules } from './rules.js';
+
+/** OFPG_MAX: OpenFlow group ids above it are reserved (OFPG_ALL, OFPG_ANY). */
+export const OFPG_MAX = 0xffffff00;
+const UINT32_MAX = 0xffffffff;
+
+export const vxlanSettings = z
+  .strictObject({
+    port: z.int().min(1).max(65535).default(4789).describe('UDP destination port of the fabric\'s VXLAN traffic (default 4789, IANA).'),
+    deviceTemplate: z
+      .string()
+      .max(12)
+      .regex(/^[A-Za-z0-9_.-]*\{vni\}[A-Za-z0-9_.-]*$/, 'must contain "{vni}" and otherwise only letters, digits, "_", "." or "-"')
+      .default('evpn-{vni}')
+      .describe(
+        'Name of the kernel VXLAN device for a VNI, "{vni}" replaced by the decimal VNI (default "evpn-{vni}"). ' +
+          'At most 12 characters, so that the name with an 8-digit VNI fits IFNAMSIZ.',
+      ),
+  })
+  .describe('VXLAN encapsulation settings.');
+
+const idRange = (what: string, max: number, defStart: number, defSize: number, maxName: string) =>
+  withRules(
+    z
+      .strictObject({
+        start: z.int().min(1).max(max).describe(`First ${what} id of the range.`),
+        size: z.int().min(1).max(max).describe(`Number of ${what} ids in the range.`),
+      })
+      .prefault({ start: defStart, size: defSize })
+      .describe(`Range of ${what} ids the agent allocates from; it never touches ids outside it.`),
+    {
+      rule: `self.start + self.size - 1 <= ${max}`,
+      message: `the range must end at or below ${maxName}`,
+      fieldPath: '.size',
+      holds: (r) => r.start + r.size - 1 <= max,
+    },
+  );
+
+export const ovsSettings = z
+  .strictObject({
+    bridge: interfaceName('Open vSwitch bridge the agent programs (default br-evpn).', 'br-evpn'),
+    tunnelPort: interfaceName(
+      'Flow-based VXLAN port (remote_ip=flow, key=flow) the agent ensures on the bridge (default evpn-vxlan).',
+      'evpn-vxlan',
+    ),
+    tableBase: z
+      .int()
+      .min(0)
+      .max(253)
+      .default(0)
+      .describe('First of the two OpenFlow tables the agent owns (tableBase: classify by VNI; tableBase+1: forward by MAC).'),
+    groupIdRange: idRange('OpenFlow group', OFPG_MAX, 65536, 65536, 'OFPG_MAX (0xffffff00)'),
+    selectionMethod: z
+      .enum(['dp_hash', 'hash'])
+      .default('dp_hash')
+      .describe('Select-group selection method: dp_hash (default; follows weights closely) or hash.'),
+    cookie: z
+      .string()
+      .regex(/^0x[0-9a-f]{1,16}$/, 'must be a lowercase hex number such as 0x45564e0000000000')
+      .default('0x45564e0000000000')
+      .describe('OpenFlow cookie on every flow the agent writes, as 0x-prefixed lowercase hex.'),
+    cookieMask: z
+      .string()
+      .regex(/^0x[0-9a-f]{1,16}$/, 'must be a lowercase hex number such as 0xffffffff00000000')
+      .default('0xffffffff00000000')
+      .describe('A flow is the agent\'s when (flow cookie & cookieMask) == cookie; 0x-prefixed lowercase hex.'),
+  })
+  .prefault({})
+  .describe('Open vSwitch settings.');
+
+export const kernelSettings = z
+  .strictObject({
+    manage: z.boolean().default(true).describe('Write VtepGroups into the kernel (fdb nexthops, nexthop groups, FDB entries).'),
+    mirrorLearned: z
+      .boolean()
+      .default(true)
+      .describe('Also mirror into Open vSwitch the ECMP FDB entries other software (e.g. FRR) installed.'),
+    protocol: z
+      .int()
+      .min(5)
+      .max(255)
+      .default(236)
+      .describe(
+        'rtnetlink protocol number that marks every nexthop and FDB entry the agent writes (default 236). ' +
+          'Values below 5 are the kernel\'s own (unspec, redirect, kernel, boot, static).',
+      ),
+    nexthopIdRange: idRange('kernel nexthop', UINT32_MAX, 3959422976, 1048576, '4294967295'),
+  })
+  .prefault({})
+  .describe('Kernel settings.');
+
+export const underlaySettings = z
+  .strictObject({
+    addressFamily: z.enum(['IPv4', 'IPv6']).default('IPv4').describe('Address family of the underlay: IPv4 (default) or IPv6.'),
+    localAddressFrom: z
+      .enum(['InternalIP', 'Annotation'])
+      .default('InternalIP')
+      .describe(
+        'Where a node\'s local VTEP IP comes from: its InternalIP of the fabric\'s family (default), ' +
+          'or the evpn.ecmp.dev/vtep-ip annotation on the Node.',
+      ),
+  })
+  .prefault({})
+  .describe('Underlay network settings.');
+
+export const evpnFabricSpec = z
+  .strictObject({
+    nodeSelector: labelSelector.prefault({}),
+    underlay: underlaySettings,
+    vxlan: vxlanSettings.prefault({}),
+    ovs: ovsSettings,
+    kernel: kernelSettings,
+  })
+  .describe('Fabric-wide settings, resolved per node into VtepNodeState.spec.');
+
+export const evpnFabricStatus = z
+  .strictObject({
+    observedGeneration: observedGeneration.optional(),
+    conditions: conditions.optional(),
+    nodesTotal: z.int().min(0).optional().describe('Nodes the fabric selects.'),
+    nodesReady: z.int().min(0).optional().describe('Selected nodes whose agent reports Ready at the current spec.'),
+    ready: z.string().max(32).optional().describe('"nodesReady/nodesTotal", e.g. "3/3", filled by the operator for the READY column.'),
+  })
+  .describe('Observed state, written by the operator.');
+
+export const evpnFabric = z
+  .strictObject({
+    apiVersion: z.literal(API_GROUP_VERSION),
+    kind: z.literal('EvpnFabric'),
+    metadata: objectMeta,
+    spec: evpnFabricSpec.prefault({}),
+    status: evpnFabricStatus.optional(),
+  })
+  .describe('EvpnFabric: fabric-wide EVPN ECMP settings.');
+
+export type VxlanSettings = z.output<typeof vxlanSettings>;
+export type OvsSettings = z.output<typeof ovsSettings>;
+export type KernelSettings = z.output<typeof kernelSettings>;
+export type UnderlaySettings = z.output<typeof underlaySettings>;
+export type EvpnFabricSpec = z.output<typeof evpnFabricSpec>;
+export type EvpnFabricStatus = z.output<typeof evpnFabricStatus>;
+export type EvpnFabric = z.output<typeof evpnFabric>;

@@ -1,0 +1,180 @@
+/**
+ * VtepNodeState: the per-node contract (DESIGN 3, 3.1). `spec` is written
+ * only by the operator (server-side apply), `status` only by the node's
+ * agent. A standalone agent's --state-file holds exactly this object.
+ */
+import { z } from 'zod';
+import {
+  API_GROUP_VERSION,
+  conditions,
+  objectMeta,
+  ipText,
+  objectName,
+  observedGeneration,
+  unicastIp,
+  unicastMac,
+  vni,
+  vtepList,
+  weight,
+  MAX_MACS_PER_GROUP,
+} from './common.js';
+import { ipFamily } from './net.js';
+import { kernelSettings, ovsSettings, vxlanSettings } from './fabric.js';
+import { fieldIssues, type FieldIssue } from './issues.js';
+import { listMap, listSet } from './rules.js';
+
+/**
+ * Groups on one node. The bound is generous on purpose: the entries carry no
+ * CEL rules (see `nodeVtep`), so the apiserver's cost budget does not limit
+ * it; etcd's object size limit (1.5 MiB by default) does, well before it,
+ * while a standalone agent's state file is not bound by etcd at all.
+ */
+export const MAX_GROUPS_PER_NODE = 100000;
+
+/**
+ * A VTEP as the operator renders it into a node's spec. Unlike
+ * VtepGroup.spec.vteps (where the apiserver runs the full address rules), the
+ * IP is only checked for its spelling here: the apiserver's CEL cost
+ * estimate for three rules per VTEP times 64 VTEPs times every group on a
+ * node exceeds its budget. The agent runs the full rules per group with
+ * `nodeGroupIssues` and reports a bad group as Invalid, so one bad group
+ * never blocks the rest of the node.
+ */
+export const nodeVtep = z
+  .strictObject({
+    ip: ipText('Underlay IP address of the remote VTEP (canonical form).'),
+    weight,
+  })
+  .describe('A remote VTEP and its ECMP weight.');
+
+export const nodeGroup = z
+  .strictObject({
+    name: objectName('Name of the VtepGroup.'),
+    generation: z
+      .int()
+      .min(1)
+      .describe('metadata.generation of the VtepGroup this entry was rendered from; status.groups[].appliedGeneration echoes it.'),
+    vni,
+    vteps: listMap(z.array(nodeVtep).min(1).max(64), ['ip']).describe(
+      'Remote VTEPs, 1–64, unique by IP. The agent refuses the group (state Invalid) unless every IP is a canonical unicast address of one family, the fabric\'s.',
+    ),
+    macs: listSet(z.array(unicastMac).max(MAX_MACS_PER_GROUP))
+      .default([])
+      .describe('MACs the group serves on this node.'),
+  })
+  .describe('A VtepGroup as it applies to this node.');
+
+export const vtepNodeStateSpec = z
+  .strictObject({
+    fabric: objectName('Name of the EvpnFabric the settings come from.'),
+    localVtepIP: unicastIp('This node\'s underlay VTEP address (source of its VXLAN traffic).'),
+    vxlan: vxlanSettings.prefault({}),
+    ovs: ovsSettings,
+    kernel: kernelSettings,
+    groups: listMap(z.array(nodeGroup).max(MAX_GROUPS_PER_NODE), ['name'])
+      .default([])
+      .describe('Every VtepGroup that applies to this node, unique by name.'),
+  })
+  .describe('Desired state for one node, written by the operator only: the fabric settings resolved for the node and its groups.');
+
+export const nodeGroupState = z.enum(['Programmed', 'Pending', 'Invalid']);
+
+const uint32 = z.int().min(0).max(0xffffffff);
+
+export const nodeGroupStatus = z
+  .strictObject({
+    name: objectName('Name of the VtepGroup.'),
+    vni: vni.optional(),
+    appliedGeneration: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('spec.groups[].generation that is live in the dataplane; the group is current when it equals the VtepGroup\'s generation.'),
+    nexthopGroupId: uint32.optional().describe('Kernel fdb nexthop group id (ip nexthop show id N).'),
+    ofGroupId: uint32.optional().describe('OpenFlow select group id (ovs-ofctl dump-groups group_id=N).'),
+    paths: z
+      .array(
+        z
+          .strictObject({
+            vtep: ipText('VTEP IP of the path.'),
+            weight: z.int().min(1).max(256).describe('Weight programmed for the path.'),
+          })
+          .describe('One ECMP path as programmed.'),
+      )
+      .max(64)
+      .optional()
+      .describe('Paths as programmed (bucket per path).'),
+    macs: z.int().min(0).optional().describe('Number of MACs programmed for the group.'),
+    state: nodeGroupState.describe('Programmed, Pending or Invalid.'),
+    message: z.string().max(1024).optional().describe('Why the group is Pending or Invalid; empty when Programmed.'),
+  })
+  .describe('How one group stands on this node.');
+
+export const vtepNodeStateStatus = z
+  .strictObject({
+    observedGeneration: observedGeneration.optional(),
+    conditions: conditions
+      .optional()
+      .describe('Ready, KernelSynced, OvsConnected, OvsSynced, DataplaneDrift.'),
+    summary: z
+      .strictObject({
+        groups: z.int().min(0).describe('Groups in spec.'),
+        paths: z.int().min(0).describe('Paths (group members) programmed.'),
+        macs: z.int().min(0).describe('MACs programmed.'),
+        invalid: z.int().min(0).describe('Groups and mirrored entries refused as invalid.'),
+      })
+      .optional()
+      .describe('Counts for the printer columns.'),
+    groups: listMap(z.array(nodeGroupStatus).max(MAX_GROUPS_PER_NODE), ['name'])
+      .optional()
+      .describe('Per-group state, unique by name.'),
+    learned: z
+      .strictObject({
+        ecmp: z.int().min(0).describe('Mirrored ECMP FDB entries (nhid) installed by other software.'),
+        singlePath: z.int().min(0).describe('Mirrored single-destination FDB entries.'),
+        invalid: z
+          .record(z.string(), z.int().min(0))
+          .optional()
+          .describe('Entries skipped, counted by reason (e.g. UnknownNexthop).'),
+      })
+      .optional()
+      .describe('Kernel FDB entries mirrored into Open vSwitch that the agent did not write.'),
+    lastSyncTime: z.iso.datetime({ offset: true }).optional().describe('When the dataplane was last found in sync (RFC 3339).'),
+  })
+  .describe('Observed state, written by this node\'s agent only.');
+
+export const vtepNodeState = z
+  .strictObject({
+    apiVersion: z.literal(API_GROUP_VERSION),
+    kind: z.literal('VtepNodeState'),
+    metadata: objectMeta,
+    spec: vtepNodeStateSpec,
+    status: vtepNodeStateStatus.optional(),
+  })
+  .describe('VtepNodeState: what one node must program, and how it stands.');
+
+/**
+ * The checks the apiserver cannot afford per group on a node (see
+ * `nodeVtep`): every VTEP IP a canonical unicast address, all of one family,
+ * and — when given — that of the local VTEP. Empty when the group is good.
+ * Paths are relative to the group (e.g. `vteps[1].ip`).
+ */
+export function nodeGroupIssues(group: Pick<NodeGroup, 'vteps'>, localVtepIP?: string): FieldIssue[] {
+  const r = vtepList('').safeParse(group.vteps);
+  const issues = r.success ? [] : fieldIssues(r.error).map((i) => ({ path: `vteps${i.path.startsWith('[') ? '' : '.'}${i.path}`, message: i.message }));
+  if (issues.length === 0 && localVtepIP !== undefined) {
+    const local = ipFamily(localVtepIP);
+    const family = group.vteps[0] && ipFamily(group.vteps[0].ip);
+    if (local && family && local !== family) {
+      issues.push({ path: 'vteps', message: `VTEPs are ${family} but the local VTEP ${localVtepIP} is ${local}` });
+    }
+  }
+  return issues;
+}
+
+export type NodeGroup = z.output<typeof nodeGroup>;
+export type NodeGroupState = z.output<typeof nodeGroupState>;
+export type NodeGroupStatus = z.output<typeof nodeGroupStatus>;
+export type VtepNodeStateSpec = z.output<typeof vtepNodeStateSpec>;
+export type VtepNodeStateStatus = z.output<typeof vtepNodeStateStatus>;
+export type VtepNodeState = z.output<typeof vtepNodeState>;

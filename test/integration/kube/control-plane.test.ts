@@ -1,0 +1,160 @@
+/**
+ * The harness's control plane is the real thing: the pinned release answers
+ * kubectl and @kubernetes/client-node, TokenRequest issues node-bound
+ * service-account tokens (the agent's security model, DESIGN 7), the garbage
+ * collector deletes what a deleted Node owned, and stop() leaves nothing.
+ */
+import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_GROUP, API_VERSION } from '../../../src/api/index.js';
+import { CommandError } from '../../harness/exec.js';
+import { ControlPlane, kubernetesVersion, missingControlPlane } from '../../harness/kube.js';
+import { missingPrerequisites } from '../../harness/prereq.js';
+
+const skip = missingPrerequisites(['openssl']) ?? missingControlPlane();
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(skip)('control plane harness', () => {
+  let cp: ControlPlane;
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start({ controllerManager: true, crds: true });
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  it('serves the pinned Kubernetes release to kubectl', async () => {
+    const { stdout } = await cp.kubectl('version', '-o', 'json');
+    const v = JSON.parse(stdout);
+    expect(v.serverVersion.gitVersion).toBe(kubernetesVersion());
+    expect(v.clientVersion.gitVersion).toBe(kubernetesVersion());
+    expect(cp.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('gives @kubernetes/client-node a working admin KubeConfig', async () => {
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const ns = await core.listNamespace();
+    expect(ns.items.map((n) => n.metadata?.name)).toEqual(expect.arrayContaining(['default', 'kube-system']));
+  });
+
+  it('issues node-bound service-account tokens through TokenRequest', async () => {
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNode({ body: { metadata: { name: 'token-node' } } });
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'agent' } } });
+    const pod = await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'agent-token-node' },
+        spec: { nodeName: 'token-node', serviceAccountName: 'agent', containers: [{ name: 'agent', image: 'evpn-ecmp:test' }] },
+      },
+    });
+    const tr = await core.createNamespacedServiceAccountToken({
+      name: 'agent',
+      namespace: 'default',
+      body: {
+        spec: {
+          audiences: ['https://kubernetes.default.svc.cluster.local'],
+          expirationSeconds: 3600,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'agent-token-node', uid: pod.metadata?.uid },
+        },
+      },
+    });
+    const token = tr.status?.token;
+    expect(token).toMatch(/^ey/);
+
+    // The apiserver authenticates the token and attaches the node the pod is
+    // bound to: what a ValidatingAdmissionPolicy keys the agent's writes on.
+    const review = await cp.kubeConfig.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token: token! } } });
+    expect(review.status?.authenticated).toBe(true);
+    expect(review.status?.user?.username).toBe('system:serviceaccount:default:agent');
+    expect(review.status?.user?.extra?.['authentication.kubernetes.io/node-name']).toEqual(['token-node']);
+
+    // And the token works as a client credential; RBAC denies what it was not granted.
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: cp.server, caData: Buffer.from(cp.caCert).toString('base64') }],
+      users: [{ name: 'agent', token: token! }],
+      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
+      currentContext: 'agent',
+    });
+    await expect(kc.makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('garbage-collects a VtepNodeState when its Node is deleted', async () => {
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    const node = await core.createNode({ body: { metadata: { name: 'gc-node' } } });
+    const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+    const vns = { group: API_GROUP, version: API_VERSION, plural: 'vtepnodestates' };
+    await custom.createClusterCustomObject({
+      ...vns,
+      body: {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: 'VtepNodeState',
+        metadata: {
+          name: 'gc-node',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'gc-node', uid: node.metadata!.uid! }],
+        },
+        spec: { fabric: 'default', localVtepIP: '192.0.2.7' },
+      },
+    });
+    await core.deleteNode({ name: 'gc-node' });
+    // Within seconds: the harness starts the controller manager after the
+    // CRDs, so its garbage collector already watches VtepNodeStates.
+    await eventually('the VtepNodeState to be collected', async () => {
+      try {
+        await custom.getClusterCustomObject({ ...vns, name: 'gc-node' });
+        return undefined;
+      } catch (err) {
+        return (err as { code?: number }).code === 404 ? true : undefined;
+      }
+    }, 10_000);
+  });
+
+  it('runs kubectl with the admin kubeconfig and reports its errors', async () => {
+    await expect(cp.kubectl('get', 'vtepgroup', 'does-not-exist')).rejects.toBeInstanceOf(CommandError);
+    await expect(cp.kubectl('get', 'vtepgroup', 'does-not-exist')).rejects.toThrow(/NotFound|not found/);
+  });
+});
+
+describe.skipIf(skip)('control plane lifecycle', () => {
+  it('stops every daemon by pid and removes its directory', async () => {
+    const cp = await ControlPlane.start({ controllerManager: true });
+    const pids = cp.pids();
+    expect(Object.keys(pids).sort()).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager']);
+    for (const pid of Object.values(pids)) expect(pidAlive(pid)).toBe(true);
+    await cp.stop();
+    for (const pid of Object.values(pids)) expect(pidAlive(pid)).toBe(false);
+    expect(existsSync(cp.dir)).toBe(false);
+  });
+
+  it('runs two control planes side by side', async () => {
+    const [a, b] = await Promise.all([ControlPlane.start(), ControlPlane.start()]);
+    try {
+      expect(a.server).not.toBe(b.server);
+      await a.kubectl('create', 'namespace', 'only-in-a');
+      await expect(b.kubectl('get', 'namespace', 'only-in-a')).rejects.toThrow(/not found/);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});

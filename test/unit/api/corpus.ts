@@ -1,0 +1,172 @@
+/**
+ * Objects with known verdicts, fed to zod (test/unit/api/corpus.test.ts) and
+ * to the real apiserver through kubectl (test/integration/kube/crds.test.ts).
+ * Each invalid case names the field both must blame.
+ */
+import { API_GROUP_VERSION } from '../../../src/api/index.js';
+
+export type CorpusKind = 'EvpnFabric' | 'VtepGroup' | 'VtepNodeState';
+
+export interface CorpusCase {
+  name: string;
+  kind: CorpusKind;
+  /** The object's spec (apiVersion, kind and metadata are added). */
+  spec: unknown;
+  valid: boolean;
+  /** For invalid cases: the field path the error must name, e.g. `spec.vteps[1].weight`. */
+  field?: string;
+}
+
+let serial = 0;
+/** A whole object around a case's spec, with a name unique in the run. */
+export function objectOf(c: CorpusCase): Record<string, unknown> {
+  return { apiVersion: API_GROUP_VERSION, kind: c.kind, metadata: { name: `corpus-${++serial}` }, spec: c.spec };
+}
+
+const group = (over: Record<string, unknown> = {}) => ({
+  fabric: 'default',
+  vni: 100,
+  vteps: [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3' }],
+  macs: ['02:00:00:00:00:aa'],
+  ...over,
+});
+const vteps = (...ips: string[]) => ({ vteps: ips.map((ip) => ({ ip })) });
+
+const ok = (kind: CorpusKind, name: string, spec: unknown): CorpusCase => ({ kind, name, spec, valid: true });
+const bad = (kind: CorpusKind, name: string, spec: unknown, field: string): CorpusCase => ({ kind, name, spec, valid: false, field });
+
+const vg = {
+  ok: (name: string, over: Record<string, unknown> = {}) => ok('VtepGroup', name, group(over)),
+  bad: (name: string, over: Record<string, unknown>, field: string) => bad('VtepGroup', name, group(over), field),
+};
+
+export const VTEP_GROUP_CASES: CorpusCase[] = [
+  vg.ok('the DESIGN example'),
+  vg.ok('IPv6 VTEPs', vteps('2001:db8::1', '2001:db8::2')),
+  vg.ok('private and CGNAT IPv4', vteps('10.0.0.1', '100.64.0.1', '172.16.0.1')),
+  vg.ok('VNI 16777215', { vni: 16777215 }),
+  vg.ok('weight 256', { vteps: [{ ip: '198.51.100.2', weight: 256 }] }),
+  vg.ok('no MACs', { macs: [] }),
+  vg.ok('nodeSelector', { nodeSelector: { matchLabels: { rack: 'r1' }, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } }),
+  vg.bad('VNI 0', { vni: 0 }, 'spec.vni'),
+  vg.bad('VNI 2^24', { vni: 16777216 }, 'spec.vni'),
+  vg.bad('VNI as a string', { vni: '100' }, 'spec.vni'),
+  vg.bad('weight 0', { vteps: [{ ip: '198.51.100.2', weight: 0 }] }, 'spec.vteps[0].weight'),
+  vg.bad('weight 257', { vteps: [{ ip: '198.51.100.2' }, { ip: '198.51.100.3', weight: 257 }] }, 'spec.vteps[1].weight'),
+  vg.bad('octet 256', vteps('198.51.100.256'), 'spec.vteps[0].ip'),
+  vg.bad('not an IP', vteps('vtep-a'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4 leading zero', vteps('198.51.100.02'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 uppercase', vteps('2001:DB8::1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 uncompressed', vteps('2001:db8:0:0:0:0:0:1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 leading zeros', vteps('2001:0db8::1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4-mapped IPv6', vteps('::ffff:198.51.100.2'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 zone', vteps('fe80::1%eth0'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 link-local', vteps('fe80::1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 multicast', vteps('ff02::1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv6 loopback', vteps('::1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4 loopback', vteps('127.0.0.1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4 multicast', vteps('198.51.100.2', '239.1.1.1'), 'spec.vteps[1].ip'),
+  vg.bad('IPv4 link-local', vteps('169.254.1.1'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4 unspecified', vteps('0.0.0.0'), 'spec.vteps[0].ip'),
+  vg.bad('IPv4 broadcast', vteps('255.255.255.255'), 'spec.vteps[0].ip'),
+  vg.bad('IP with prefix length', vteps('198.51.100.2/32'), 'spec.vteps[0].ip'),
+  vg.bad('duplicate VTEPs', vteps('198.51.100.2', '198.51.100.3', '198.51.100.2'), 'spec.vteps[2]'),
+  vg.bad('mixed address families', vteps('198.51.100.2', '2001:db8::2'), 'spec.vteps'),
+  vg.bad('no VTEPs', { vteps: [] }, 'spec.vteps'),
+  vg.bad('65 VTEPs', vteps(...Array.from({ length: 65 }, (_, i) => `10.0.${i >> 8}.${(i & 255) + 1}`)), 'spec.vteps'),
+  vg.bad('VTEP without ip', { vteps: [{ weight: 2 }] }, 'spec.vteps[0].ip'),
+  vg.bad('multicast MAC', { macs: ['01:00:5e:00:00:01'] }, 'spec.macs[0]'),
+  vg.bad('broadcast MAC', { macs: ['02:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff'] }, 'spec.macs[1]'),
+  vg.bad('all-zeros MAC', { macs: ['00:00:00:00:00:00'] }, 'spec.macs[0]'),
+  vg.bad('uppercase MAC', { macs: ['02:00:00:00:00:AA'] }, 'spec.macs[0]'),
+  vg.bad('dashed MAC', { macs: ['02-00-00-00-00-aa'] }, 'spec.macs[0]'),
+  vg.bad('duplicate MAC', { macs: ['02:00:00:00:00:aa', '02:00:00:00:00:aa'] }, 'spec.macs[1]'),
+  vg.bad('missing fabric', { fabric: undefined }, 'spec.fabric'),
+  vg.bad('empty fabric name', { fabric: '' }, 'spec.fabric'),
+  vg.bad('fabric name not DNS-1123', { fabric: 'My_Fabric' }, 'spec.fabric'),
+  vg.bad('missing vni', { vni: undefined }, 'spec.vni'),
+  vg.bad('unknown field', { vtepz: [] }, 'spec.vtepz'),
+  vg.bad('unknown field in a VTEP', { vteps: [{ ip: '198.51.100.2', wieght: 2 }] }, 'spec.vteps[0].wieght'),
+  vg.bad('bad selector operator', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'Within' }] } }, 'spec.nodeSelector.matchExpressions[0].operator'),
+];
+
+export const EVPN_FABRIC_CASES: CorpusCase[] = [
+  ok('EvpnFabric', 'empty spec: all defaults', {}),
+  ok('EvpnFabric', 'the DESIGN example', {
+    nodeSelector: {},
+    underlay: { addressFamily: 'IPv4', localAddressFrom: 'InternalIP' },
+    vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
+    ovs: {
+      bridge: 'br-evpn',
+      tunnelPort: 'evpn-vxlan',
+      tableBase: 0,
+      groupIdRange: { start: 65536, size: 65536 },
+      selectionMethod: 'dp_hash',
+      cookie: '0x45564e0000000000',
+      cookieMask: '0xffffffff00000000',
+    },
+    kernel: { manage: true, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 3959422976, size: 1048576 } },
+  }),
+  ok('EvpnFabric', 'IPv6 underlay, annotation addresses, hash', {
+    underlay: { addressFamily: 'IPv6', localAddressFrom: 'Annotation' },
+    ovs: { selectionMethod: 'hash', tableBase: 253 },
+  }),
+  ok('EvpnFabric', 'group range ending at OFPG_MAX', { ovs: { groupIdRange: { start: 4294967040, size: 1 } } }),
+  ok('EvpnFabric', 'nexthop range ending at 2^32-1', { kernel: { nexthopIdRange: { start: 4294967295, size: 1 } } }),
+  bad('EvpnFabric', 'address family IPv5', { underlay: { addressFamily: 'IPv5' } }, 'spec.underlay.addressFamily'),
+  bad('EvpnFabric', 'port 0', { vxlan: { port: 0 } }, 'spec.vxlan.port'),
+  bad('EvpnFabric', 'port 65536', { vxlan: { port: 65536 } }, 'spec.vxlan.port'),
+  bad('EvpnFabric', 'device template without {vni}', { vxlan: { deviceTemplate: 'vx' } }, 'spec.vxlan.deviceTemplate'),
+  bad('EvpnFabric', 'device template too long', { vxlan: { deviceTemplate: 'evpn-fabric-{vni}' } }, 'spec.vxlan.deviceTemplate'),
+  bad('EvpnFabric', 'table base 254', { ovs: { tableBase: 254 } }, 'spec.ovs.tableBase'),
+  bad('EvpnFabric', 'group range beyond OFPG_MAX', { ovs: { groupIdRange: { start: 4294967040, size: 2 } } }, 'spec.ovs.groupIdRange.size'),
+  bad('EvpnFabric', 'group range size 0', { ovs: { groupIdRange: { start: 1, size: 0 } } }, 'spec.ovs.groupIdRange.size'),
+  bad('EvpnFabric', 'nexthop range beyond 2^32-1', { kernel: { nexthopIdRange: { start: 4294967295, size: 2 } } }, 'spec.kernel.nexthopIdRange.size'),
+  bad('EvpnFabric', 'nexthop id 0', { kernel: { nexthopIdRange: { start: 0, size: 1 } } }, 'spec.kernel.nexthopIdRange.start'),
+  bad('EvpnFabric', 'kernel\'s own protocol', { kernel: { protocol: 2 } }, 'spec.kernel.protocol'),
+  bad('EvpnFabric', 'protocol 256', { kernel: { protocol: 256 } }, 'spec.kernel.protocol'),
+  bad('EvpnFabric', 'selection method', { ovs: { selectionMethod: 'round_robin' } }, 'spec.ovs.selectionMethod'),
+  bad('EvpnFabric', 'uppercase cookie', { ovs: { cookie: '0x45564E0000000000' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'cookie without 0x', { ovs: { cookie: '45564e0000000000' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'bridge name too long', { ovs: { bridge: 'br-evpn-too-long-name' } }, 'spec.ovs.bridge'),
+  bad('EvpnFabric', 'manage as a string', { kernel: { manage: 'yes' } }, 'spec.kernel.manage'),
+  bad('EvpnFabric', 'unknown field', { ovs: { brigde: 'br0' } }, 'spec.ovs.brigde'),
+];
+
+const nodeSpec = (over: Record<string, unknown> = {}) => ({
+  fabric: 'default',
+  localVtepIP: '192.0.2.1',
+  groups: [nodeGroup()],
+  ...over,
+});
+// `group()` carries `fabric`, which a node's group does not have.
+function nodeGroup(over: Record<string, unknown> = {}) {
+  const { fabric: _f, ...g } = group();
+  return { name: 'web', generation: 4, ...g, ...over };
+}
+
+export const VTEP_NODE_STATE_CASES: CorpusCase[] = [
+  ok('VtepNodeState', 'the DESIGN example', { ...nodeSpec(), groups: [nodeGroup()] }),
+  ok('VtepNodeState', 'resolved settings spelled out', {
+    ...nodeSpec(),
+    groups: [nodeGroup(), nodeGroup({ name: 'db', vni: 200, macs: [] })],
+    vxlan: { port: 4790, deviceTemplate: 'vx{vni}' },
+    ovs: { bridge: 'br-int', selectionMethod: 'hash' },
+    kernel: { manage: false },
+  }),
+  ok('VtepNodeState', 'no groups', { fabric: 'default', localVtepIP: '2001:db8::1' }),
+  bad('VtepNodeState', 'missing fabric', { localVtepIP: '192.0.2.1' }, 'spec.fabric'),
+  bad('VtepNodeState', 'missing localVtepIP', { fabric: 'default' }, 'spec.localVtepIP'),
+  bad('VtepNodeState', 'loopback local VTEP', { ...nodeSpec(), groups: [], localVtepIP: '127.0.0.1' }, 'spec.localVtepIP'),
+  bad('VtepNodeState', 'weight 257 in a group', { ...nodeSpec(), groups: [nodeGroup({ vteps: [{ ip: '198.51.100.2' }, { ip: '198.51.100.3', weight: 257 }] })] }, 'spec.groups[0].vteps[1].weight'),
+  bad('VtepNodeState', 'VNI 0 in a group', { ...nodeSpec(), groups: [nodeGroup({ vni: 0 })] }, 'spec.groups[0].vni'),
+  bad('VtepNodeState', 'generation 0', { ...nodeSpec(), groups: [nodeGroup({ generation: 0 })] }, 'spec.groups[0].generation'),
+  bad('VtepNodeState', 'duplicate group names', { ...nodeSpec(), groups: [nodeGroup(), nodeGroup({ vni: 200 })] }, 'spec.groups[1]'),
+  bad('VtepNodeState', 'duplicate VTEP in a group', { ...nodeSpec(), groups: [nodeGroup(vteps('198.51.100.2', '198.51.100.2'))] }, 'spec.groups[0].vteps[1]'),
+  bad('VtepNodeState', 'multicast MAC in a group', { ...nodeSpec(), groups: [nodeGroup({ macs: ['33:33:00:00:00:01'] })] }, 'spec.groups[0].macs[0]'),
+  bad('VtepNodeState', 'VTEP IP with uppercase', { ...nodeSpec(), groups: [nodeGroup(vteps('2001:DB8::1'))] }, 'spec.groups[0].vteps[0].ip'),
+  bad('VtepNodeState', 'group without name', { ...nodeSpec(), groups: [nodeGroup({ name: undefined })] }, 'spec.groups[0].name'),
+  bad('VtepNodeState', 'unknown field in a group', { ...nodeSpec(), groups: [nodeGroup({ weight: 1 })] }, 'spec.groups[0].weight'),
+];
+
+export const ALL_CASES: CorpusCase[] = [...VTEP_GROUP_CASES, ...EVPN_FABRIC_CASES, ...VTEP_NODE_STATE_CASES];
