@@ -10,7 +10,7 @@ export { formatIp, formatMac, parseIp, parseMac } from './address.js';
 export { attrTable, decodeAttributes, encodeAttributes, type AttrBag, type AttrField, type AttrKind, type AttrTable, type CustomKind, type RawAttribute } from './attributes.js';
 export { NetlinkWriter } from './writer.js';
 export { forEachMessage, decodeError, decodeDone, NLMSG_HDRLEN, type NetlinkAck, type NetlinkMessage } from './message.js';
-export { decodeNexthop, encodeNexthopBody, nexthopAttributes, type Nexthop, type NexthopGroupMember, type ResilientGroupParams } from './nexthop.js';
+export { decodeNexthop, encodeNexthopBody, MAX_NEXTHOP_WEIGHT, nexthopAttributes, type Nexthop, type NexthopGroupMember, type ResilientGroupParams } from './nexthop.js';
 export { decodeFdbEntry, encodeFdbBody, fdbAttributes, neighFamily, type FdbEntry, type NeighCacheInfo } from './neigh.js';
 export { decodeLink, encodeLinkBody, encodeVxlanLinkBody, linkAttributes, vxlanAttributes, type Link, type LinkInfo, type VxlanInfo, type VxlanSpec } from './link.js';
 export { fdbFlagNames, fdbStateNames, nudStateNames, protocolName, familyName } from './names.js';

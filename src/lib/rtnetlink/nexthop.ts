@@ -25,7 +25,7 @@ import type { NetlinkWriter } from './writer.js';
 
 export const NHMSG_LEN = 8;
 
-/** One member of a nexthop group. `weight` is the real weight (1..65536), not the stored weight−1. */
+/** One member of a nexthop group. `weight` is the real weight (1..65535), not the stored weight−1. */
 export interface NexthopGroupMember {
   id: number;
   weight: number;
@@ -69,7 +69,13 @@ export interface Nexthop {
   raw?: RawAttribute[];
 }
 
-const MAX_WEIGHT = 65536;
+/**
+ * The largest weight the kernel accepts: weight−1 is stored in 16 bits, but
+ * Linux computes the weight as a u16 (weight_high << 8 | weight) + 1, so
+ * 0xffff would wrap to 0 and is refused ("Invalid value for weight",
+ * checked on 6.18). Before 6.12 the limit is 256.
+ */
+export const MAX_NEXTHOP_WEIGHT = 65535;
 
 /**
  * NHA_GROUP: an array of struct nexthop_grp {u32 id; u8 weight; u8
@@ -93,7 +99,7 @@ const nexthopGroupKind: CustomKind = {
     value.forEach((m: NexthopGroupMember, i) => {
       const weight = m.weight ?? 1;
       if (!Number.isInteger(m.id) || m.id <= 0 || m.id > 0xffffffff) throw new NetlinkEncodeError(`${field}[${i}].id`, `${m.id} is not a nexthop id`);
-      if (!Number.isInteger(weight) || weight < 1 || weight > MAX_WEIGHT) throw new NetlinkEncodeError(`${field}[${i}].weight`, `${weight} is outside 1..${MAX_WEIGHT}`);
+      if (!Number.isInteger(weight) || weight < 1 || weight > MAX_NEXTHOP_WEIGHT) throw new NetlinkEncodeError(`${field}[${i}].weight`, `${weight} is outside 1..${MAX_NEXTHOP_WEIGHT}`);
       bytes.writeUInt32LE(m.id, i * 8);
       bytes[i * 8 + 4] = (weight - 1) & 0xff;
       bytes[i * 8 + 5] = (weight - 1) >> 8;

@@ -52,7 +52,7 @@ export interface FdbNexthopSpec {
 
 export interface FdbGroupSpec {
   id: number;
-  /** Members (fdb nexthops, all of one family), weights 1..256 (1..65536 on Linux >= 6.12). */
+  /** Members (fdb nexthops, all of one family), weights 1..256 (1..65535 on Linux >= 6.12). */
   members: NexthopGroupMember[];
   protocol?: number;
   /** Swap members and weights of an existing group atomically (NLM_F_REPLACE). */

@@ -13,8 +13,10 @@
  * Kernel behaviours a consumer must honour (Linux 6.18, DESIGN.md §4):
  * replacing a member nexthop notifies only the member, not the groups that
  * contain it; deleting a group removes the FDB entries that use it without a
- * RTM_DELNEIGH; deleting a member sends RTM_NEWNEXTHOP for each group it was
- * in, then RTM_DELNEXTHOP for the member.
+ * RTM_DELNEIGH; deleting a member sends RTM_DELNEXTHOP for the member, then
+ * RTM_NEWNEXTHOP for each group it was in. VXLAN FDB notifications carry
+ * port id 0 and seq 0 (vxlan_fdb_notify), nexthop notifications the
+ * requester's port id and seq.
  */
 import { RawNetlinkSocket } from 'netlink';
 import {

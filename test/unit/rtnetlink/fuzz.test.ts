@@ -47,7 +47,7 @@ const nexthopArb: fc.Arbitrary<Nexthop> = fc
     blackhole: fc.boolean(),
     gateway: opt(fc.oneof(ipv4, ipv6)),
     oif: opt(u32),
-    group: opt(fc.array(fc.record({ id: fc.integer({ min: 1, max: 0xffffffff }), weight: fc.integer({ min: 1, max: 65536 }) }), { minLength: 1, maxLength: 8 })),
+    group: opt(fc.array(fc.record({ id: fc.integer({ min: 1, max: 0xffffffff }), weight: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 8 })),
     groupType: opt(u16),
     raw: rawAttrs([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14]),
   })
