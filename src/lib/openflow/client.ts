@@ -334,21 +334,19 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
     const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
     const socket = this.requireSocket();
     const version = this.version;
+    if (messages.length === 0) return { bundleId: 0, messages: 0 };
     const bundleId = this.allocBundleId();
     const track: BundleTrack = { messages, failures: [] };
     const addXids: number[] = [];
     try {
-      // OPEN is not awaited: the ADD batch follows it at once and OVS handles them in order.
-      const open = settle(this.control(socket, version, bundleId, 'openRequest', flags, timeoutMs));
+      // Encode everything first, so a message that cannot be encoded fails the
+      // call before anything reaches the switch.
       let w = new Writer(WRITE_CHUNK + 4096);
       const chunks: Buffer[] = [];
       for (let i = 0; i < messages.length; i++) {
         const xid = this.allocXid();
         addXids.push(xid);
-        this.bundleAdds.set(xid, { track, index: i });
         writeMessage(w, version, xid, { type: 'bundleAdd', bundleId, flags, message: messages[i]! });
-        this.count({ type: 'bundleAdd', bundleId, flags, message: messages[i]! });
-        this.count(messages[i]!);
         if (w.length >= WRITE_CHUNK) {
           chunks.push(w.finish());
           w = new Writer(WRITE_CHUNK + 4096);
@@ -356,9 +354,17 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
       }
       const barrierXid = this.allocXid();
       writeMessage(w, version, barrierXid, { type: 'barrierRequest' });
-      this.count({ type: 'barrierRequest' });
       chunks.push(w.finish());
+      addXids.forEach((xid, index) => this.bundleAdds.set(xid, { track, index }));
+
+      // OPEN is not awaited: the ADD batch follows it at once and OVS handles them in order.
+      const open = settle(this.control(socket, version, bundleId, 'openRequest', flags, timeoutMs));
       const barrier = this.expect(barrierXid, 'barrierRequest', false, timeoutMs);
+      for (const m of messages) {
+        this.count({ type: 'bundleAdd', bundleId, flags, message: m });
+        this.count(m);
+      }
+      this.count({ type: 'barrierRequest' });
       await this.writeChunks(socket, chunks);
 
       const openResult = await open;
