@@ -1,0 +1,106 @@
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseFlags } from './flags.js';
+import { Logger, parseLogLevel } from '../util/log.js';
+import { parseListenAddress } from '../util/http.js';
+import { onShutdownSignals } from '../util/shutdown.js';
+import { defaultIdentity, defaultLeaseNamespace, runOperator } from '../operator/main.js';
+
+const usage = `Usage: evpn-ecmp operator [flags]
+
+Watches EvpnFabrics, VtepGroups, Nodes and VtepNodeStates; renders one
+VtepNodeState spec per selected node and rolls node status up into
+VtepGroup and EvpnFabric status.
+
+Flags:
+  --kubeconfig FILE              kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --metrics-addr ADDR            serve /metrics on ADDR (default :8080; 0 disables)
+  --health-addr ADDR             serve /healthz and /readyz on ADDR (default :8081; 0 disables)
+  --leader-elect                 run only while holding the leader Lease
+  --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE or the service account's)
+  --leader-elect-id NAME         name of the Lease (default evpn-ecmp-operator)
+  --lease-duration DURATION      how long a Lease lasts without renewal (default 15s)
+  --renew-deadline DURATION      how long the leader retries renewing before giving up (default 10s)
+  --retry-period DURATION        interval between Lease attempts (default 2s)
+  --workers N                    concurrent reconciles (default 4)
+  --log-level LEVEL              debug | info | warn | error (default $EVPN_ECMP_LOG_LEVEL or info)`;
+
+/** Go-style durations: 15s, 500ms, 1m, 1m30s. */
+export function parseDuration(value: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (value === '' || matched !== value.length || total <= 0) throw new UsageError(`--${flag}: invalid duration "${value}" (e.g. 15s, 500ms, 1m)`);
+  return total;
+}
+
+export const operatorCommand: Command = {
+  name: 'operator',
+  summary: 'run the operator: render per-node specs, aggregate node status (leader-elected)',
+  usage,
+  async run(args) {
+    const { values } = parseFlags(args, {
+      kubeconfig: { type: 'string' },
+      'metrics-addr': { type: 'string', default: ':8080' },
+      'health-addr': { type: 'string', default: ':8081' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-elect-namespace': { type: 'string' },
+      'leader-elect-id': { type: 'string', default: 'evpn-ecmp-operator' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
+      workers: { type: 'string', default: '4' },
+      'log-level': { type: 'string' },
+    });
+    let level;
+    try {
+      level = parseLogLevel(values['log-level'] ?? process.env.EVPN_ECMP_LOG_LEVEL ?? 'info');
+    } catch (err) {
+      throw new UsageError(`--log-level: ${(err as Error).message}`);
+    }
+    for (const flag of ['metrics-addr', 'health-addr'] as const) {
+      try {
+        parseListenAddress(values[flag], flag);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
+    const workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers: expected an integer 1-64, got "${values.workers}"`);
+    const leaseDurationMs = parseDuration(values['lease-duration'], 'lease-duration');
+    const renewDeadlineMs = parseDuration(values['renew-deadline'], 'renew-deadline');
+    const retryPeriodMs = parseDuration(values['retry-period'], 'retry-period');
+    if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
+      throw new UsageError('leader election needs --lease-duration > --renew-deadline > --retry-period');
+    }
+
+    const log = new Logger({ level, fields: { component: 'operator' } });
+    const shutdown = onShutdownSignals(log);
+    try {
+      return await runOperator(
+        {
+          kubeconfig: values.kubeconfig,
+          metricsAddr: values['metrics-addr'],
+          healthAddr: values['health-addr'],
+          leaderElect: values['leader-elect'],
+          leaseName: values['leader-elect-id'],
+          leaseNamespace: values['leader-elect-namespace'] ?? defaultLeaseNamespace(),
+          leaseDurationMs,
+          renewDeadlineMs,
+          retryPeriodMs,
+          identity: defaultIdentity(),
+          workers,
+        },
+        log,
+        shutdown.signal,
+      );
+    } finally {
+      shutdown.dispose();
+    }
+  },
+};

@@ -1,0 +1,303 @@
+/**
+ * The operator's control loop, in controller-runtime's level-triggered
+ * style: informers fill caches and turn every change into keys on a work
+ * queue; a reconcile takes a key, computes from the caches what that one
+ * object should be, compares with what is stored, and writes only the
+ * difference. It remembers nothing about the event that woke it.
+ *
+ * Keys: `vns/<node>` (a node's VtepNodeState spec, and Events about the
+ * node), `vg/<name>` (a VtepGroup's status), `ef/<name>` (an EvpnFabric's
+ * status). The desired world (`computePlan`) is shared by all keys and
+ * recomputed only when a fabric, group or node changed in a way that matters.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../util/log.js';
+import { WorkQueue, runWorkers, type WorkQueueMetrics } from '../util/workqueue.js';
+import { containsDesired } from './compare.js';
+import { findCondition } from './conditions.js';
+import type { EventRecorder, InvolvedObject } from './events.js';
+import { isNotFound, type KubeClient, ResourceApi } from './kube/client.js';
+import { WatchedCache, type ChangeKind } from './kube/informer.js';
+import type { OperatorMetrics } from './metrics.js';
+import { API_VERSION, FIELD_MANAGER, VTEP_IP_ANNOTATION, type Condition, type EvpnFabric, type Node, type VtepGroup, type VtepNodeState } from './model.js';
+import { computePlan, type Plan } from './plan.js';
+import { fabricStatus, groupStatus } from './status.js';
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  client: KubeClient;
+  log: Logger;
+  metrics: OperatorMetrics;
+  queueMetrics?: WorkQueueMetrics;
+  recorder: EventRecorder;
+  workers?: number;
+  /** Requeue everything this often (no writes unless something differs). */
+  resyncMs?: number;
+  now?: () => Date;
+}
+
+type Kind = 'vns' | 'vg' | 'ef';
+
+/** What we wrote last for a key, valid while the cache still shows the version we overwrote. */
+interface Written<T> {
+  baseResourceVersion: string | undefined;
+  /** undefined: we deleted it. */
+  object: T | undefined;
+}
+
+export class Controller {
+  readonly fabrics: WatchedCache<EvpnFabric>;
+  readonly groups: WatchedCache<VtepGroup>;
+  readonly nodes: WatchedCache<Node>;
+  readonly states: WatchedCache<VtepNodeState>;
+  private readonly fabricApi: ResourceApi<EvpnFabric>;
+  private readonly groupApi: ResourceApi<VtepGroup>;
+  private readonly stateApi: ResourceApi<VtepNodeState>;
+  private readonly queue: WorkQueue<string>;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+
+  private worldVersion = 0;
+  private planCache: { version: number; plan: Plan } | undefined;
+  private readonly nodeDigests = new Map<string, string>();
+  private readonly written = new Map<string, Written<unknown>>();
+  /** Node problems already announced by an Event (reason+message), so each is told once. */
+  private readonly announcedNodeProblems = new Map<string, string>();
+
+  constructor(private readonly options: ControllerOptions) {
+    const { kc, client, log } = options;
+    this.log = log;
+    this.now = options.now ?? (() => new Date());
+    const evpn = `/apis/${API_VERSION}`;
+    this.fabricApi = new ResourceApi(client, evpn, 'evpnfabrics');
+    this.groupApi = new ResourceApi(client, evpn, 'vtepgroups');
+    this.stateApi = new ResourceApi(client, evpn, 'vtepnodestates');
+    this.queue = new WorkQueue<string>({ name: 'operator', metrics: options.queueMetrics, baseDelayMs: 200, maxDelayMs: 60_000 });
+    this.fabrics = new WatchedCache(kc, this.fabricApi, log, (k, o) => this.onFabric(k, o));
+    this.groups = new WatchedCache(kc, this.groupApi, log, (k, o) => this.onGroup(k, o));
+    this.nodes = new WatchedCache(kc, new ResourceApi<Node>(client, '/api/v1', 'nodes'), log, (k, o) => this.onNode(k, o));
+    this.states = new WatchedCache(kc, this.stateApi, log, (k, o) => this.onState(k, o));
+  }
+
+  /** Starts every informer; resolves when all caches hold their first list. */
+  async startCaches(): Promise<void> {
+    await Promise.all([this.fabrics.start(), this.groups.start(), this.nodes.start(), this.states.start()]);
+    this.log.info('caches synced', {
+      evpnfabrics: this.fabrics.list().length,
+      vtepgroups: this.groups.list().length,
+      nodes: this.nodes.list().length,
+      vtepnodestates: this.states.list().length,
+    });
+  }
+
+  get synced(): boolean {
+    return this.fabrics.synced && this.groups.synced && this.nodes.synced && this.states.synced;
+  }
+
+  /** Reconciles until `signal` aborts; call after the caches synced (and leadership is ours). */
+  async run(signal: AbortSignal): Promise<void> {
+    this.enqueueAll();
+    const resync = setInterval(() => this.enqueueAll(), this.options.resyncMs ?? 600_000);
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    try {
+      await runWorkers(this.queue, this.options.workers ?? 4, (key) => this.reconcile(key), this.log);
+    } finally {
+      clearInterval(resync);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutDownWithDrain();
+    await Promise.all([this.fabrics.stop(), this.groups.stop(), this.nodes.stop(), this.states.stop()]);
+  }
+
+  // ------------------------------------------------------------ events → keys
+
+  private onFabric(_kind: ChangeKind, _obj: EvpnFabric): void {
+    this.worldVersion++;
+    this.enqueueAll();
+  }
+
+  private onGroup(_kind: ChangeKind, _obj: VtepGroup): void {
+    // Any group can change another's verdict (MAC conflicts, id ranges).
+    this.worldVersion++;
+    this.enqueueAll();
+  }
+
+  private onNode(kind: ChangeKind, node: Node): void {
+    const name = node.metadata.name;
+    // Kubelets update Node status all the time; only what the plan reads matters.
+    const digest =
+      kind === 'delete'
+        ? ''
+        : JSON.stringify([
+            node.metadata.uid,
+            node.metadata.labels ?? {},
+            node.metadata.annotations?.[VTEP_IP_ANNOTATION],
+            (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP'),
+            node.metadata.deletionTimestamp,
+          ]);
+    if (kind !== 'delete' && this.nodeDigests.get(name) === digest) return;
+    if (kind === 'delete') this.nodeDigests.delete(name);
+    else this.nodeDigests.set(name, digest);
+    this.worldVersion++;
+    this.queue.add(`vns/${name}`);
+    for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
+    for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
+  }
+
+  private onState(_kind: ChangeKind, state: VtepNodeState): void {
+    this.queue.add(`vns/${state.metadata.name}`);
+    const groups = new Set([...(state.spec?.groups ?? []).map((g) => g.name), ...(state.status?.groups ?? []).map((g) => g.name)]);
+    for (const g of groups) this.queue.add(`vg/${g}`);
+    if (state.spec?.fabric) this.queue.add(`ef/${state.spec.fabric}`);
+  }
+
+  private enqueueAll(): void {
+    for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
+    for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
+    const nodes = new Set([...this.nodes.list().map((n) => n.metadata.name), ...this.states.list().map((s) => s.metadata.name)]);
+    for (const n of nodes) this.queue.add(`vns/${n}`);
+  }
+
+  /** The desired world, recomputed only when its inputs changed. */
+  plan(): Plan {
+    if (this.planCache?.version !== this.worldVersion) {
+      this.planCache = { version: this.worldVersion, plan: computePlan(this.fabrics.list(), this.groups.list(), this.nodes.list()) };
+    }
+    return this.planCache.plan;
+  }
+
+  // ------------------------------------------------------------ reconcile
+
+  private async reconcile(key: string): Promise<void> {
+    const slash = key.indexOf('/');
+    const kind = key.slice(0, slash) as Kind;
+    const name = key.slice(slash + 1);
+    const end = this.options.metrics.reconcileSeconds.startTimer({ kind });
+    try {
+      let wrote: boolean;
+      if (kind === 'vns') wrote = await this.reconcileNodeState(name);
+      else if (kind === 'vg') wrote = await this.reconcileGroupStatus(name);
+      else wrote = await this.reconcileFabricStatus(name);
+      this.options.metrics.reconciles.inc({ kind, result: wrote ? 'written' : 'unchanged' });
+    } catch (err) {
+      this.options.metrics.reconciles.inc({ kind, result: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** The cached object, or what we wrote if the cache has not caught up with our write yet. */
+  private current<T extends { metadata: { resourceVersion?: string } }>(key: string, cached: T | undefined): T | undefined {
+    const w = this.written.get(key) as Written<T> | undefined;
+    if (!w) return cached;
+    if (cached?.metadata.resourceVersion === w.baseResourceVersion) return w.object;
+    this.written.delete(key);
+    return cached;
+  }
+
+  private async reconcileNodeState(name: string): Promise<boolean> {
+    const key = `vns/${name}`;
+    const plan = this.plan();
+    this.announceNodeProblem(name, plan);
+    const desired = plan.specs.get(name);
+    const cached = this.states.get(name);
+    const actual = this.current(key, cached);
+    if (!desired) {
+      if (!actual) return false;
+      this.log.info('removing VtepNodeState of a node no longer selected', { node: name });
+      try {
+        await this.stateApi.delete(name, actual.metadata.uid);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      // Until the watch reports the deletion, remember it so a requeue does not delete again.
+      this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: undefined });
+      return true;
+    }
+    const node = plan.nodes.get(name)!;
+    const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid!, controller: true }];
+    if (actual && containsDesired(actual.spec, desired) && containsDesired(actual.metadata.ownerReferences, ownerReferences)) return false;
+    const applied = await this.stateApi.apply(
+      { apiVersion: API_VERSION, kind: 'VtepNodeState', metadata: { name, ownerReferences }, spec: desired },
+      FIELD_MANAGER,
+    );
+    this.log.info(actual ? 'updated VtepNodeState spec' : 'created VtepNodeState', { node: name, fabric: desired.fabric, groups: desired.groups.map((g) => `${g.name}@${g.generation}`) });
+    this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: applied });
+    return true;
+  }
+
+  private announceNodeProblem(name: string, plan: Plan): void {
+    const problem = plan.nodeProblems.get(name);
+    const said = this.announcedNodeProblems.get(name);
+    if (!problem) {
+      this.announcedNodeProblems.delete(name);
+      return;
+    }
+    const text = `${problem.reason}\u0000${problem.message}`;
+    if (said === text) return;
+    this.announcedNodeProblems.set(name, text);
+    const node = plan.nodes.get(name);
+    this.log.warn('node cannot join its fabric', { node: name, fabric: problem.fabric, reason: problem.reason, detail: problem.message });
+    this.options.recorder.warning({ apiVersion: 'v1', kind: 'Node', name, uid: node?.metadata.uid }, problem.reason, problem.message);
+  }
+
+  private async reconcileGroupStatus(name: string): Promise<boolean> {
+    const key = `vg/${name}`;
+    const gp = this.plan().groups.get(name);
+    const cached = this.groups.get(name);
+    const actual = this.current(key, cached);
+    if (!gp || !actual) return false;
+    const desired = groupStatus(gp, (n) => this.states.get(n), actual.status, this.now());
+    if (containsDesired(actual.status, desired)) return false;
+    const updated = await this.groupApi.patchStatus(name, desired, FIELD_MANAGER);
+    this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: updated });
+    this.log.info('updated VtepGroup status', { group: name, ready: desired.ready, generation: desired.observedGeneration });
+    this.announceTransitions(
+      { apiVersion: API_VERSION, kind: 'VtepGroup', name, uid: actual.metadata.uid },
+      actual.status?.conditions,
+      desired.conditions ?? [],
+    );
+    return true;
+  }
+
+  private async reconcileFabricStatus(name: string): Promise<boolean> {
+    const key = `ef/${name}`;
+    const plan = this.plan();
+    const fp = plan.fabrics.get(name);
+    const cached = this.fabrics.get(name);
+    const actual = this.current(key, cached);
+    if (!fp || !actual) return false;
+    const desired = fabricStatus(fp, (n) => this.states.get(n), (n) => plan.specs.get(n), actual.status, this.now());
+    if (containsDesired(actual.status, desired)) return false;
+    const updated = await this.fabricApi.patchStatus(name, desired, FIELD_MANAGER);
+    this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: updated });
+    this.log.info('updated EvpnFabric status', { fabric: name, nodesReady: desired.nodesReady, nodesTotal: desired.nodesTotal });
+    this.announceTransitions(
+      { apiVersion: API_VERSION, kind: 'EvpnFabric', name, uid: actual.metadata.uid },
+      actual.status?.conditions,
+      desired.conditions ?? [],
+    );
+    return true;
+  }
+
+  /** Events for Ready and Degraded changing (the recorder rate-limits them per object). */
+  private announceTransitions(obj: InvolvedObject, before: readonly Condition[] | undefined, after: readonly Condition[]): void {
+    const r = this.options.recorder;
+    const oldReady = findCondition(before, 'Ready');
+    const newReady = findCondition(after, 'Ready');
+    if (newReady && oldReady?.status !== newReady.status) {
+      if (newReady.status === 'True') r.normal(obj, 'Ready', newReady.message);
+      else if (oldReady) r.normal(obj, 'NotReady', newReady.message);
+    }
+    const oldDegraded = findCondition(before, 'Degraded');
+    const newDegraded = findCondition(after, 'Degraded');
+    if (newDegraded?.status === 'True' && (oldDegraded?.status !== 'True' || oldDegraded.reason !== newDegraded.reason)) {
+      r.warning(obj, newDegraded.reason, newDegraded.message);
+    } else if (newDegraded?.status === 'False' && oldDegraded?.status === 'True') {
+      r.normal(obj, 'Recovered', `no longer degraded (was ${oldDegraded.reason})`);
+    }
+  }
+}

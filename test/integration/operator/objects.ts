@@ -1,0 +1,80 @@
+/** Test objects and kubectl shortcuts shared by the operator suites. */
+import type { ControlPlane } from '../../harness/kube.js';
+
+export async function getJson<T = Record<string, any>>(cp: ControlPlane, ...args: string[]): Promise<T> {
+  const { stdout } = await cp.kubectl('get', ...args, '-o', 'json');
+  return JSON.parse(stdout) as T;
+}
+
+/** The object, or undefined when it does not exist. */
+export async function find(cp: ControlPlane, resource: string, name: string): Promise<Record<string, any> | undefined> {
+  const { stdout } = await cp.kubectl('get', resource, name, '--ignore-not-found', '-o', 'json');
+  return stdout.trim() === '' ? undefined : (JSON.parse(stdout) as Record<string, any>);
+}
+
+export function apply(cp: ControlPlane, yaml: string) {
+  return cp.kubectlInput(yaml, 'apply', '-f', '-');
+}
+
+/** A Node object (no kubelet behind it) with an InternalIP, as the node controller would show it. */
+export async function createNode(cp: ControlPlane, name: string, ip: string | undefined, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) {
+  await cp.kubectlInput(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels, annotations } }), 'create', '-f', '-');
+  // Node status is a subresource: addresses are set the way kubelet sets them.
+  const addresses = [{ type: 'Hostname', address: name }, ...(ip ? [{ type: 'InternalIP', address: ip }] : [])];
+  await cp.kubectl('patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { addresses } }));
+}
+
+export const FABRIC = `
+apiVersion: evpn.ecmp.dev/v1alpha1
+kind: EvpnFabric
+metadata: {name: default}
+spec:
+  nodeSelector: {matchLabels: {evpn: "on"}}
+`;
+
+export function groupYaml(name: string, vni: number, macs: string[], vteps: Array<{ ip: string; weight?: number }>, extra = ''): string {
+  return `
+apiVersion: evpn.ecmp.dev/v1alpha1
+kind: VtepGroup
+metadata: {name: ${name}}
+spec:
+  fabric: default
+  vni: ${vni}
+  vteps: ${JSON.stringify(vteps)}
+  macs: ${JSON.stringify(macs)}
+${extra}`;
+}
+
+/**
+ * Writes a VtepNodeState status the way the node's agent does after
+ * programming: every group of the current spec Programmed at its generation,
+ * observedGeneration = the object's generation, Ready=True.
+ */
+export async function reportProgrammed(cp: ControlPlane, node: string, only?: (group: string) => boolean): Promise<void> {
+  const vns = await getJson(cp, 'vns', node);
+  const groups = (vns.spec.groups ?? []) as Array<{ name: string; generation: number; vni: number; vteps: Array<{ ip: string; weight: number }>; macs: string[] }>;
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const status = {
+    observedGeneration: vns.metadata.generation,
+    conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now }],
+    summary: { groups: groups.length, paths: groups.reduce((n, g) => n + g.vteps.length, 0), macs: groups.reduce((n, g) => n + g.macs.length, 0), invalid: 0 },
+    groups: groups
+      .filter((g) => !only || only(g.name))
+      .map((g) => ({ name: g.name, vni: g.vni, appliedGeneration: g.generation, paths: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })), macs: g.macs.length, state: 'Programmed', message: '' })),
+    lastSyncTime: now,
+  };
+  await cp.kubectl('patch', 'vns', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
+}
+
+/** `kubectl get vg NAME` READY column. */
+export async function readyColumn(cp: ControlPlane, resource: string, name: string): Promise<string> {
+  const { stdout } = await cp.kubectl('get', resource, name, '--no-headers', '-o', 'custom-columns=READY:.status.ready');
+  return stdout.trim();
+}
+
+export async function eventsFor(cp: ControlPlane, kind: string, name: string): Promise<Array<{ type: string; reason: string; message: string; count: number }>> {
+  const list = await getJson<{ items: Array<{ type: string; reason: string; message: string; count: number }> }>(
+    cp, 'events', '-n', 'default', '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  );
+  return list.items;
+}

@@ -1,0 +1,211 @@
+/**
+ * The operator against a real kube-apiserver + etcd (+ kube-controller-manager
+ * for garbage collection), run as a process. Nodes are plain objects; the
+ * agent's side is played by writing VtepNodeState status with kubectl.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
+import { OperatorProcess, eventually } from './operator-process.js';
+import { FABRIC, apply, createNode, eventsFor, find, getJson, groupYaml, readyColumn, reportProgrammed } from './objects.js';
+
+const skip = missingControlPlane();
+
+describe.skipIf(skip)('evpn-ecmp operator', () => {
+  let cp: ControlPlane;
+  let op: OperatorProcess;
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start({ controllerManager: true });
+    await cp.applyCrds();
+    op = await OperatorProcess.start(cp);
+  }, 180_000);
+
+  afterAll(async () => {
+    const code = await op?.stop();
+    await cp?.stop();
+    // A clean SIGTERM shutdown exits 0.
+    expect(code).toBe(0);
+  }, 60_000);
+
+  const groupsOf = async (node: string): Promise<string[] | undefined> => {
+    const vns = await find(cp, 'vns', node);
+    return vns ? (vns.spec.groups as Array<{ name: string }>).map((g) => g.name) : undefined;
+  };
+
+  it('renders one VtepNodeState per selected node, follows labels, and Node deletion garbage-collects it', async () => {
+    await apply(cp, FABRIC);
+    await apply(cp, groupYaml('web', 100, ['02:00:00:00:00:aa', '02:00:00:00:00:ab'], [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3' }]));
+    await apply(cp, groupYaml('db', 200, ['02:00:00:00:00:bb'], [{ ip: '198.51.100.4' }], '  nodeSelector: {matchLabels: {role: db}}'));
+    await createNode(cp, 'node-a', '192.0.2.1', { evpn: 'on', role: 'db' });
+    await createNode(cp, 'node-b', '192.0.2.2', { evpn: 'on' });
+    await createNode(cp, 'node-c', '192.0.2.3', { evpn: 'on' });
+    await createNode(cp, 'node-off', '192.0.2.9', {}); // not selected by the fabric
+
+    await eventually('three VtepNodeStates', async () => (await getJson(cp, 'vns')).items.length === 3);
+    expect(await groupsOf('node-a')).toEqual(['db', 'web']);
+    expect(await groupsOf('node-b')).toEqual(['web']);
+    expect(await groupsOf('node-c')).toEqual(['web']);
+    expect(await find(cp, 'vns', 'node-off')).toBeUndefined();
+
+    const a = await getJson(cp, 'vns', 'node-a');
+    const nodeA = await getJson(cp, 'node', 'node-a');
+    expect(a.spec).toMatchObject({
+      fabric: 'default',
+      localVtepIP: '192.0.2.1',
+      vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
+      ovs: { bridge: 'br-evpn', groupIdRange: { start: 65536, size: 65536 }, selectionMethod: 'dp_hash' },
+      kernel: { manage: true, protocol: 236 },
+    });
+    expect(a.spec.groups[1]).toEqual({
+      name: 'web',
+      generation: 1,
+      vni: 100,
+      vteps: [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3', weight: 1 }],
+      macs: ['02:00:00:00:00:aa', '02:00:00:00:00:ab'],
+    });
+    expect(a.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'node-a', uid: nodeA.metadata.uid, controller: true }]);
+    const managed = await getJson(cp, 'vns', 'node-a', '--show-managed-fields');
+    expect(managed.metadata.managedFields).toContainEqual(expect.objectContaining({ manager: 'evpn-ecmp-operator', operation: 'Apply' }));
+
+    // Label a node out of the group's selector, then out of the fabric's.
+    await cp.kubectl('label', 'node', 'node-a', 'role-');
+    await eventually('db removed from node-a', async () => JSON.stringify(await groupsOf('node-a')) === '["web"]');
+    await cp.kubectl('label', 'node', 'node-c', 'evpn-');
+    await eventually('node-c VtepNodeState removed', async () => (await find(cp, 'vns', 'node-c')) === undefined);
+
+    // The owner reference lets the garbage collector remove the VtepNodeState
+    // of a deleted Node, even with no operator running.
+    await op.stop();
+    await cp.kubectl('delete', 'node', 'node-b');
+    await eventually('node-b VtepNodeState garbage-collected', async () => (await find(cp, 'vns', 'node-b')) === undefined, 60_000);
+    op = await OperatorProcess.start(cp);
+    expect(await groupsOf('node-a')).toEqual(['web']);
+  });
+
+  it('rolls node status up into READY only at the current generation', async () => {
+    // Fresh nodes for this test; node-a from the first test keeps serving "web".
+    await createNode(cp, 'node-d', '192.0.2.4', { evpn: 'on' });
+    await createNode(cp, 'node-e', '192.0.2.5', { evpn: 'on' });
+    await eventually('specs for node-d and node-e', async () => (await groupsOf('node-d'))?.includes('web') && (await groupsOf('node-e'))?.includes('web'));
+    await eventually('web 0/3', async () => (await readyColumn(cp, 'vg', 'web')) === '0/3');
+
+    await reportProgrammed(cp, 'node-a');
+    await reportProgrammed(cp, 'node-d');
+    await eventually('web 2/3', async () => (await readyColumn(cp, 'vg', 'web')) === '2/3');
+    let web = await getJson(cp, 'vg', 'web');
+    expect(web.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Progressing' });
+
+    await reportProgrammed(cp, 'node-e');
+    await eventually('web 3/3', async () => (await readyColumn(cp, 'vg', 'web')) === '3/3');
+    web = await getJson(cp, 'vg', 'web');
+    expect(web.status).toMatchObject({ observedGeneration: 1, nodesReady: 3, nodesTotal: 3, vtepCount: 2, macCount: 2 });
+    expect(web.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Programmed', observedGeneration: 1 });
+    const { stdout } = await cp.kubectl('get', 'vg', 'web');
+    expect(stdout).toMatch(/^web\s+default\s+100\s+2\s+2\s+3\/3\s/m);
+    await eventually('fabric 3/3', async () => (await readyColumn(cp, 'ef', 'default')) === '3/3');
+    expect((await eventsFor(cp, 'VtepGroup', 'web')).some((e) => e.reason === 'Ready' && e.type === 'Normal')).toBe(true);
+
+    // A new generation: no node has it until the agents report again.
+    await cp.kubectl('patch', 'vg', 'web', '--type=merge', '-p', JSON.stringify({ spec: { vteps: [{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3' }] } }));
+    await eventually('web 0/3 after the bump', async () => (await readyColumn(cp, 'vg', 'web')) === '0/3');
+    web = await getJson(cp, 'vg', 'web');
+    expect(web.status.observedGeneration).toBe(2);
+    await eventually('generation 2 in every spec', async () => {
+      for (const n of ['node-a', 'node-d', 'node-e']) {
+        const vns = await getJson(cp, 'vns', n);
+        const g = (vns.spec.groups as Array<{ name: string; generation: number; vteps: unknown }>).find((x) => x.name === 'web');
+        if (g?.generation !== 2) return false;
+        expect(g.vteps).toEqual([{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3', weight: 1 }]);
+      }
+      return true;
+    });
+    for (const n of ['node-a', 'node-d', 'node-e']) await reportProgrammed(cp, n);
+    await eventually('web 3/3 again', async () => (await readyColumn(cp, 'vg', 'web')) === '3/3');
+  });
+
+  it('surfaces a MAC conflict on both groups as conditions and Events, leaving other groups alone', async () => {
+    await apply(cp, groupYaml('shop', 300, ['02:00:00:00:03:01', '02:00:00:00:03:02'], [{ ip: '198.51.100.7' }]));
+    await apply(cp, groupYaml('shop-dup', 300, ['02:00:00:00:03:02', '02:00:00:00:03:03'], [{ ip: '198.51.100.8' }]));
+    const degraded = async (name: string) => {
+      const vg = await getJson(cp, 'vg', name);
+      return (vg.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded') as { status: string; reason: string; message: string } | undefined;
+    };
+    for (const name of ['shop', 'shop-dup']) {
+      const c = await eventually(`${name} Degraded`, async () => {
+        const d = await degraded(name);
+        return d?.status === 'True' ? d : undefined;
+      });
+      expect(c.reason).toBe('MacConflict');
+      expect(c.message).toContain('02:00:00:00:03:02');
+      const events = await eventually(`${name} MacConflict event`, async () => {
+        const ev = await eventsFor(cp, 'VtepGroup', name);
+        return ev.some((e) => e.reason === 'MacConflict') ? ev : undefined;
+      });
+      expect(events.find((e) => e.reason === 'MacConflict')!.type).toBe('Warning');
+    }
+    // The contested MAC is withheld from both; the others stay.
+    const spec = await getJson(cp, 'vns', 'node-a');
+    const macsOf = (g: string) => (spec.spec.groups as Array<{ name: string; macs: string[] }>).find((x) => x.name === g)?.macs;
+    expect(macsOf('shop')).toEqual(['02:00:00:00:03:01']);
+    expect(macsOf('shop-dup')).toEqual(['02:00:00:00:03:03']);
+    // Other groups are unaffected.
+    expect((await degraded('web'))?.status).toBe('False');
+    expect(await readyColumn(cp, 'vg', 'web')).toBe('3/3');
+
+    // Resolving the conflict clears the condition.
+    await cp.kubectl('patch', 'vg', 'shop-dup', '--type=merge', '-p', JSON.stringify({ spec: { macs: ['02:00:00:00:03:03'] } }));
+    await eventually('shop recovered', async () => (await degraded('shop'))?.status === 'False');
+    expect((await eventsFor(cp, 'VtepGroup', 'shop')).some((e) => e.reason === 'Recovered')).toBe(true);
+  });
+
+  it('reports a group of a missing fabric and a node without a VTEP address instead of failing', async () => {
+    await apply(cp, groupYaml('lost', 400, ['02:00:00:00:04:01'], [{ ip: '198.51.100.9' }]).replace('fabric: default', 'fabric: nope'));
+    await eventually('lost FabricNotFound', async () => {
+      const vg = await getJson(cp, 'vg', 'lost');
+      return (vg.status?.conditions ?? []).some((c: { type: string; reason: string; status: string }) => c.type === 'Degraded' && c.status === 'True' && c.reason === 'FabricNotFound');
+    });
+    await createNode(cp, 'node-noip', undefined, { evpn: 'on' });
+    const ev = await eventually('VtepAddressMissing event on the Node', async () => {
+      const events = await eventsFor(cp, 'Node', 'node-noip');
+      return events.find((e) => e.reason === 'VtepAddressMissing');
+    });
+    expect(ev.type).toBe('Warning');
+    await eventually('fabric Degraded', async () => {
+      const ef = await getJson(cp, 'ef', 'default');
+      const c = (ef.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Degraded');
+      return c?.status === 'True' && c.reason === 'VtepAddressMissing' && String(c.message).includes('node-noip');
+    });
+    expect(await find(cp, 'vns', 'node-noip')).toBeUndefined();
+    expect(op.running).toBe(true);
+  });
+
+  it('makes no writes while nothing changes', async () => {
+    // Settle: nothing queued and no write for a few seconds.
+    const writes = () => Promise.all(['create', 'update', 'patch', 'apply', 'delete'].map((verb) => op.counter('evpn_operator_api_requests_total', { verb }))).then((xs) => xs.reduce((a, b) => a + b, 0));
+    let last = -1;
+    await eventually('writes to settle', async () => {
+      const now = await writes();
+      const settled = now === last;
+      last = now;
+      return settled;
+    }, 30_000, 3_000);
+    const versions = async () => {
+      const out: Record<string, string> = {};
+      for (const r of ['ef', 'vg', 'vns', 'events']) {
+        const list = await getJson<{ items: Array<{ kind: string; metadata: { name: string; resourceVersion: string } }> }>(cp, r, ...(r === 'events' ? ['-n', 'default'] : []));
+        for (const o of list.items) out[`${r}/${o.metadata.name}`] = o.metadata.resourceVersion;
+      }
+      return out;
+    };
+    const before = await versions();
+    const writesBefore = await writes();
+    const reconcilesBefore = await op.counter('evpn_operator_reconcile_total');
+    await new Promise((r) => setTimeout(r, 30_000));
+    expect(await versions()).toEqual(before);
+    expect(await writes()).toBe(writesBefore);
+    // The loop is alive (not just stuck): a change still gets through.
+    await cp.kubectl('label', 'node', 'node-d', 'evpn-');
+    await eventually('node-d VtepNodeState removed', async () => (await find(cp, 'vns', 'node-d')) === undefined);
+    expect(await op.counter('evpn_operator_reconcile_total')).toBeGreaterThan(reconcilesBefore);
+  }, 90_000);
+});
