@@ -161,7 +161,9 @@ export const vtepNodeState = z
  */
 export function nodeGroupIssues(group: Pick<NodeGroup, 'vteps'>, localVtepIP?: string): FieldIssue[] {
   const r = vtepList('').safeParse(group.vteps);
-  const issues = r.success ? [] : fieldIssues(r.error).map((i) => ({ path: `vteps${i.path.startsWith('[') ? '' : '.'}${i.path}`, message: i.message }));
+  const issues = r.success
+    ? []
+    : fieldIssues(r.error).map((i) => ({ path: i.path === '' || i.path.startsWith('[') ? `vteps${i.path}` : `vteps.${i.path}`, message: i.message }));
   if (issues.length === 0 && localVtepIP !== undefined) {
     const local = ipFamily(localVtepIP);
     const family = group.vteps[0] && ipFamily(group.vteps[0].ip);

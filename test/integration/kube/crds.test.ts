@@ -10,7 +10,7 @@ import { checkEvpnFabric, checkVtepGroup, checkVtepNodeState, API_GROUP_VERSION,
 import { CommandError } from '../../harness/exec.js';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { missingPrerequisites } from '../../harness/prereq.js';
-import { ALL_CASES, objectOf, type CorpusKind } from '../../unit/api/corpus.js';
+import { ADDRESSES, ALL_CASES, objectOf, type CorpusKind } from '../../unit/api/corpus.js';
 
 const skip = missingPrerequisites(['openssl']) ?? missingControlPlane();
 
@@ -59,6 +59,27 @@ describe.skipIf(skip)('CRDs on a real apiserver', () => {
       if (api.ok && zod.ok) {
         // Same defaults: what the apiserver stores is what zod hands the code.
         expect(api.object.spec).toEqual(zod.value.spec);
+      }
+    });
+  });
+
+  describe('zod and the apiserver\'s CEL ip library agree on address spellings', () => {
+    it.each(ADDRESSES)('%s', async (ip, want) => {
+      const accept = want.ip && want.canonical === true && want.unicast === true;
+      const obj = {
+        apiVersion: API_GROUP_VERSION,
+        kind: 'VtepGroup',
+        metadata: { name: 'address-probe' },
+        spec: { fabric: 'default', vni: 100, vteps: [{ ip }] },
+      };
+      const api = await apiVerdict(obj);
+      const zod = checkVtepGroup(obj);
+      expect({ apiserver: api.ok, zod: zod.ok }).toEqual({ apiserver: accept, zod: accept });
+      if (!api.ok && !zod.ok) {
+        // Same rule fails on both sides: compare the messages, not just the verdict.
+        const zodMessages = zod.error.issues.filter((i) => i.path === 'spec.vteps[0].ip').map((i) => i.message);
+        expect(zodMessages.length).toBeGreaterThan(0);
+        for (const m of zodMessages) expect(api.message).toContain(m);
       }
     });
   });
