@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
+import { chartDir, helm } from '../../harness/helm.js';
+import { missingPrerequisites } from '../../harness/prereq.js';
+import { join } from 'node:path';
+import { CommandError, run } from '../../harness/exec.js';
+
+const skip = missingPrerequisites(['go']) ?? missingControlPlane();
+const NS = 'evpn-system';
+const AGENT_SA = 'evpn-evpn-ecmp-agent';
+
+function nodeState(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'evpn.ecmp.dev/v1alpha1',
+    kind: 'VtepNodeState',
+    metadata: { name },
+    spec: { fabric: 'default', localVtepIP: '192.0.2.1', ovs: {}, kernel: {}, groups: [] },
+  });
+}
+
+/**
+ * The agent's write scope, enforced by the chart's RBAC and its
+ * ValidatingAdmissionPolicy, exercised with a real service-account token bound
+ * to a Pod on node A (as the kubelet would mint it).
+ */
+describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', () => {
+  let cp: ControlPlane;
+  let token = '';
+
+  /** kubectl as the agent: only the token, no admin client certificate. */
+  function asAgent(...args: string[]) {
+    return run(cp.kubectlPath, ['--server', cp.server, '--certificate-authority', join(cp.dir, 'ca.crt'), '--token', token, ...args]);
+  }
+
+  async function denial(p: Promise<unknown>): Promise<string> {
+    const err = await p.then(() => undefined, (e: unknown) => e);
+    if (!(err instanceof CommandError)) throw new Error('expected the write to be denied, it succeeded');
+    return err.stderr;
+  }
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start();
+    await cp.kubectl('create', 'namespace', NS);
+    await helm(['install', 'evpn', chartDir, '--namespace', NS], { kubeconfig: cp.kubeconfigPath });
+    for (const node of ['node-a', 'node-b']) {
+      await cp.kubectlInput(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } }), 'create', '-f', '-');
+      await cp.kubectlInput(nodeState(node), 'create', '-f', '-');
+    }
+    // A Pod object scheduled on node-a (no kubelet runs; the object is enough
+    // for the apiserver to bind a token to it and to its node).
+    await cp.kubectlInput(JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'agent-a', namespace: NS },
+      spec: { nodeName: 'node-a', serviceAccountName: AGENT_SA, containers: [{ name: 'agent', image: 'evpn-ecmp' }] },
+    }), 'create', '-f', '-');
+    const { stdout } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS, '--bound-object-kind', 'Pod', '--bound-object-name', 'agent-a');
+    token = stdout.trim();
+  }, 180_000);
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  it('the token carries the node binding', async () => {
+    const { stdout } = await asAgent('auth', 'whoami', '-o', 'json');
+    const user = JSON.parse(stdout).status.userInfo;
+    expect(user.username).toBe(`system:serviceaccount:${NS}:${AGENT_SA}`);
+    expect(user.extra['authentication.kubernetes.io/node-name']).toEqual(['node-a']);
+  });
+
+  it('may write the status of its own node', async () => {
+    await asAgent('patch', 'vtepnodestate', 'node-a', '--subresource=status', '--type=merge',
+      '-p', JSON.stringify({ status: { observedGeneration: 1 } }));
+    const { stdout } = await cp.kubectl('get', 'vtepnodestate', 'node-a', '-o', 'jsonpath={.status.observedGeneration}');
+    expect(stdout).toBe('1');
+  });
+
+  it('may not write the status of another node, with the policy saying why', async () => {
+    const stderr = await denial(asAgent('patch', 'vtepnodestate', 'node-b', '--subresource=status', '--type=merge',
+      '-p', JSON.stringify({ status: { observedGeneration: 1 } })));
+    expect(stderr).toContain('evpn-evpn-ecmp-agent-own-node');
+    expect(stderr).toContain('the evpn-ecmp agent on node node-a may write only the status of VtepNodeState node-a, not node-b');
+    const { stdout } = await cp.kubectl('get', 'vtepnodestate', 'node-b', '-o', 'jsonpath={.status}');
+    expect(stdout).toBe('');
+  });
+
+  it('may not write any spec', async () => {
+    for (const node of ['node-a', 'node-b']) {
+      const stderr = await denial(asAgent('patch', 'vtepnodestate', node, '--type=merge', '-p', JSON.stringify({ spec: { localVtepIP: '192.0.2.9' } })));
+      expect(stderr).toMatch(/forbidden/i);
+    }
+    const stderr = await denial(asAgent('delete', 'vtepnodestate', 'node-b'));
+    expect(stderr).toMatch(/forbidden/i);
+  });
+
+  it('a token not bound to a node may write no status at all', async () => {
+    const { stdout } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS);
+    token = stdout.trim();
+    try {
+      const stderr = await denial(asAgent('patch', 'vtepnodestate', 'node-a', '--subresource=status', '--type=merge',
+        '-p', JSON.stringify({ status: { observedGeneration: 2 } })));
+      expect(stderr).toContain('the evpn-ecmp agent token is not bound to a node');
+    } finally {
+      const { stdout: bound } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS, '--bound-object-kind', 'Pod', '--bound-object-name', 'agent-a');
+      token = bound.trim();
+    }
+  });
+});
