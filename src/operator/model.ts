@@ -1,19 +1,39 @@
 /**
- * The shapes the operator reads and writes, as DESIGN 3.1 names them. Only
- * what the operator needs is typed; everything arrives from the apiserver
- * already validated by the CRD schemas, so fields the schema defaults are
- * still treated as optional here (an older CRD without a default must not
- * crash the operator).
+ * The shapes the operator reads and writes, as DESIGN 3.1 names them.
+ *
+ * What the operator writes (node specs, VtepGroup and EvpnFabric status) is
+ * typed by the API package (src/api), the zod schemas the CRDs are generated
+ * from, so a renamed field fails to compile here instead of being pruned by
+ * the apiserver. What it reads is typed loosely: fields the schema defaults
+ * are optional here, because an object written before a default existed must
+ * not crash the operator (fabric-settings.ts fills them in).
  */
+import { API_GROUP, API_GROUP_VERSION, API_VERSION as API_VERSION_NAME } from '../api/common.js';
+import type { AddressFamily } from '../api/net.js';
+import type {
+  Condition,
+  EvpnFabricStatus,
+  KernelSettings,
+  LabelSelector,
+  NodeGroup,
+  OvsSettings,
+  VtepGroupStatus,
+  VtepNodeStateSpec,
+  VxlanSettings,
+} from '../api/index.js';
 
-export const GROUP = 'evpn.ecmp.dev';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
+export type { AddressFamily };
+export type { Condition, EvpnFabricStatus, KernelSettings, LabelSelector, OvsSettings, VtepGroupStatus, VtepNodeStateSpec, VxlanSettings };
+/** One group as rendered into a node's spec. */
+export type NodeGroupSpec = NodeGroup;
+
+export const GROUP = API_GROUP;
+export const VERSION = API_VERSION_NAME;
+/** "evpn.ecmp.dev/v1alpha1" */
+export const API_VERSION = API_GROUP_VERSION;
 export const FIELD_MANAGER = 'evpn-ecmp-operator';
 /** Node annotation holding the VTEP IP when `underlay.localAddressFrom: Annotation`. */
 export const VTEP_IP_ANNOTATION = 'evpn.ecmp.dev/vtep-ip';
-
-export type AddressFamily = 'IPv4' | 'IPv6';
 
 export interface ObjectMeta {
   name: string;
@@ -37,52 +57,9 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
-/** metav1.Condition. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
-
 export interface IdRange {
   start: number;
   size: number;
-}
-
-export interface VxlanSettings {
-  port: number;
-  deviceTemplate: string;
-}
-
-export interface OvsSettings {
-  bridge: string;
-  tunnelPort: string;
-  tableBase: number;
-  groupIdRange: IdRange;
-  selectionMethod: 'dp_hash' | 'hash';
-  cookie: string;
-  cookieMask: string;
-}
-
-export interface KernelSettings {
-  manage: boolean;
-  mirrorLearned: boolean;
-  protocol: number;
-  nexthopIdRange: IdRange;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -93,16 +70,6 @@ export interface EvpnFabricSpec {
   vxlan?: Partial<VxlanSettings>;
   ovs?: DeepPartial<OvsSettings>;
   kernel?: DeepPartial<KernelSettings>;
-}
-
-export interface EvpnFabricStatus {
-  observedGeneration?: number;
-  /** Nodes the fabric selects (including those it cannot serve). */
-  nodesTotal?: number;
-  nodesReady?: number;
-  /** "ready/total", for the READY printer column. */
-  ready?: string;
-  conditions?: Condition[];
 }
 
 export interface EvpnFabric {
@@ -126,42 +93,12 @@ export interface VtepGroupSpec {
   nodeSelector?: LabelSelector;
 }
 
-export interface VtepGroupStatus {
-  observedGeneration?: number;
-  nodesReady?: number;
-  nodesTotal?: number;
-  /** "ready/total", for the READY printer column. */
-  ready?: string;
-  /** For the VTEPS and MACS printer columns. */
-  vtepCount?: number;
-  macCount?: number;
-  conditions?: Condition[];
-}
-
 export interface VtepGroup {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
   spec: VtepGroupSpec;
   status?: VtepGroupStatus;
-}
-
-/** One group as rendered into a node's spec. */
-export interface NodeGroupSpec {
-  name: string;
-  generation: number;
-  vni: number;
-  vteps: Array<{ ip: string; weight: number }>;
-  macs: string[];
-}
-
-export interface VtepNodeStateSpec {
-  fabric: string;
-  localVtepIP: string;
-  vxlan: VxlanSettings;
-  ovs: OvsSettings;
-  kernel: KernelSettings;
-  groups: NodeGroupSpec[];
 }
 
 export interface NodeGroupStatus {
