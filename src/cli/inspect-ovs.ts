@@ -1,0 +1,173 @@
+import { join } from 'node:path';
+import { UsageError } from './command.js';
+import { parseFlags } from './flags.js';
+import type { InspectTarget } from './inspect.js';
+import {
+  canonicalBucket,
+  formatActions,
+  formatFlow,
+  formatGroup,
+  formatInstructions,
+  formatMatch,
+  OFP15,
+  OpenFlowClient,
+  type FlowStats,
+  type GroupEntry,
+} from '../lib/openflow/index.js';
+
+const USAGE = [
+  'evpn-ecmp inspect ovs --bridge NAME [--ovs-rundir DIR] [--json]',
+  '  Reads the bridge\'s groups (with group and bucket counters) and flows over',
+  '  OpenFlow, from unix:DIR/NAME.mgmt, decoded as the agent decodes them.',
+  '  --bridge NAME      the Open vSwitch bridge',
+  '  --ovs-rundir DIR   where NAME.mgmt lives (default $OVS_RUNDIR, else /var/run/openvswitch)',
+  '  --json             one JSON document (ovs-ofctl field names) instead of text',
+  '  --timeout MS       give up after MS milliseconds (default 30000)',
+].join('\n');
+
+/** Counters stay exact in JSON: numbers when they fit, decimal strings beyond 2^53. */
+type Counter = number | string;
+
+function counter(v: bigint): Counter {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** The `inspect ovs --json` document. */
+export interface OvsView {
+  bridge: string;
+  openflow_version: string;
+  datapath_id: string;
+  groups: {
+    group_id: number;
+    type: string;
+    selection_method?: string;
+    selection_method_param?: string;
+    fields?: string[];
+    ref_count?: number;
+    packet_count?: Counter;
+    byte_count?: Counter;
+    buckets: { bucket_id: number; weight?: number; actions: string; packet_count?: Counter; byte_count?: Counter }[];
+    /** The group exactly as `ovs-ofctl -O OpenFlow15 dump-groups` prints it. */
+    text: string;
+  }[];
+  flows: {
+    table: number;
+    priority: number;
+    cookie: string;
+    match: string;
+    actions: string;
+    idle_timeout?: number;
+    hard_timeout?: number;
+    n_packets: Counter;
+    n_bytes: Counter;
+    /** The flow as `ovs-ofctl dump-flows` prints it, without duration and counters. */
+    text: string;
+  }[];
+}
+
+export function groupView(g: GroupEntry): OvsView['groups'][number] {
+  const v: OvsView['groups'][number] = {
+    group_id: g.groupId,
+    type: g.type,
+    buckets: g.buckets.map((raw, i) => {
+      // Weights are made explicit (select buckets without WEIGHT have weight 1 in OVS).
+      const b = canonicalBucket(raw, i, g.type);
+      const out: OvsView['groups'][number]['buckets'][number] = { bucket_id: b.bucketId!, actions: formatActions(b.actions) };
+      if (b.weight !== undefined) out.weight = b.weight;
+      const c = g.stats?.buckets[i];
+      if (c) {
+        out.packet_count = counter(c.packetCount);
+        out.byte_count = counter(c.byteCount);
+      }
+      return out;
+    }),
+    text: formatGroup(g),
+  };
+  if (g.selectionMethod) {
+    v.selection_method = g.selectionMethod.name;
+    if (g.selectionMethod.param) v.selection_method_param = `0x${g.selectionMethod.param.toString(16)}`;
+    if (g.selectionMethod.fields) v.fields = g.selectionMethod.fields.map((f) => (f.mask === undefined ? f.field : `${f.field}=${String(f.mask)}`));
+  }
+  if (g.stats) {
+    v.ref_count = g.stats.refCount;
+    v.packet_count = counter(g.stats.packetCount);
+    v.byte_count = counter(g.stats.byteCount);
+  }
+  return v;
+}
+
+export function flowView(f: FlowStats): OvsView['flows'][number] {
+  const v: OvsView['flows'][number] = {
+    table: f.tableId,
+    priority: f.priority,
+    cookie: `0x${f.cookie.toString(16)}`,
+    match: formatMatch(f.match),
+    actions: formatInstructions(f.instructions),
+    n_packets: counter(f.packetCount),
+    n_bytes: counter(f.byteCount),
+    text: formatFlow(f),
+  };
+  if (f.idleTimeout) v.idle_timeout = f.idleTimeout;
+  if (f.hardTimeout) v.hard_timeout = f.hardTimeout;
+  return v;
+}
+
+/** Reads one bridge's groups (joined with their stats) and flows over OpenFlow. */
+export async function readOvsView(client: OpenFlowClient, bridge: string): Promise<OvsView> {
+  const [groups, flows] = await Promise.all([client.dumpGroups({ stats: true }), client.dumpFlows()]);
+  groups.sort((a, b) => a.groupId - b.groupId);
+  flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
+  return {
+    bridge,
+    openflow_version: client.version === OFP15 ? '1.5' : '1.3',
+    datapath_id: `0x${(client.connection?.datapathId ?? 0n).toString(16).padStart(16, '0')}`,
+    groups: groups.map(groupView),
+    flows: flows.map(flowView),
+  };
+}
+
+function textOf(view: OvsView): string {
+  const lines = [`bridge ${view.bridge}: OpenFlow ${view.openflow_version}, datapath_id ${view.datapath_id}`, `groups (${view.groups.length}):`];
+  for (const g of view.groups) {
+    lines.push(` ${g.text}`);
+    if (g.packet_count !== undefined) {
+      const buckets = g.buckets.map((b) => `bucket_id:${b.bucket_id}:packet_count=${b.packet_count ?? '?'},byte_count=${b.byte_count ?? '?'}`);
+      lines.push(`   ref_count=${g.ref_count},packet_count=${g.packet_count},byte_count=${g.byte_count}${buckets.length ? `,${buckets.join(',')}` : ''}`);
+    }
+  }
+  lines.push(`flows (${view.flows.length}):`);
+  for (const f of view.flows) {
+    lines.push(` ${f.text.replace(/^(cookie=\S+, table=\d+, )/, `$1n_packets=${f.n_packets}, n_bytes=${f.n_bytes}, `)}`);
+  }
+  return lines.join('\n');
+}
+
+export const inspectOvsTarget: InspectTarget = {
+  name: 'ovs',
+  summary: "Open vSwitch groups, bucket counters and flows of a bridge, read over OpenFlow",
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseFlags(args, {
+      bridge: { type: 'string' },
+      'ovs-rundir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+    });
+    if (!values.bridge) throw new UsageError('--bridge is required');
+    const timeoutMs = values.timeout === undefined ? 30_000 : Number(values.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout: "${values.timeout}" is not a positive number of milliseconds`);
+    const rundir = values['ovs-rundir'] ?? process.env.OVS_RUNDIR ?? '/var/run/openvswitch';
+    const client = await OpenFlowClient.connect(`unix:${join(rundir, `${values.bridge}.mgmt`)}`, {
+      reconnect: false,
+      handshakeTimeoutMs: timeoutMs,
+      requestTimeoutMs: timeoutMs,
+    });
+    try {
+      const view = await readOvsView(client, values.bridge);
+      process.stdout.write((values.json ? JSON.stringify(view, null, 2) : textOf(view)) + '\n');
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};

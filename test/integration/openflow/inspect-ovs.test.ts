@@ -1,0 +1,99 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OvsSandbox } from '../../harness/ovs.js';
+import { run } from '../../harness/exec.js';
+import { missingPrerequisites, OVS_TOOLS } from '../../harness/prereq.js';
+import { inspectOvsTarget, type OvsView } from '../../../src/cli/inspect-ovs.js';
+import { inspectCommand } from '../../../src/cli/inspect.js';
+import { ofctlFlowLines, ofctlGroupLines } from './ofctl-text.js';
+
+const skip = missingPrerequisites(OVS_TOOLS);
+const GROUPS = 1_000;
+const FLOWS = 10_000;
+
+function weightOf(g: number, b: number): number {
+  return ((g * 7 + b * 13) % 256) + 1;
+}
+
+async function capture(f: () => Promise<number>): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  try {
+    const code = await f();
+    return { code, out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe.skipIf(skip)('evpn-ecmp inspect ovs', () => {
+  let ovs: OvsSandbox;
+
+  beforeAll(async () => {
+    ovs = await OvsSandbox.start();
+    await ovs.addBridge('br-evpn');
+    await ovs.addDummyPort('br-evpn', 'p1', { ofport: 1 });
+    const groups: string[] = [];
+    for (let g = 1; g <= GROUPS; g++) {
+      const buckets = Array.from({ length: 4 }, (_, b) => {
+        const dst = g % 2 ? `198.51.${Math.floor(g / 250)}.${(g % 250) + b + 1}` : `2001:db8::${g.toString(16)}:${b + 1}`;
+        return `bucket=bucket_id:${b},weight:${weightOf(g, b)},actions=set_field:${g}->tun_id,set_field:${dst}->${g % 2 ? 'tun_dst' : 'tun_ipv6_dst'},output:1`;
+      });
+      groups.push(`group_id=${65536 + g},type=select,selection_method=${g % 3 ? 'dp_hash' : 'hash'},${buckets.join(',')}`);
+    }
+    const flows: string[] = [];
+    for (let i = 0; i < FLOWS; i++) {
+      const mac = `02:00:00:${((i >> 16) & 0xff).toString(16).padStart(2, '0')}:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+      flows.push(`cookie=0x45564e0000000000,table=1,priority=100,metadata=${(i % 50) + 1},dl_dst=${mac},actions=set_field:${(i % 50) + 1}->tun_id,group:${65536 + (i % GROUPS) + 1}`);
+    }
+    writeFileSync(join(ovs.dir, 'groups.txt'), groups.join('\n') + '\n');
+    writeFileSync(join(ovs.dir, 'flows.txt'), flows.join('\n') + '\n');
+    const mgmt = `unix:${ovs.mgmtSocket('br-evpn')}`;
+    await run('ovs-ofctl', ['-O', 'OpenFlow15', '--bundle', 'add-groups', mgmt, join(ovs.dir, 'groups.txt')], { env: ovs.env });
+    await run('ovs-ofctl', ['-O', 'OpenFlow15', '--bundle', 'add-flows', mgmt, join(ovs.dir, 'flows.txt')], { env: ovs.env });
+    await ovs.ofctl('add-flow', 'br-evpn', 'table=0,priority=10,in_port=1,actions=write_metadata:0x64,goto_table:1');
+  });
+  afterAll(async () => {
+    await ovs?.stop();
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it(`--json agrees with ovs-ofctl on ${GROUPS} groups and ${FLOWS} flows`, async () => {
+    const { code, out } = await capture(() => inspectOvsTarget.run(['--bridge', 'br-evpn', '--ovs-rundir', ovs.rundir, '--json']));
+    expect(code).toBe(0);
+    const view = JSON.parse(out) as OvsView;
+    expect(view.openflow_version).toBe('1.5');
+    expect(view.groups).toHaveLength(GROUPS);
+    expect(view.flows).toHaveLength(FLOWS + 1);
+
+    const { stdout: groups } = await ovs.ofctl('dump-groups', 'br-evpn');
+    expect(view.groups.map((g) => g.text).sort()).toEqual(ofctlGroupLines(groups));
+    const { stdout: flows } = await ovs.ofctl('dump-flows', 'br-evpn');
+    expect(view.flows.map((f) => f.text).sort()).toEqual(ofctlFlowLines(flows));
+
+    // Structured fields carry the same facts: ids, types, methods, weights.
+    const g7 = view.groups.find((g) => g.group_id === 65536 + 7)!;
+    expect(g7).toMatchObject({ type: 'select', selection_method: 'dp_hash', ref_count: 10, packet_count: 0 });
+    expect(g7.buckets.map((b) => [b.bucket_id, b.weight])).toEqual([0, 1, 2, 3].map((b) => [b, weightOf(7, b)]));
+    expect(g7.buckets[1]?.actions).toBe('set_field:0x7->tun_id,set_field:198.51.0.9->tun_dst,output:1');
+    const flow = view.flows.find((f) => f.table === 0)!;
+    expect(flow).toMatchObject({ priority: 10, cookie: '0x0', match: 'in_port=1', actions: 'write_metadata:0x64,goto_table:1', n_packets: 0 });
+  });
+
+  it('prints text in ovs-ofctl vocabulary through `evpn-ecmp inspect ovs`', async () => {
+    const { code, out } = await capture(() => inspectCommand.run(['ovs', '--bridge', 'br-evpn', '--ovs-rundir', ovs.rundir]));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^bridge br-evpn: OpenFlow 1\.5, datapath_id 0x[0-9a-f]{16}$/m);
+    expect(out).toContain(`groups (${GROUPS}):`);
+    expect(out).toContain(`flows (${FLOWS + 1}):`);
+    expect(out).toMatch(/^ group_id=65537,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:8,actions=set_field:0x1->tun_id,set_field:198\.51\.0\.2->tun_dst,output:1,/m);
+    expect(out).toMatch(/^ {3}ref_count=10,packet_count=0,byte_count=0,bucket_id:0:packet_count=0,byte_count=0,/m);
+    expect(out).toMatch(/^ cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=10,in_port=1 actions=write_metadata:0x64,goto_table:1$/m);
+  });
+
+  it('fails with a one-line reason when the bridge has no management socket', async () => {
+    await expect(inspectOvsTarget.run(['--bridge', 'missing', '--ovs-rundir', ovs.rundir, '--timeout', '2000'])).rejects.toThrow(/missing\.mgmt/);
+    await expect(inspectOvsTarget.run(['--ovs-rundir', ovs.rundir])).rejects.toThrow(/--bridge is required/);
+  });
+});
