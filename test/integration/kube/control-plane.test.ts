@@ -57,47 +57,119 @@ describe.skipIf(skip)('control plane harness', () => {
     expect(ns.items.map((n) => n.metadata?.name)).toEqual(expect.arrayContaining(['default', 'kube-system']));
   });
 
-  it('issues node-bound service-account tokens through TokenRequest', async () => {
+  /** A ServiceAccount token bound to a Pod on `node`, as the kubelet would mount it for an agent. */
+  async function nodeBoundToken(node: string, serviceAccount: string): Promise<string> {
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    await core.createNode({ body: { metadata: { name: 'token-node' } } });
-    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'agent' } } });
+    await core.createNode({ body: { metadata: { name: node } } });
+    try {
+      await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: serviceAccount } } });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
     const pod = await core.createNamespacedPod({
       namespace: 'default',
       body: {
-        metadata: { name: 'agent-token-node' },
-        spec: { nodeName: 'token-node', serviceAccountName: 'agent', containers: [{ name: 'agent', image: 'evpn-ecmp:test' }] },
+        metadata: { name: `${serviceAccount}-${node}` },
+        spec: { nodeName: node, serviceAccountName: serviceAccount, containers: [{ name: 'agent', image: 'evpn-ecmp:test' }] },
       },
     });
     const tr = await core.createNamespacedServiceAccountToken({
-      name: 'agent',
+      name: serviceAccount,
       namespace: 'default',
       body: {
         spec: {
           audiences: ['https://kubernetes.default.svc.cluster.local'],
           expirationSeconds: 3600,
-          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'agent-token-node', uid: pod.metadata?.uid },
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
         },
       },
     });
-    const token = tr.status?.token;
+    return tr.status!.token;
+  }
+
+  function kubeConfigWithToken(token: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: cp.server, caData: Buffer.from(cp.caCert).toString('base64') }],
+      users: [{ name: 'agent', token }],
+      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
+      currentContext: 'agent',
+    });
+    return kc;
+  }
+
+  it('issues node-bound service-account tokens through TokenRequest', async () => {
+    const token = await nodeBoundToken('token-node', 'agent');
     expect(token).toMatch(/^ey/);
 
     // The apiserver authenticates the token and attaches the node the pod is
     // bound to: what a ValidatingAdmissionPolicy keys the agent's writes on.
-    const review = await cp.kubeConfig.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token: token! } } });
+    const review = await cp.kubeConfig.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token } } });
     expect(review.status?.authenticated).toBe(true);
     expect(review.status?.user?.username).toBe('system:serviceaccount:default:agent');
     expect(review.status?.user?.extra?.['authentication.kubernetes.io/node-name']).toEqual(['token-node']);
 
     // And the token works as a client credential; RBAC denies what it was not granted.
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: cp.server, caData: Buffer.from(cp.caCert).toString('base64') }],
-      users: [{ name: 'agent', token: token! }],
-      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
-      currentContext: 'agent',
+    await expect(kubeConfigWithToken(token).makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('enforces a ValidatingAdmissionPolicy on the node-name of a bound token (DESIGN 7)', async () => {
+    const sa = 'vap-agent';
+    const token = await nodeBoundToken('vap-node-a', sa);
+    const user = `system:serviceaccount:default:${sa}`;
+    const manifests = [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'vap-agent' },
+        rules: [{ apiGroups: [API_GROUP], resources: ['vtepnodestates/status'], verbs: ['get', 'patch', 'update'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'vap-agent' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'vap-agent' },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'vap-own-node-status' },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: [API_GROUP], apiVersions: ['*'], resources: ['vtepnodestates/status'], operations: ['UPDATE'] }] },
+          matchConditions: [{ name: 'test-agent-only', expression: `request.userInfo.username == '${user}'` }],
+          validations: [
+            {
+              expression:
+                "'authentication.kubernetes.io/node-name' in request.userInfo.extra && " +
+                "request.userInfo.extra['authentication.kubernetes.io/node-name'][0] == object.metadata.name",
+              message: 'an agent may write only the status of its own node',
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'vap-own-node-status' },
+        spec: { policyName: 'vap-own-node-status', validationActions: ['Deny'] },
+      },
+      ...['vap-node-a', 'vap-node-b'].map((name) => ({
+        apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'VtepNodeState', metadata: { name }, spec: { fabric: 'default', localVtepIP: '192.0.2.9' },
+      })),
+    ];
+    await cp.kubectlInput(manifests.map((m) => JSON.stringify(m)).join('\n'), 'apply', '-f', '-');
+
+    const agent = kubeConfigWithToken(token).makeApiClient(CustomObjectsApi);
+    const patchStatus = (name: string) =>
+      agent.patchClusterCustomObjectStatus(
+        { group: API_GROUP, version: API_VERSION, plural: 'vtepnodestates', name, body: [{ op: 'add', path: '/status', value: { summary: { groups: 0, paths: 0, macs: 0, invalid: 0 } } }] },
+      );
+    // The policy takes effect once the apiserver has compiled it (asynchronously).
+    const denied = await eventually('the policy to deny another node\'s status', async () => {
+      try {
+        await patchStatus('vap-node-b');
+        return undefined;
+      } catch (err) {
+        return (err as { code?: number }).code === 422 || (err as { code?: number }).code === 403 ? (err as Error) : undefined;
+      }
     });
-    await expect(kc.makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: 403 });
+    // client-node's ApiException carries the apiserver's Status in its message.
+    expect(denied.message).toContain('an agent may write only the status of its own node');
+    await expect(patchStatus('vap-node-a')).resolves.toBeDefined();
   });
 
   it('garbage-collects a VtepNodeState when its Node is deleted', async () => {
