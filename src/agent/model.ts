@@ -49,6 +49,8 @@ export interface SpecGroup {
   vni: number;
   vteps: Path[];
   macs: string[];
+  /** Why the group cannot be applied (its VTEPs failed the per-node checks), if so. */
+  invalid?: string;
 }
 
 export interface NodeSpec {
@@ -150,6 +152,8 @@ export interface OfBucket {
 
 export interface OfGroup {
   groupId: number;
+  /** Anything found installed that the agent does not write (another type, odd buckets). */
+  foreign?: string;
   selectionMethod: 'dp_hash' | 'hash';
   buckets: OfBucket[];
 }
@@ -165,7 +169,9 @@ export type OfAction =
   | { type: 'setTunId'; value: bigint }
   | { type: 'setTunDst'; ip: string }
   | { type: 'group'; groupId: number }
-  | { type: 'output'; port: number };
+  | { type: 'output'; port: number }
+  /** Anything else found installed (never desired): shown in ovs-ofctl words. */
+  | { type: 'other'; text: string };
 
 export interface OfFlow {
   table: number;
@@ -175,6 +181,10 @@ export interface OfFlow {
   actions: OfAction[];
   writeMetadata?: bigint;
   gotoTable?: number;
+  /** Match fields found installed that the agent never writes, in ovs-ofctl words; such a flow is deleted. */
+  foreignMatch?: string;
+  /** The edge's own representation of an installed flow (exact match for strict deletes). */
+  native?: unknown;
 }
 
 // ---------------------------------------------------------------- IP helpers

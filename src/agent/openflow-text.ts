@@ -16,9 +16,14 @@ export function matchText(m: OfMatch): string {
   return parts.join(',');
 }
 
+function fullMatchText(f: Pick<OfFlow, 'match' | 'foreignMatch'>): string {
+  const m = matchText(f.match);
+  return f.foreignMatch ? (m ? `${m},${f.foreignMatch}` : f.foreignMatch) : m;
+}
+
 /** Identity of a flow in OpenFlow: table, priority, match. */
-export function flowKey(f: Pick<OfFlow, 'table' | 'priority' | 'match'>): string {
-  return `table=${f.table},priority=${f.priority},${matchText(f.match)}`;
+export function flowKey(f: Pick<OfFlow, 'table' | 'priority' | 'match' | 'foreignMatch'>): string {
+  return `table=${f.table},priority=${f.priority},${fullMatchText(f)}`;
 }
 
 export function actionText(a: OfAction): string {
@@ -31,6 +36,8 @@ export function actionText(a: OfAction): string {
       return `group:${a.groupId}`;
     case 'output':
       return `output:${a.port}`;
+    case 'other':
+      return a.text;
   }
 }
 
@@ -48,5 +55,5 @@ export function flowText(f: OfFlow): string {
 
 export function groupText(g: OfGroup): string {
   const buckets = g.buckets.map((b) => `bucket=bucket_id:${b.bucketId},weight:${b.weight},actions=${actionText({ type: 'setTunDst', ip: b.tunDst })},output:${b.outPort}`);
-  return `group_id=${g.groupId},type=select,selection_method=${g.selectionMethod},${buckets.join(',')}`;
+  return `group_id=${g.groupId},type=select,selection_method=${g.selectionMethod},${buckets.join(',')}${g.foreign ? `,${g.foreign}` : ''}`;
 }

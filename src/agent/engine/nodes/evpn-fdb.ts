@@ -84,8 +84,9 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
 
   const fabric = (): FabricSettings | undefined => nodeState.data.spec?.fabric;
 
+  // Learned counts cover mirrored entries only: the agent's own are reported per group.
   const count = (e: EvpnEntry | undefined, delta: number): void => {
-    if (!e) return;
+    if (!e || e.kind === 'ignored' || e.owned) return;
     if (e.kind === 'ecmp') data.learned.ecmp += delta;
     else if (e.kind === 'single') data.learned.singlePath += delta;
     else if (e.kind === 'invalid') {

@@ -47,7 +47,7 @@ export interface DesiredFdbEntry {
   nhid: number;
 }
 
-export type SpecGroupProblem = 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
+export type SpecGroupProblem = 'InvalidSpec' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
 
 export interface SpecGroupPlacement {
   name: string;
@@ -173,6 +173,7 @@ export function createKernelDesiredNode(deps: {
       placement.problem = p;
       placement.message = message;
     };
+    if (g.invalid !== undefined) return problem('InvalidSpec', g.invalid);
     if (!fabric.kernel.manage) return problem('NotManaged', 'kernel.manage is off: the kernel is not written');
     if (!link?.vxlan) return problem('NoVxlanDevice', `VXLAN device ${device} for VNI ${g.vni} does not exist`);
     placement.ifindex = link.ifindex;

@@ -1,0 +1,146 @@
+/**
+ * KernelPort on src/lib/rtnetlink: translates rtnetlink links, nexthops
+ * and bridge FDB entries into the agent's domain objects and its writes
+ * into rtnetlink requests.
+ *
+ * Recovery (reference/wire.md B5): the subscription is opened before the
+ * dump, so notifications arriving during a dump stay queued and are
+ * replayed after it; a loss (ENOBUFS) or an undecodable notification comes
+ * out as a `resync` news item, upon which the agent dumps again and diffs.
+ */
+import {
+  AF_INET6,
+  FDB_STATE_STATIC,
+  KernelError,
+  NTF_SELF,
+  RtnetlinkClient,
+  type FdbEntry,
+  type Link,
+  type Nexthop,
+  type RtnetlinkEvent,
+  type RtnetlinkSubscription,
+} from '../../lib/rtnetlink/index.js';
+import type { KernelEvent, KernelFdbEntry, KernelLink, KernelNexthop, KernelSnapshot } from '../model.js';
+import type { KernelNews, KernelPort } from '../ports.js';
+import type { KernelOp } from '../sync/kernel-plan.js';
+
+export interface RtnetlinkKernelOptions {
+  /** SO_RCVBUF of the notification socket (bytes). */
+  receiveBufferSize?: number;
+}
+
+export class RtnetlinkKernel implements KernelPort {
+  private readonly client: RtnetlinkClient;
+  private subscription: RtnetlinkSubscription | undefined;
+
+  constructor(private readonly options: RtnetlinkKernelOptions = {}) {
+    this.client = new RtnetlinkClient();
+  }
+
+  async start(): Promise<KernelSnapshot> {
+    this.subscription = this.client.subscribe(['link', 'neigh', 'nexthop'], {
+      ...(this.options.receiveBufferSize ? { receiveBufferSize: this.options.receiveBufferSize } : {}),
+    });
+    return this.dump();
+  }
+
+  async dump(): Promise<KernelSnapshot> {
+    const [links, nexthops, fdb] = [await this.client.listLinks(), await this.client.listNexthops(), await this.client.listFdb()];
+    return {
+      links: links.map(toLink),
+      nexthops: nexthops.map(toNexthop),
+      fdb: fdb.map(toFdbEntry).filter((e): e is KernelFdbEntry => e !== undefined),
+    };
+  }
+
+  drain(): KernelNews[] {
+    const out: KernelNews[] = [];
+    for (const ev of this.subscription?.drain() ?? []) {
+      const news = toNews(ev);
+      if (news) out.push(news);
+    }
+    return out;
+  }
+
+  async waitForNews(): Promise<void> {
+    if (!this.subscription) throw new Error('kernel subscription not started');
+    await this.subscription.waitForEvents();
+  }
+
+  async apply(op: KernelOp, protocol: number): Promise<void> {
+    switch (op.op) {
+      case 'setNexthop':
+        return this.client.addFdbNexthop({ id: op.id, gateway: op.gateway, protocol, replace: op.replace });
+      case 'setGroup':
+        return this.client.addFdbGroup({ id: op.id, members: op.members, protocol, replace: op.replace });
+      case 'setFdb':
+        // `bridge fdb add MAC dev DEV self static nhid G`
+        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: op.mac, nhid: op.nhid, state: FDB_STATE_STATIC, flags: NTF_SELF, replace: op.replace });
+      case 'delFdb':
+        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: op.mac }));
+      case 'delNexthop':
+        return ignoreMissing(this.client.deleteNexthop(op.id));
+    }
+  }
+
+  close(): void {
+    this.subscription?.close();
+    this.client.close();
+  }
+}
+
+/** Deleting what is already gone is success: the goal state holds. */
+async function ignoreMissing(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof KernelError && (err.code === 'ENOENT' || err.code === 'ESRCH')) return;
+    throw err;
+  }
+}
+
+function toNews(ev: RtnetlinkEvent): KernelNews | undefined {
+  switch (ev.kind) {
+    case 'resync':
+      return { kind: 'resync', reason: ev.reason };
+    case 'link':
+      return { kind: 'link', op: ev.op, link: toLink(ev.link) };
+    case 'nexthop':
+      return { kind: 'nexthop', op: ev.op, nexthop: toNexthop(ev.nexthop) };
+    case 'neigh': {
+      const entry = toFdbEntry(ev.entry);
+      return entry ? ({ kind: 'fdb', op: ev.op, entry } satisfies KernelEvent) : undefined;
+    }
+  }
+}
+
+export function toLink(l: Link): KernelLink {
+  const link: KernelLink = { ifindex: l.ifindex, name: l.name };
+  if (l.kind === 'vxlan' && l.vxlan) {
+    link.vxlan = { vni: l.vxlan.vni ?? 0, port: l.vxlan.port ?? 4789, external: l.vxlan.external ?? false };
+  }
+  return link;
+}
+
+export function toNexthop(n: Nexthop): KernelNexthop {
+  const nh: KernelNexthop = {
+    id: n.id,
+    protocol: n.protocol,
+    family: n.group ? 0 : n.family === AF_INET6 ? 6 : n.gateway ? 4 : 0,
+    fdb: n.fdb,
+  };
+  if (n.gateway !== undefined) nh.gateway = n.gateway;
+  if (n.group) nh.members = n.group.map((m) => ({ id: m.id, weight: m.weight }));
+  if (n.blackhole) nh.blackhole = true;
+  if (n.oif !== undefined) nh.oif = n.oif;
+  return nh;
+}
+
+export function toFdbEntry(e: FdbEntry): KernelFdbEntry | undefined {
+  if (e.mac === undefined || e.mac === '') return undefined;
+  const entry: KernelFdbEntry = { ifindex: e.ifindex, mac: e.mac.toLowerCase(), vlan: e.vlan ?? 0, state: e.state, flags: e.flags };
+  if (e.vni !== undefined) entry.vni = e.vni;
+  if (e.nhid !== undefined) entry.nhid = e.nhid;
+  if (e.dst !== undefined) entry.dst = e.dst;
+  return entry;
+}

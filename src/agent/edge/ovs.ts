@@ -1,0 +1,132 @@
+/**
+ * OvsPort on src/lib/openflow (the bridge's `<rundir>/<bridge>.mgmt`) and
+ * an OVSDB session (`<rundir>/db.sock`): reads back only the agent's groups
+ * (inside groupIdRange) and flows (cookie under cookieMask), commits plans
+ * as one atomic ordered bundle, and recovers the nhid → group id mapping
+ * from the ECMP flows' cookies.
+ */
+import { join } from 'node:path';
+import { OFPG, OpenFlowClient } from '../../lib/openflow/index.js';
+import type { OvsInterface } from '../model.js';
+import type { OvsInstalled, OvsPort, OvsSettingsForPort } from '../ports.js';
+import { flowKey } from '../openflow-text.js';
+import type { OfChange } from '../sync/of-plan.js';
+import { fromFlowStats, fromGroupDesc, toBundleMessages } from './openflow.js';
+import { inRange } from '../ownership.js';
+
+/** The OVSDB operations the agent needs (RFC 7047, Open_vSwitch schema). */
+export interface OvsdbSession {
+  /** Ensures a Port+Interface `name` of type vxlan with remote_ip=flow, key=flow, dst_port on `bridge`. */
+  ensureTunnelPort(bridge: string, name: string, dstPort: number): Promise<void>;
+  /** The bridge's interfaces with their ofport and external_ids:evpn-vni. */
+  interfaces(bridge: string): Promise<OvsInterface[]>;
+  /** Calls back with the bridge's full interface list whenever it changes. */
+  monitorInterfaces(bridge: string, cb: (interfaces: OvsInterface[]) => void): Promise<void>;
+  onClose(cb: (reason: string) => void): void;
+  close(): void;
+}
+
+export type OvsdbConnector = (socketPath: string) => Promise<OvsdbSession>;
+
+export class OvsBridge implements OvsPort {
+  private of: OpenFlowClient | undefined;
+  private db: OvsdbSession | undefined;
+  private interfaceListeners: Array<(ifaces: OvsInterface[]) => void> = [];
+  private disconnectListeners: Array<(reason: string) => void> = [];
+  private generation = 0;
+
+  constructor(
+    private readonly rundir: string,
+    private readonly connectOvsdb: OvsdbConnector,
+  ) {}
+
+  async connect(settings: OvsSettingsForPort): Promise<void> {
+    this.close();
+    const generation = ++this.generation;
+    this.bridgeName = settings.bridge;
+    const lost = (reason: string) => {
+      if (generation !== this.generation) return;
+      this.generation++;
+      for (const cb of this.disconnectListeners) cb(reason);
+    };
+    const mgmt = join(this.rundir, `${settings.bridge}.mgmt`);
+    // The agent reconnects by itself (and re-reads the bridge), so the
+    // client must not reconnect behind its back.
+    const of = await OpenFlowClient.connect(`unix:${mgmt}`, { reconnect: false });
+    this.of = of;
+    of.on('disconnected', (ev) => lost(`OpenFlow connection to ${mgmt} lost${ev.error ? `: ${ev.error.message}` : ''}`));
+    of.on('protocolError', () => undefined); // logged by the sync through its own errors; never fatal
+    const db = await this.connectOvsdb(join(this.rundir, 'db.sock'));
+    this.db = db;
+    db.onClose((reason) => lost(`OVSDB connection lost: ${reason}`));
+  }
+
+  async ensureTunnelPort(settings: OvsSettingsForPort): Promise<void> {
+    await this.requireDb().ensureTunnelPort(settings.bridge, settings.tunnelPort, settings.vxlanPort);
+  }
+
+  async interfaces(): Promise<OvsInterface[]> {
+    const db = this.requireDb();
+    const bridge = this.bridgeName;
+    const now = await db.interfaces(bridge);
+    await db.monitorInterfaces(bridge, (ifaces) => {
+      for (const cb of this.interfaceListeners) cb(ifaces);
+    });
+    return now;
+  }
+
+  private bridgeName = '';
+
+  onInterfaces(cb: (interfaces: OvsInterface[]) => void): void {
+    this.interfaceListeners.push(cb);
+  }
+
+  onDisconnect(cb: (reason: string) => void): void {
+    this.disconnectListeners.push(cb);
+  }
+
+  async readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled> {
+    this.bridgeName = settings.bridge;
+    const of = this.requireOf();
+    const groups = new Map<number, ReturnType<typeof fromGroupDesc>>();
+    for (const g of await of.dumpGroupDescs(OFPG.ALL)) {
+      // Another controller's groups (outside our range) are not ours to see.
+      if (inRange(g.groupId, settings.groupIdRange)) groups.set(g.groupId, fromGroupDesc(g));
+    }
+    const flows = new Map<string, ReturnType<typeof fromFlowStats>>();
+    const adopted = new Map<number, number>();
+    for (const stats of await of.dumpFlows({ cookie: settings.cookie, cookieMask: settings.cookieMask })) {
+      const flow = fromFlowStats(stats);
+      flows.set(flowKey(flow), flow);
+      const groupAction = flow.actions.find((a) => a.type === 'group');
+      const nhid = Number(flow.cookie & ~settings.cookieMask & 0xffffffffn);
+      if (groupAction?.type === 'group' && nhid > 0 && flow.table === settings.tableBase + 1 && inRange(groupAction.groupId, settings.groupIdRange)) {
+        adopted.set(nhid, groupAction.groupId);
+      }
+    }
+    return { groups, flows, adopted };
+  }
+
+  async commit(changes: readonly OfChange[], settings: OvsSettingsForPort): Promise<void> {
+    await this.requireOf().applyBundle(toBundleMessages(changes, settings));
+  }
+
+  close(): void {
+    this.generation++;
+    this.of?.removeAllListeners();
+    this.of?.close();
+    this.of = undefined;
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private requireOf(): OpenFlowClient {
+    if (!this.of) throw new Error('not connected to the OpenFlow bridge');
+    return this.of;
+  }
+
+  private requireDb(): OvsdbSession {
+    if (!this.db) throw new Error('not connected to OVSDB');
+    return this.db;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The agent's Prometheus metrics (prefix evpn_agent_). Engine counters are
+ * read from the engine at scrape time.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Engine } from './engine/engine.js';
+
+export class AgentMetrics {
+  readonly convergence: Histogram;
+  readonly ofGroupMods: Counter<'command'>;
+  readonly ofFlowMods: Counter<'command'>;
+  readonly ofBundles: Counter;
+  readonly ofErrors: Counter;
+  readonly ovsReconnects: Counter;
+  readonly kernelWrites: Counter<'op'>;
+  readonly kernelErrors: Counter;
+  readonly kernelResyncs: Counter<'reason'>;
+  readonly drift: Counter<'dataplane'>;
+  readonly programmed: Gauge<'kind'>;
+  readonly learned: Gauge<'kind'>;
+  readonly invalid: Gauge<'reason'>;
+  readonly stateFileErrors: Counter;
+
+  constructor(registry: Registry, engine: Engine) {
+    const registers = [registry];
+    this.convergence = new Histogram({
+      name: 'evpn_agent_convergence_seconds',
+      help: 'From a kernel event or spec change to the OVS barrier reply confirming the resulting OpenFlow changes.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.ofGroupMods = new Counter({ name: 'evpn_agent_openflow_group_mods_total', help: 'OpenFlow group mods committed, by command.', labelNames: ['command'], registers });
+    this.ofFlowMods = new Counter({ name: 'evpn_agent_openflow_flow_mods_total', help: 'OpenFlow flow mods committed, by command.', labelNames: ['command'], registers });
+    this.ofBundles = new Counter({ name: 'evpn_agent_openflow_bundles_total', help: 'OpenFlow bundles committed.', registers });
+    this.ofErrors = new Counter({ name: 'evpn_agent_openflow_errors_total', help: 'OpenFlow commits or reads that failed.', registers });
+    this.ovsReconnects = new Counter({ name: 'evpn_agent_ovs_reconnects_total', help: 'Connections to Open vSwitch (OpenFlow + OVSDB) established after the first.', registers });
+    this.kernelWrites = new Counter({ name: 'evpn_agent_kernel_writes_total', help: 'Kernel writes acknowledged, by operation.', labelNames: ['op'], registers });
+    this.kernelErrors = new Counter({ name: 'evpn_agent_kernel_errors_total', help: 'Kernel writes the kernel refused.', registers });
+    this.kernelResyncs = new Counter({ name: 'evpn_agent_kernel_resyncs_total', help: 'Full kernel re-dumps after lost or malformed notifications.', labelNames: ['reason'], registers });
+    this.drift = new Counter({ name: 'evpn_agent_drift_repairs_total', help: 'Differences found by the periodic audit and repaired.', labelNames: ['dataplane'], registers });
+    this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups, flows, paths (buckets).', labelNames: ['kind'], registers });
+    this.learned = new Gauge({ name: 'evpn_agent_learned_entries', help: 'Kernel FDB entries mirrored that the agent did not write, by kind.', labelNames: ['kind'], registers });
+    this.invalid = new Gauge({ name: 'evpn_agent_invalid_entries', help: 'Kernel FDB entries refused, by reason.', labelNames: ['reason'], registers });
+    this.stateFileErrors = new Counter({ name: 'evpn_agent_state_errors_total', help: 'Desired states refused (unreadable or invalid); the previous one stays applied.', registers });
+
+    const stat = (name: string, help: string, pick: (s: ReturnType<Engine['nodeStats']>[string]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['node'],
+        registers,
+        collect() {
+          for (const [node, s] of Object.entries(engine.nodeStats())) this.set({ node }, pick(s));
+        },
+      });
+    stat('evpn_agent_engine_recomputes', 'Engine node full recomputes.', (s) => s.recompute);
+    stat('evpn_agent_engine_incremental_runs', 'Engine node runs completed by change handlers.', (s) => s.incremental);
+    stat('evpn_agent_engine_unchanged_runs', 'Engine runs that left a node untouched.', (s) => s.unchanged);
+    stat('evpn_agent_engine_seconds', 'Time spent in an engine node.', (s) => s.timeMs / 1000);
+  }
+}

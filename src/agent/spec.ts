@@ -1,0 +1,49 @@
+/**
+ * The edge between the API (src/api: VtepNodeState as validated by zod) and
+ * the engine's NodeSpec: cookies become bigints, VTEP `ip` becomes a path's
+ * `vtep`, MACs are lower-cased, and each group gets the per-node checks the
+ * apiserver cannot afford (nodeGroupIssues) — a bad group is marked
+ * invalid, never blocking the others.
+ */
+import { nodeGroupIssues, type VtepNodeState } from '../api/index.js';
+import { ipFamily, type NodeSpec } from './model.js';
+
+export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
+  const s = state.spec;
+  return {
+    generation: state.metadata.generation ?? 0,
+    fabric: {
+      name: s.fabric,
+      localVtepIP: s.localVtepIP,
+      family: ipFamily(s.localVtepIP),
+      vxlanPort: s.vxlan.port,
+      deviceTemplate: s.vxlan.deviceTemplate,
+      ovs: {
+        bridge: s.ovs.bridge,
+        tunnelPort: s.ovs.tunnelPort,
+        tableBase: s.ovs.tableBase,
+        groupIdRange: { start: s.ovs.groupIdRange.start, size: s.ovs.groupIdRange.size },
+        selectionMethod: s.ovs.selectionMethod,
+        cookie: BigInt(s.ovs.cookie),
+        cookieMask: BigInt(s.ovs.cookieMask),
+      },
+      kernel: {
+        manage: s.kernel.manage,
+        mirrorLearned: s.kernel.mirrorLearned,
+        protocol: s.kernel.protocol,
+        nexthopIdRange: { start: s.kernel.nexthopIdRange.start, size: s.kernel.nexthopIdRange.size },
+      },
+    },
+    groups: s.groups.map((g) => {
+      const issues = nodeGroupIssues(g, s.localVtepIP);
+      return {
+        name: g.name,
+        generation: g.generation,
+        vni: g.vni,
+        vteps: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })),
+        macs: g.macs.map((m) => m.toLowerCase()),
+        ...(issues.length > 0 ? { invalid: issues.map((i) => `${i.path}: ${i.message}`).join('; ') } : {}),
+      };
+    }),
+  };
+}

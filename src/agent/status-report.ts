@@ -1,0 +1,103 @@
+/**
+ * Assembles the VtepNodeState status (DESIGN §3, §3.1) from the engine's
+ * status node and the sync layers' facts: conditions Ready, KernelSynced,
+ * OvsConnected, OvsSynced, DataplaneDrift; per-group state; learned counts.
+ * Condition transition times are kept while a condition's status holds.
+ */
+import type { Condition, NodeGroupStatus, VtepNodeStateStatus } from '../api/index.js';
+import type { StatusData } from './engine/nodes/status.js';
+
+export interface SyncFacts {
+  generation: number | undefined;
+  specError: string | undefined;
+  kernelManaged: boolean;
+  kernelSynced: boolean;
+  kernelMessage: string;
+  ovsConnected: boolean;
+  ovsMessage: string;
+  ovsSynced: boolean;
+  ovsSyncMessage: string;
+  drift: { found: boolean; message: string };
+  lastSyncTime: Date | undefined;
+}
+
+export const CONDITION_TYPES = ['Ready', 'KernelSynced', 'OvsConnected', 'OvsSynced', 'DataplaneDrift'] as const;
+
+export function buildStatus(report: StatusData, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
+  const groups: NodeGroupStatus[] = report.groups.map((g) => {
+    const base = {
+      name: g.name,
+      vni: g.vni,
+      ...(g.nexthopGroupId !== undefined ? { nexthopGroupId: g.nexthopGroupId } : {}),
+      ...(g.ofGroupId !== undefined ? { ofGroupId: g.ofGroupId } : {}),
+      paths: g.paths,
+      macs: g.macs,
+    };
+    const previousGroup = previous?.groups?.find((p) => p.name === g.name);
+    if (g.invalid !== undefined) {
+      return withApplied({ ...base, state: 'Invalid' as const, message: `${g.invalid}: ${g.message}`.slice(0, 1024) }, previousGroup?.appliedGeneration);
+    }
+    const kernelOk = g.kernelApplied || !facts.kernelManaged;
+    if (kernelOk && g.ovsPlanned && facts.ovsConnected && facts.ovsSynced) {
+      return { ...base, appliedGeneration: g.generation, state: 'Programmed' as const, message: '' };
+    }
+    const why = !facts.kernelManaged && g.nexthopGroupId === undefined
+      ? 'kernel.manage is off: the group is not written to the kernel'
+      : !kernelOk
+        ? `kernel not in sync yet${facts.kernelMessage ? `: ${facts.kernelMessage}` : ''}`
+        : !facts.ovsConnected
+          ? `Open vSwitch not connected: ${facts.ovsMessage}`
+          : !g.ovsPlanned
+            ? 'waiting for the OVS tunnel port and group id'
+            : `OVS not in sync yet${facts.ovsSyncMessage ? `: ${facts.ovsSyncMessage}` : ''}`;
+    return withApplied({ ...base, state: 'Pending' as const, message: why.slice(0, 1024) }, previousGroup?.appliedGeneration);
+  });
+
+  const programmed = groups.filter((g) => g.state === 'Programmed');
+  const invalidLearned = Object.values(report.learned.invalid).reduce((a, b) => a + (b ?? 0), 0);
+  const kernelCond = facts.kernelManaged
+    ? cond('KernelSynced', facts.kernelSynced, facts.kernelSynced ? 'Synced' : 'NotSynced', facts.kernelMessage)
+    : cond('KernelSynced', true, 'NotManaged', 'kernel.manage is off: the agent only mirrors kernel state');
+  const ovsConnected = cond('OvsConnected', facts.ovsConnected, facts.ovsConnected ? 'Connected' : 'Unreachable', facts.ovsMessage);
+  const ovsSynced = cond('OvsSynced', facts.ovsConnected && facts.ovsSynced, facts.ovsConnected && facts.ovsSynced ? 'Synced' : 'NotSynced', facts.ovsSyncMessage);
+  const drift = cond('DataplaneDrift', facts.drift.found, facts.drift.found ? 'DriftFound' : 'NoDrift', facts.drift.message);
+  const notReady = [kernelCond, ovsConnected, ovsSynced].find((c) => c.status !== 'True');
+  const pending = groups.filter((g) => g.state === 'Pending');
+  const ready = facts.specError !== undefined
+    ? cond('Ready', false, 'StateRejected', facts.specError)
+    : facts.generation === undefined
+      ? cond('Ready', false, 'NoState', 'no desired state yet')
+      : notReady
+        ? cond('Ready', false, notReady.type === 'KernelSynced' ? 'KernelNotSynced' : notReady.type === 'OvsConnected' ? 'OvsUnreachable' : 'OvsNotSynced', notReady.message)
+        : pending.length > 0
+          ? cond('Ready', false, 'GroupsPending', `${pending.length} group(s) pending, e.g. ${pending[0]!.name}: ${pending[0]!.message ?? ''}`)
+          : cond('Ready', true, 'Synced', '');
+
+  const conditions: Condition[] = [ready, kernelCond, ovsConnected, ovsSynced, drift].map((c) => {
+    const old = previous?.conditions?.find((p) => p.type === c.type);
+    const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return { ...c, lastTransitionTime, ...(facts.generation !== undefined ? { observedGeneration: facts.generation } : {}) } as Condition;
+  });
+
+  return {
+    ...(facts.generation !== undefined ? { observedGeneration: facts.generation } : {}),
+    conditions,
+    summary: {
+      groups: groups.length,
+      paths: programmed.reduce((n, g) => n + (g.paths?.length ?? 0), 0),
+      macs: programmed.reduce((n, g) => n + (g.macs ?? 0), 0),
+      invalid: groups.filter((g) => g.state === 'Invalid').length + invalidLearned,
+    },
+    groups,
+    learned: { ecmp: report.learned.ecmp, singlePath: report.learned.singlePath, invalid: { ...report.learned.invalid } },
+    ...(facts.lastSyncTime ? { lastSyncTime: facts.lastSyncTime.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+  };
+}
+
+function withApplied(g: NodeGroupStatus, applied: number | undefined): NodeGroupStatus {
+  return applied === undefined ? g : { ...g, appliedGeneration: applied };
+}
+
+function cond(type: string, ok: boolean, reason: string, message: string) {
+  return { type, status: ok ? 'True' : 'False', reason, message: message.slice(0, 32768) };
+}

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseFlags } from './flags.js';
+import { Agent } from '../agent/agent.js';
+import { RtnetlinkKernel } from '../agent/edge/kernel.js';
+import { OvsBridge } from '../agent/edge/ovs.js';
+import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
+import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
+import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
+import { Logger, parseLogLevel } from '../util/log.js';
+import { createMetricsRegistry } from '../util/metrics.js';
+import { aborted, onShutdownSignals } from '../util/shutdown.js';
+
+const USAGE = `Usage: evpn-ecmp agent --node NAME --state-file STATE.yaml --status-file STATUS.json [flags]
+
+Programs one node: fdb nexthops, nexthop groups and FDB entries in the kernel,
+and weighted OpenFlow select groups mirroring every ECMP FDB entry in Open vSwitch.
+
+Standalone mode (no Kubernetes): the desired state is read from --state-file (a
+VtepNodeState object, YAML or JSON, re-applied when it changes) and the status
+is written to --status-file (rewritten atomically on every change).
+
+Flags:
+  --node NAME              this node's name (must equal the state's metadata.name)
+  --state-file FILE        VtepNodeState to apply
+  --status-file FILE       where the VtepNodeState status is written
+  --ovs-rundir DIR         holds <bridge>.mgmt and db.sock (default $OVS_RUNDIR or /var/run/openvswitch)
+  --health-addr ADDR       /healthz, /readyz, GET /debug/engine, POST /debug/recompute (default :8081; 0 = off)
+  --metrics-addr ADDR      Prometheus /metrics (default :8080; 0 = off)
+  --audit-interval SEC     drift audit period in seconds (default 30; 0 = off)
+  --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default: system default)
+  --log-level LEVEL        debug, info, warn, error (default info)`;
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'program one node (kernel fdb nexthop groups + OVS select groups); standalone with --state-file',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseFlags(args, {
+      node: { type: 'string' },
+      'state-file': { type: 'string' },
+      'status-file': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'ovs-rundir': { type: 'string' },
+      'health-addr': { type: 'string', default: ':8081' },
+      'metrics-addr': { type: 'string', default: ':8080' },
+      'audit-interval': { type: 'string', default: '30' },
+      'netlink-rcvbuf': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+    });
+    const node = values.node;
+    if (!node) throw new UsageError('--node is required');
+    const stateFile = values['state-file'];
+    const statusFile = values['status-file'];
+    if (!stateFile || !statusFile) {
+      throw new UsageError('--state-file and --status-file are required (the Kubernetes mode is not available in this build)');
+    }
+    const audit = Number(values['audit-interval']);
+    if (!Number.isFinite(audit) || audit < 0) throw new UsageError(`--audit-interval: "${values['audit-interval']}" is not a number of seconds`);
+    const rcvbuf = values['netlink-rcvbuf'] === undefined ? undefined : Number(values['netlink-rcvbuf']);
+    if (rcvbuf !== undefined && (!Number.isInteger(rcvbuf) || rcvbuf <= 0)) throw new UsageError(`--netlink-rcvbuf: "${values['netlink-rcvbuf']}" is not a positive number of bytes`);
+    let level;
+    try {
+      level = parseLogLevel(values['log-level']);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    // Check the addresses before anything starts, so a typo is a usage error.
+    try {
+      parseListenAddress(values['health-addr'], 'health-addr');
+      parseListenAddress(values['metrics-addr'], 'metrics-addr');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const rundir = values['ovs-rundir'] ?? process.env['OVS_RUNDIR'] ?? '/var/run/openvswitch';
+    if (!existsSync(rundir)) throw new UsageError(`--ovs-rundir: ${rundir} does not exist`);
+
+    const log = new Logger({ level, fields: { component: 'agent', node } });
+    const registry = createMetricsRegistry({ defaultLabels: { component: 'agent' } });
+    const statusWriter = new StatusFileWriter(statusFile, log);
+    const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
+    const agent = new Agent({
+      kernel,
+      ovs: new OvsBridge(rundir, connectOvsdb),
+      logger: log,
+      registry,
+      onStatus: (status) => statusWriter.write(status),
+      auditIntervalMs: audit * 1000,
+    });
+
+    const health = new HealthChecks()
+      .addLiveness('engine', () => true)
+      .addReadiness('first-sync', () => (agent.ready ? true : `not synced yet: ${agent.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? 'starting'}`));
+    const debugRoutes: Routes = {
+      '/debug/engine': () => ({ status: 200, contentType: 'application/json', body: JSON.stringify(agent.debugEngine(), null, 2) + '\n' }),
+      'POST /debug/recompute': async () => {
+        agent.forceRecompute();
+        await agent.nextIteration();
+        return { status: 200, contentType: 'application/json', body: JSON.stringify(agent.debugEngine().stats, null, 2) + '\n' };
+      },
+    };
+    const shutdown = onShutdownSignals(log);
+    const endpoints = await serveObservability({
+      metricsAddr: values['metrics-addr'],
+      healthAddr: values['health-addr'],
+      health,
+      registry,
+      log,
+      healthExtraRoutes: debugRoutes,
+    });
+    const source = new StateFileSource(stateFile, node, agent, log);
+    try {
+      await agent.start();
+      await source.start();
+      log.info('agent running', { stateFile, statusFile, ovsRundir: rundir });
+      await aborted(shutdown.signal);
+    } finally {
+      source.stop();
+      await agent.stop();
+      await statusWriter.flush();
+      await Promise.all(endpoints.map((e) => e.close()));
+      shutdown.dispose();
+      log.info('agent stopped');
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
+import { macString, udpIpv4Frame } from '../../harness/packet.js';
+import { AgentLab, metricValue } from './lab.js';
+
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+
+const A = ['192.0.2.11', '192.0.2.12'];
+const B = ['192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24'];
+const macA = '02:00:00:00:00:aa';
+const macB = '02:00:00:00:00:bb';
+
+interface NexthopJson { id: number; gateway?: string; group?: Array<{ id: number; weight?: number }>; fdb?: null; protocol?: string }
+interface FdbJson { mac: string; nhid?: number; ifname?: string; flags?: string[]; state?: string }
+
+describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
+  let lab: AgentLab;
+  beforeEach(async () => {
+    lab = new AgentLab({ vteps: [...A, ...B] });
+    await lab.setup();
+  });
+  afterEach(async () => {
+    await lab.teardown();
+  });
+
+  it('programs two weighted groups (3:1 and 1:1:1:1) and traffic follows the weights', async () => {
+    lab.writeState([
+      { name: 'web', vni: 100, vteps: [{ ip: A[0]!, weight: 3 }, { ip: A[1]!, weight: 1 }], macs: [macA] },
+      { name: 'db', vni: 100, vteps: B.map((ip) => ({ ip, weight: 1 })), macs: [macB] },
+    ]);
+    lab.startAgent();
+    const status = await lab.waitReady(1);
+
+    // Kernel: fdb nexthops with our protocol, groups with the weights, FDB entries with nhid.
+    const nexthops = await lab.ns.ipJson<NexthopJson>('nexthop', 'show');
+    const byId = new Map(nexthops.map((n) => [n.id, n]));
+    const web = status.groups!.find((g) => g.name === 'web')!;
+    const db = status.groups!.find((g) => g.name === 'db')!;
+    expect(web.state).toBe('Programmed');
+    expect(db.state).toBe('Programmed');
+    const webGroup = byId.get(web.nexthopGroupId!)!;
+    expect(webGroup.fdb).toBeNull();
+    const weights = new Map(webGroup.group!.map((m) => [byId.get(m.id)!.gateway, m.weight ?? 1]));
+    expect(weights).toEqual(new Map([[A[0], 3], [A[1], 1]]));
+    expect(byId.get(db.nexthopGroupId!)!.group).toHaveLength(4);
+    for (const n of nexthops) expect(n.id).toBeGreaterThanOrEqual(3959422976);
+    const fdb = await lab.ns.bridgeJson<FdbJson>('fdb', 'show', 'dev', 'evpn-100');
+    expect(fdb.find((e) => e.mac === macA)?.nhid).toBe(web.nexthopGroupId);
+    expect(fdb.find((e) => e.mac === macB)?.nhid).toBe(db.nexthopGroupId);
+
+    // OVS: one select group per nexthop group with the weights and tunnel destinations, one flow per MAC.
+    const groups = await lab.dumpGroups();
+    expect(groups).toHaveLength(2);
+    const webOf = groups.find((g) => g.includes(`group_id=${web.ofGroupId},`))!;
+    expect(webOf).toContain('type=select');
+    expect(webOf).toContain('selection_method=dp_hash');
+    expect(webOf).toMatch(new RegExp(`weight:3,actions=set_field:${A[0]}->tun_dst`));
+    expect(webOf).toMatch(new RegExp(`actions=set_field:${A[1]}->tun_dst`));
+    const flows = await lab.dumpFlows();
+    expect(flows.filter((f) => f.includes(`dl_dst=${macA}`))).toHaveLength(1);
+    expect(flows.find((f) => f.includes(`dl_dst=${macA}`))).toContain(`group:${web.ofGroupId}`);
+
+    // Traffic: 200 flows to macA leave the underlay NIC as VXLAN, VNI 100, spread 3:1.
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      const frame = udpIpv4Frame({ srcMac: '02:00:00:00:01:01', dstMac: macA, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 10_000 + i, dstPort: 80 });
+      await lab.ovs.receive('p100', frame.toString('hex'));
+    }
+    const frames = lab.underlay.vxlanFrames();
+    expect(frames).toHaveLength(n);
+    for (const f of frames) {
+      expect(f.vni).toBe(100);
+      expect(f.outerSrcIp).toBe('192.0.2.1');
+      expect(macString(f.inner, 0)).toBe(macA);
+    }
+    const first = frames.filter((f) => f.outerDstIp === A[0]).length;
+    const second = frames.filter((f) => f.outerDstIp === A[1]).length;
+    expect(first + second).toBe(n);
+    expect(first / n).toBeGreaterThan(0.6);
+    expect(first / n).toBeLessThan(0.9);
+
+    // The per-bucket counters agree with what left the NIC.
+    await lab.ovs.settleStats();
+    const { stdout } = await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${web.ofGroupId}`);
+    const buckets = [...stdout.matchAll(/bucket(\d+):packet_count=(\d+)/g)].map((m) => Number(m[2]));
+    expect(buckets).toEqual([first, second]);
+
+    // The 4-way group spreads too.
+    for (let i = 0; i < n; i++) {
+      const frame = udpIpv4Frame({ srcMac: '02:00:00:00:01:01', dstMac: macB, srcIp: '10.0.0.1', dstIp: '10.0.0.3', srcPort: 20_000 + i, dstPort: 80 });
+      await lab.ovs.receive('p100', frame.toString('hex'));
+    }
+    const toB = lab.underlay.vxlanFrames().filter((f) => macString(f.inner, 0) === macB);
+    expect(toB).toHaveLength(n);
+    for (const ip of B) expect(toB.filter((f) => f.outerDstIp === ip).length).toBeGreaterThan(20);
+
+    // Status file, readiness and metrics.
+    expect(status.summary).toEqual({ groups: 2, paths: 6, macs: 2, invalid: 0 });
+    expect((await lab.http('/readyz')).code).toBe(200);
+    const metrics = await lab.metrics();
+    expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'groups' })).toBe(2);
+    expect(metricValue(metrics, 'evpn_agent_convergence_seconds_count')).toBeGreaterThan(0);
+  });
+});
