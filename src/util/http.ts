@@ -164,6 +164,12 @@ export class HttpEndpoint {
 
 async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
+  // A route named "METHOD /path" (e.g. "POST /debug/recompute") serves that method only.
+  const qualified = `${req.method ?? 'GET'} ${path}`;
+  if (Object.hasOwn(routes, qualified)) {
+    await send(res, req, await runHandler(routes[qualified]!, req, path, log));
+    return;
+  }
   const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
   let response: HttpResponse;
   if (!handler) {
@@ -178,8 +184,22 @@ async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse
       response = text(500, 'internal error\n');
     }
   }
+  await send(res, req, response);
+}
+
+async function runHandler(handler: Handler, req: IncomingMessage, path: string, log: Logger): Promise<HttpResponse> {
+  try {
+    return await handler(req);
+  } catch (err) {
+    log.error('http handler failed', { path, err });
+    return text(500, 'internal error\n');
+  }
+}
+
+async function send(res: ServerResponse, req: IncomingMessage, response: HttpResponse): Promise<void> {
   res.writeHead(response.status, { 'Content-Type': response.contentType, 'Content-Length': Buffer.byteLength(response.body) });
   res.end(req.method === 'HEAD' ? undefined : response.body);
+  await Promise.resolve();
 }
 
 export interface ObservabilityOptions {
@@ -190,6 +210,8 @@ export interface ObservabilityOptions {
   health: HealthChecks;
   registry: Registry;
   log?: Logger;
+  /** More routes served on the health address (e.g. an agent's /debug/engine). */
+  healthExtraRoutes?: Routes;
 }
 
 /**
@@ -205,8 +227,9 @@ export async function serveObservability(options: ObservabilityOptions): Promise
   if (metrics) plan.push({ address: metrics, routes: metricsRoutes(options.registry) });
   if (health) {
     const same = plan.find((p) => p.address.host === health.host && p.address.port === health.port && health.port !== 0);
-    if (same) Object.assign(same.routes, healthRoutes(options.health));
-    else plan.push({ address: health, routes: healthRoutes(options.health) });
+    const routes = { ...healthRoutes(options.health), ...options.healthExtraRoutes };
+    if (same) Object.assign(same.routes, routes);
+    else plan.push({ address: health, routes });
   }
   const endpoints: HttpEndpoint[] = [];
   try {
