@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalGroup, deleteStrictOf, diffFlows, diffGroups, flowIdentity, flowKey, groupKey } from '../../../src/lib/openflow/canonical.js';
+import { formatFlow, formatGroup, formatMatch } from '../../../src/lib/openflow/format.js';
+import type { FlowStats, GroupDesc, GroupMod } from '../../../src/lib/openflow/index.js';
+
+const out = (port: number) => ({ type: 'output' as const, port });
+
+describe('canonical forms and diffs', () => {
+  it('treats a select bucket without weight as weight 1 and a missing bucket id as its position', () => {
+    const desired: GroupMod = { command: 'add', type: 'select', groupId: 5, buckets: [{ actions: [out(1)] }, { weight: 3, actions: [out(2)] }] };
+    const installed: GroupDesc = { groupId: 5, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }, { bucketId: 1, weight: 3, actions: [out(2)] }] };
+    expect(groupKey(desired)).toBe(groupKey(installed));
+    expect(canonicalGroup(desired).buckets.map((b) => [b.bucketId, b.weight])).toEqual([[0, 1], [1, 3]]);
+    expect(groupKey({ ...desired, buckets: [{ weight: 2, actions: [out(1)] }, desired.buckets[1]!] })).not.toBe(groupKey(installed));
+  });
+
+  it('spells addresses and masks one way', () => {
+    const a = { groupId: 1, type: 'all' as const, buckets: [{ actions: [{ type: 'setField' as const, field: 'tun_ipv6_dst', value: '2001:DB8:0:0::1' }] }] };
+    const b = { groupId: 1, type: 'all' as const, buckets: [{ bucketId: 0, actions: [{ type: 'setField' as const, field: 'tun_ipv6_dst', value: '2001:db8::1' }] }] };
+    expect(groupKey(a)).toBe(groupKey(b));
+    expect(formatMatch({ metadata: { value: 0x1234n, mask: 0xffn } })).toBe('metadata=0x1234/0xff');
+    const f = (metadata: FlowStats['match']['metadata']) => flowIdentity({ tableId: 1, priority: 5, cookie: 0n, match: { metadata }, instructions: [] });
+    // Bits outside the mask do not matter; an all-ones mask is an exact match.
+    expect(f({ value: 0x1234n, mask: 0xffn })).toBe(f({ value: 0x34n, mask: 0xffn }));
+    expect(f({ value: 7n, mask: 0xffffffffffffffffn })).toBe(f(7n));
+  });
+
+  it('diffs groups into add, modify and remove', () => {
+    const installed: GroupDesc[] = [
+      { groupId: 1, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }] },
+      { groupId: 2, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }] },
+      { groupId: 3, type: 'select', buckets: [] },
+    ];
+    const desired: GroupMod[] = [
+      { command: 'add', type: 'select', groupId: 1, buckets: [{ actions: [out(1)] }] },
+      { command: 'add', type: 'select', groupId: 2, buckets: [{ weight: 2, actions: [out(1)] }] },
+      { command: 'add', type: 'select', groupId: 4, buckets: [{ actions: [out(1)] }] },
+    ];
+    const d = diffGroups(desired, installed);
+    expect(d.add.map((g) => g.groupId)).toEqual([4]);
+    expect(d.modify.map((g) => g.groupId)).toEqual([2]);
+    expect(d.remove.map((g) => g.groupId)).toEqual([3]);
+  });
+
+  it('diffs flows by identity (table, priority, match), then by cookie and actions', () => {
+    const base: FlowStats = { tableId: 1, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, importance: 0, cookie: 1n, durationSec: 9, durationNsec: 0, packetCount: 5n, byteCount: 9n, match: { ethDst: '02:00:00:00:00:01' }, instructions: [{ type: 'applyActions', actions: [{ type: 'group', groupId: 1 }] }] };
+    const installed: FlowStats[] = [base, { ...base, match: { ethDst: '02:00:00:00:00:02' } }, { ...base, match: { ethDst: '02:00:00:00:00:03' } }];
+    const desired = [
+      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:01' }, instructions: base.instructions },
+      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:02' }, instructions: [{ type: 'applyActions' as const, actions: [{ type: 'group' as const, groupId: 2 }] }] },
+      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:04' }, instructions: base.instructions },
+    ];
+    const d = diffFlows(desired, installed);
+    expect(d.add.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:04']);
+    expect(d.modify.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:02']);
+    expect(d.remove.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:03']);
+    expect(flowKey(base)).toBe(flowKey(desired[0]!));
+    expect(deleteStrictOf(d.remove[0]!)).toMatchObject({ command: 'deleteStrict', tableId: 1, priority: 100, match: { ethDst: '02:00:00:00:00:03' } });
+  });
+
+  it('formats like ovs-ofctl', () => {
+    expect(formatGroup({ groupId: 1, type: 'select', selectionMethod: { name: 'dp_hash' }, buckets: [{ bucketId: 0, weight: 100, actions: [{ type: 'setField', field: 'tun_id', value: 0x64n }, out(5)] }, { bucketId: 1, weight: 1, actions: [] }] })).toBe(
+      'group_id=1,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=set_field:0x64->tun_id,output:5,bucket=bucket_id:1,actions=drop',
+    );
+    expect(formatFlow({ tableId: 0, priority: 0x8000, cookie: 0n, match: {}, instructions: [] })).toBe('cookie=0x0, table=0, actions=drop');
+    expect(formatMatch({ ethType: 0x0800, ipProto: 17, udpDst: 4789, inPort: 1, ipv4Dst: { value: '10.0.0.0', mask: '255.0.0.0' } })).toBe('udp,in_port=1,nw_dst=10.0.0.0/8,tp_dst=4789');
+  });
+});
