@@ -59,6 +59,9 @@ ldflags+=" -X $ver_pkg.gitMinor=$(echo "${k8s_version#v}" | cut -d. -f2)"
 ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version"
 
 export CGO_ENABLED=0
+# go.mod asks for Go 1.24; an older toolchain (>= 1.21) fetches that one
+# through the module proxy instead of failing (distributions set "local").
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 export GOFLAGS="-trimpath -buildvcs=false"
 for bin in "${todo[@]}"; do
   log "building $bin ($k8s_version) — the first build takes a while"

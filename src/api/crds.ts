@@ -179,10 +179,11 @@ export function openApiSchema(kind: ResourceKind): JsonSchema {
   };
   props.kind = { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' };
   props.metadata = { type: 'object' };
+  const required = ((root.required as string[] | undefined) ?? []).filter((r) => !['apiVersion', 'kind', 'metadata'].includes(r));
   return {
     description: def.description,
     type: 'object',
-    ...(Array.isArray(root.required) ? { required: (root.required as string[]).filter((r) => !['apiVersion', 'kind', 'metadata'].includes(r)) } : {}),
+    ...(required.length ? { required } : {}),
     properties: props,
   };
 }
