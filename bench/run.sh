@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# npm run bench: runs every benchmark inside a private network namespace made
+# for this run (the kernel state they build never touches the host's), then
+# removes it. Arguments are passed on (e.g. --scale smoke, --only B1,B2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh >&2
+ns="evb-$$"
+ip netns add "$ns"
+trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+ip -n "$ns" link set lo up
+ip netns exec "$ns" node --import tsx bench/run.ts "$@"
