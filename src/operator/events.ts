@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../util/log.js';
-import type { ResourceApi } from './kube/client.js';
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -41,8 +40,14 @@ export interface CoreEvent {
   reportingInstance: string;
 }
 
+/** Where Events go: the core/v1 events API of one namespace (a ResourceApi). */
+export interface EventSink {
+  create(event: CoreEvent): Promise<CoreEvent>;
+  patch(name: string, body: unknown, fieldManager: string): Promise<CoreEvent>;
+}
+
 export interface EventRecorderOptions {
-  events: ResourceApi<CoreEvent>;
+  events: EventSink;
   component: string;
   instance: string;
   log: Logger;

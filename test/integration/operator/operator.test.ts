@@ -32,6 +32,20 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     return vns ? (vns.spec.groups as Array<{ name: string }>).map((g) => g.name) : undefined;
   };
 
+  it('serves /healthz, /readyz (once its caches synced) and Prometheus /metrics', async () => {
+    await eventually('ready', async () => (await fetch(`${op.healthUrl}/readyz`)).status === 200);
+    expect((await fetch(`${op.healthUrl}/healthz`)).status).toBe(200);
+    const text = await op.metrics();
+    expect(text).toMatch(/^evpn_operator_leader 1$/m); // no leader election: always active
+    expect(text).toContain('# TYPE workqueue_depth gauge');
+    expect(text).toContain('# TYPE evpn_operator_reconcile_total counter');
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    // Structured logs: every line is a JSON object with ts, level, msg.
+    expect(op.lines.length).toBeGreaterThan(0);
+    expect(op.stderrText).toEqual([]);
+    for (const l of op.lines) expect(l).toMatchObject({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String), component: 'operator' });
+  });
+
   it('renders one VtepNodeState per selected node, follows labels, and Node deletion garbage-collects it', async () => {
     await apply(cp, FABRIC);
     await apply(cp, groupYaml('web', 100, ['02:00:00:00:00:aa', '02:00:00:00:00:ab'], [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3' }]));
