@@ -8,6 +8,7 @@
 export const NETLINK_ROUTE = 0;
 /** SOL_NETLINK socket options. */
 export const SOL_NETLINK = 270;
+export const NETLINK_NO_ENOBUFS = 5;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;
 

@@ -22,14 +22,29 @@ const SET_OPTIONS_SCRIPT =
   'open(my $s, "+<&=", 3) or die "fdopen: $!\\n";' +
   'for my $o (@ARGV) { setsockopt($s, 270, $o, pack("i", 1)) or die "setsockopt($o): $!\\n" }';
 
-/** Finds the fd of this process's netlink socket bound to `port`, or undefined. */
-export function findNetlinkSocketFd(port: number, protocol = NETLINK_ROUTE): number | undefined {
-  let inode: string | undefined;
+/** This process's netlink socket bound to `port`, as /proc/self/net/netlink lists it. */
+function procNetlinkRow(port: number, protocol: number): string[] | undefined {
   // Columns: sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
   for (const line of readFileSync('/proc/self/net/netlink', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length >= 10 && Number(f[1]) === protocol && Number(f[2]) === port) inode = f[9];
+    if (f.length >= 10 && Number(f[1]) === protocol && Number(f[2]) === port) return f;
   }
+  return undefined;
+}
+
+/**
+ * How many messages the kernel dropped for the socket bound to `port`
+ * (sk_drops: every netlink_overrun() increments it, with or without
+ * NETLINK_NO_ENOBUFS), or undefined if the socket is not listed.
+ */
+export function netlinkSocketDrops(port: number, protocol = NETLINK_ROUTE): number | undefined {
+  const row = procNetlinkRow(port, protocol);
+  return row ? Number(row[8]) : undefined;
+}
+
+/** Finds the fd of this process's netlink socket bound to `port`, or undefined. */
+export function findNetlinkSocketFd(port: number, protocol = NETLINK_ROUTE): number | undefined {
+  const inode = procNetlinkRow(port, protocol)?.[9];
   if (inode === undefined) return undefined;
   const target = `socket:[${inode}]`;
   for (const name of readdirSync('/proc/self/fd')) {

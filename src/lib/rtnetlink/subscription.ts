@@ -3,12 +3,22 @@
  * socket of their own, decoded into events, with loss surfaced as a distinct
  * `resync` event.
  *
- * Loss happens when the kernel cannot queue a notification on our socket: the
- * next recvmsg fails once with ENOBUFS and the events in between are gone
- * (shared/reference/wire.md B5). We never set NETLINK_NO_ENOBUFS, which would
- * hide that. The consumer's remedy is to keep reading this subscription
- * (events that arrive during the re-dump stay queued here), dump everything
- * again and reconcile, then apply the queued events.
+ * Loss happens when the kernel cannot queue a notification on our socket
+ * (netlink_overrun): it counts the drop in sk_drops and, unless
+ * NETLINK_NO_ENOBUFS is set, puts ENOBUFS in sk_err (shared/reference/wire.md
+ * B5). A pending sk_err makes poll() report POLLERR, which libuv turns into
+ * UV_EBADF for the `netlink` package's poll handle, and that package's
+ * handler then throws from native code and aborts the process (checked with
+ * netlink@0.3.0 on Linux 6.18: "terminate called after throwing an instance
+ * of 'Napi::Error'"). So the subscription sets NETLINK_NO_ENOBUFS, which
+ * keeps sk_err clear, and detects loss from sk_drops instead, read from
+ * /proc/self/net/netlink (checked every `dropCheckIntervalMs`, and at most every
+ * 25 ms while datagrams arrive). If the option cannot be set, the
+ * socket falls back to the ENOBUFS path (`overflowDetection` says which).
+ *
+ * The consumer's remedy for a `resync` event is to keep reading this
+ * subscription (events that arrive during the re-dump stay queued here), dump
+ * everything again and reconcile, then apply the queued events.
  *
  * Kernel behaviours a consumer must honour (Linux 6.18, DESIGN.md §4):
  * replacing a member nexthop notifies only the member, not the groups that
@@ -21,6 +31,7 @@
 import { RawNetlinkSocket } from 'netlink';
 import {
   AF_BRIDGE,
+  NETLINK_NO_ENOBUFS,
   NETLINK_ROUTE,
   RTM_DELLINK,
   RTM_DELNEIGH,
@@ -37,6 +48,7 @@ import { decodeLink, type Link } from './link.js';
 import { forEachMessage } from './message.js';
 import { decodeFdbEntry, neighFamily, type FdbEntry } from './neigh.js';
 import { decodeNexthop, type Nexthop } from './nexthop.js';
+import { enableNetlinkOptions, netlinkSocketDrops } from './sockopt.js';
 
 export type EventOp = 'new' | 'del';
 
@@ -74,6 +86,8 @@ export interface SubscriptionOptions {
   maxQueuedEvents?: number;
   /** Also deliver neighbour events of families other than AF_BRIDGE (ARP/ND). Default false. */
   allNeighbourFamilies?: boolean;
+  /** How often to compare the socket's kernel drop counter (default 200 ms). */
+  dropCheckIntervalMs?: number;
 }
 
 export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
@@ -86,6 +100,17 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   private readonly allFamilies: boolean;
   /** Count of resync events produced, for metrics. */
   resyncs = 0;
+  /**
+   * `drops`: loss is detected from the kernel's drop counter (NETLINK_NO_ENOBUFS
+   * set). `enobufs`: the option could not be set (see `overflowDetectionNote`);
+   * an overflow then reaches the `netlink` package's ENOBUFS path.
+   */
+  readonly overflowDetection: 'drops' | 'enobufs';
+  readonly overflowDetectionNote: string | undefined;
+  private readonly port: number;
+  private drops = 0;
+  private readonly dropTimer: NodeJS.Timeout | undefined;
+  private lastDropCheck = 0;
 
   constructor(groups: readonly (SubscriptionGroup | number)[], opts: SubscriptionOptions = {}) {
     this.maxQueued = opts.maxQueuedEvents ?? 1_000_000;
@@ -99,6 +124,14 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
       this.pushResync('overflow', new Error(`netlink subscription: ${err.code ?? 'error'}`));
     });
     this.sock.on('message', (buf) => this.onDatagram(buf));
+    this.port = this.sock.address().port;
+    this.overflowDetectionNote = enableNetlinkOptions(this.port, [NETLINK_NO_ENOBUFS]);
+    this.overflowDetection = this.overflowDetectionNote === undefined ? 'drops' : 'enobufs';
+    if (this.overflowDetection === 'drops') {
+      this.drops = netlinkSocketDrops(this.port) ?? 0;
+      this.dropTimer = setInterval(() => this.checkDrops(), opts.dropCheckIntervalMs ?? 200);
+      this.dropTimer.unref();
+    }
     // setsockopt(NETLINK_ADD_MEMBERSHIP) works for groups above 32 too
     // (RTNLGRP_NEXTHOP = 32 does not fit the legacy bind() mask's low bits).
     for (const g of groups) this.sock.addMembership(typeof g === 'number' ? g : GROUP_NUMBERS[g]);
@@ -126,7 +159,27 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
     this.wake?.();
   }
 
+  /** Emits `resync` when the kernel's drop counter for this socket moved. */
+  checkDrops(): void {
+    if (this.closed || this.overflowDetection !== 'drops') return;
+    this.lastDropCheck = Date.now();
+    let now: number | undefined;
+    try {
+      now = netlinkSocketDrops(this.port);
+    } catch {
+      return; // /proc unreadable for a moment: the next check decides
+    }
+    if (now !== undefined && now !== this.drops) {
+      const lost = now - this.drops;
+      this.drops = now;
+      this.pushResync('overflow', new Error(`netlink subscription: ENOBUFS, the kernel dropped ${lost} notification(s)`));
+    }
+  }
+
   private onDatagram(buf: Buffer): void {
+    // During a burst, look at the drop counter every 25 ms as well, so a
+    // resync is signalled close to the loss, not only on the next tick.
+    if (this.overflowDetection === 'drops' && Date.now() - this.lastDropCheck > 25) this.checkDrops();
     try {
       forEachMessage(buf, (msg) => {
         const origin = { pid: msg.pid, seq: msg.seq };
@@ -193,6 +246,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.dropTimer);
     this.sock.close();
     this.wake?.();
   }

@@ -11,7 +11,7 @@
  * ambiguous.
  */
 import { RawNetlinkSocket } from 'netlink';
-import { NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
+import { NETLINK_EXT_ACK, NETLINK_NO_ENOBUFS, NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './constants.js';
 import { KernelError, NetlinkDecodeError, ResyncNeededError, SocketClosedError } from './errors.js';
 import { decodeDone, decodeError, forEachMessage, type NetlinkMessage } from './message.js';
 import { enableNetlinkOptions } from './sockopt.js';
@@ -73,7 +73,18 @@ export class NetlinkTransport {
     // Always listen: an unhandled 'error' event would crash the process.
     this.sock.on('error', (err) => this.onSocketError(err));
     this.sock.on('message', (buf) => this.onDatagram(buf));
-    this.extendedAckUnavailable = opts.extendedAck === false ? 'disabled by option' : enableNetlinkOptions(this.sock.address().port, [NETLINK_EXT_ACK]);
+    // NETLINK_NO_ENOBUFS as on subscriptions (see subscription.ts): an
+    // overrun must not leave ENOBUFS in sk_err, whose POLLERR makes the
+    // `netlink` package abort the process. Replies to our serialized requests
+    // cannot realistically overrun (dumps are flow-controlled); if one ever
+    // did, the request times out instead.
+    const port = this.sock.address().port;
+    if (opts.extendedAck === false) {
+      enableNetlinkOptions(port, [NETLINK_NO_ENOBUFS]);
+      this.extendedAckUnavailable = 'disabled by option';
+    } else {
+      this.extendedAckUnavailable = enableNetlinkOptions(port, [NETLINK_NO_ENOBUFS, NETLINK_EXT_ACK]);
+    }
   }
 
   /** The netlink port id the kernel knows this socket by (nlmsg_pid of its notifications' origin). */

@@ -42,7 +42,7 @@ async function handle(req: { id: number; method: string; args?: unknown[] }): Pr
     const sub = client.subscribe(...(args as Parameters<RtnetlinkClient['subscribe']>));
     subscriptions.push(sub);
     void pump(sub);
-    return { receiveBufferSize: sub.receiveBufferSize };
+    return { receiveBufferSize: sub.receiveBufferSize, overflowDetection: sub.overflowDetection };
   }
   if (req.method === 'extendedAckUnavailable') return client.extendedAckUnavailable ?? null;
   if (req.method === 'portId') return client.portId;
