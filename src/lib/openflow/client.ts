@@ -359,7 +359,9 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
 
       // OPEN is not awaited: the ADD batch follows it at once and OVS handles them in order.
       const open = settle(this.control(socket, version, bundleId, 'openRequest', flags, timeoutMs));
-      const barrier = this.expect(barrierXid, 'barrierRequest', false, timeoutMs);
+      // Settled wrappers: if the connection drops while writing, these
+      // promises reject later and must not surface as unhandled rejections.
+      const barrier = settle(this.expect(barrierXid, 'barrierRequest', false, timeoutMs));
       for (const m of messages) {
         this.count({ type: 'bundleAdd', bundleId, flags, message: m });
         this.count(m);
@@ -368,12 +370,13 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
       await this.writeChunks(socket, chunks);
 
       const openResult = await open;
-      await barrier;
+      const barrierResult = await barrier;
       if (openResult instanceof OpenFlowRequestError) {
         await settle(this.control(socket, version, bundleId, 'discardRequest', flags, timeoutMs));
         throw new OpenFlowBundleError(bundleId, 'open', track.failures, openResult.error);
       }
       if (openResult instanceof Error) throw openResult;
+      if (barrierResult instanceof Error) throw barrierResult;
       if (track.failures.length > 0) {
         // Best effort: OVS may already have dropped the bundle (e.g. after BAD_FLAGS).
         await settle(this.control(socket, version, bundleId, 'discardRequest', flags, timeoutMs));

@@ -7,7 +7,7 @@ import { OpenFlowClient } from '../../../src/lib/openflow/client.js';
 import { decodeMessage, encodeMessage, type DecodedMessage, type OfMessage } from '../../../src/lib/openflow/message.js';
 import { MessageFramer } from '../../../src/lib/openflow/framer.js';
 import { OFP13, OFP15 } from '../../../src/lib/openflow/constants.js';
-import { OpenFlowDecodeError, OpenFlowNegotiationError } from '../../../src/lib/openflow/errors.js';
+import { OpenFlowDecodeError, OpenFlowDisconnectedError, OpenFlowNegotiationError } from '../../../src/lib/openflow/errors.js';
 
 /**
  * A scripted OpenFlow peer on a unix socket, to exercise the client's
@@ -151,6 +151,23 @@ describe('OpenFlow client protocol handling', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(info.error?.message).toMatch(/silent/);
     expect(peer.received.some((d) => d.message.type === 'echoRequest')).toBe(true);
+  });
+
+  it('rejects a bundle cleanly when the switch goes away in the middle of it', async () => {
+    peer = new ScriptedSwitch();
+    peer.onMessage = (d, s) => {
+      if (d.message.type === 'bundleAdd') s.socket?.destroy();
+      else s.defaultReply(d);
+    };
+    await peer.listen();
+    client = await OpenFlowClient.connect(`unix:${peer.path}`, { reconnect: false });
+    const messages = Array.from({ length: 5000 }, (_, i) => ({
+      type: 'flowMod' as const,
+      flowMod: { command: 'add' as const, tableId: 0, priority: 1, cookie: BigInt(i), match: { inPort: 1 }, instructions: [] },
+    }));
+    const err = await client.applyBundle(messages).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenFlowDisconnectedError);
+    expect(client.connected).toBe(false);
   });
 
   it('fails negotiation cleanly when there is no common version', async () => {
