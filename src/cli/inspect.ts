@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { inspectKernelTarget } from './inspect-kernel.js';
 import { inspectOvsTarget } from './inspect-ovs.js';
 
 /** One thing `evpn-ecmp inspect` can show (the kernel's or Open vSwitch's view of a node). */
@@ -11,7 +12,7 @@ export interface InspectTarget {
 }
 
 /** Registered targets; each lives in its own module (inspect-kernel.ts, inspect-ovs.ts). */
-export const inspectTargets: InspectTarget[] = [inspectOvsTarget];
+export const inspectTargets: InspectTarget[] = [inspectKernelTarget, inspectOvsTarget];
 
 export const inspectCommand: Command = {
   name: 'inspect',
