@@ -3,12 +3,22 @@ import { readdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETNS_PREFIX } from './netns.js';
-import { KUBE_DIR_PREFIX } from './kube.js';
+import { KUBE_DIR_PREFIX, OWNER_PID_FILE } from './kube.js';
 
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the directory names a live owner process in its owner.pid file. */
+function ownerAlive(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, OWNER_PID_FILE), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
   } catch {
     return false;
   }
@@ -70,6 +80,10 @@ function sweep(): string[] {
   }
   for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-') || d.startsWith(KUBE_DIR_PREFIX))) {
     const path = join(tmpdir(), dir);
+    // A harness that is still setting its directory up has no daemon running
+    // from it yet; it records its own pid there (kube.ts) so that a parallel
+    // run's sweep leaves it alone.
+    if (ownerAlive(path)) continue;
     const inUse = readdirSync('/proc').some((p) => {
       try {
         return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path);

@@ -24,6 +24,8 @@ import { registerCleanup } from './cleanup.js';
 import { run, type ExecResult } from './exec.js';
 
 export const KUBE_DIR_PREFIX = 'evpn-kube-';
+/** File in the temp dir naming the test process that owns it (global-setup spares live owners). */
+export const OWNER_PID_FILE = 'owner.pid';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CRDS_DIR = join(REPO_ROOT, 'crds');
 
@@ -165,7 +167,9 @@ export class ControlPlane {
   }
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    const cp = new ControlPlane(mkdtempSync(join(tmpdir(), KUBE_DIR_PREFIX)));
+    const dir = mkdtempSync(join(tmpdir(), KUBE_DIR_PREFIX));
+    writeFileSync(join(dir, OWNER_PID_FILE), `${process.pid}\n`);
+    const cp = new ControlPlane(dir);
     try {
       await makeCertificates(cp.dir);
       await cp.startEtcd();

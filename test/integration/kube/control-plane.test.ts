@@ -6,10 +6,11 @@
  */
 import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP, API_VERSION } from '../../../src/api/index.js';
-import { CommandError } from '../../harness/exec.js';
-import { ControlPlane, kubernetesVersion, missingControlPlane } from '../../harness/kube.js';
+import { CommandError, run } from '../../harness/exec.js';
+import { ControlPlane, controlPlaneBinDir, kubernetesVersion, missingControlPlane } from '../../harness/kube.js';
 import { missingPrerequisites } from '../../harness/prereq.js';
 
 const skip = missingPrerequisites(['openssl']) ?? missingControlPlane();
@@ -205,6 +206,19 @@ describe.skipIf(skip)('control plane harness', () => {
   it('runs kubectl with the admin kubeconfig and reports its errors', async () => {
     await expect(cp.kubectl('get', 'vtepgroup', 'does-not-exist')).rejects.toBeInstanceOf(CommandError);
     await expect(cp.kubectl('get', 'vtepgroup', 'does-not-exist')).rejects.toThrow(/NotFound|not found/);
+  });
+});
+
+describe.skipIf(skip)('control plane build', () => {
+  it('build.sh is idempotent and agrees with the harness on the cache directory', async () => {
+    const script = join(import.meta.dirname, '../../../scripts/control-plane/build.sh');
+    const started = Date.now();
+    const { stdout } = await run('bash', [script]);
+    // Everything is cached: no compiler runs, the script only reports the directory.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(stdout.trim()).toBe(controlPlaneBinDir());
+    expect((await run('bash', [script, '--print-dir'])).stdout.trim()).toBe(controlPlaneBinDir());
+    expect(controlPlaneBinDir().endsWith(`/evpn-ecmp/bin/${kubernetesVersion()}`)).toBe(true);
   });
 });
 
