@@ -68,11 +68,12 @@ export class OvsBridge implements OvsPort {
   async interfaces(): Promise<OvsInterface[]> {
     const db = this.requireDb();
     const bridge = this.bridgeName;
-    const now = await db.interfaces(bridge);
+    // Monitor first, then read: a change in between (ovs-vswitchd assigning
+    // the new tunnel port its ofport) is then reported, never missed.
     await db.monitorInterfaces(bridge, (ifaces) => {
       for (const cb of this.interfaceListeners) cb(ifaces);
     });
-    return now;
+    return db.interfaces(bridge);
   }
 
   private bridgeName = '';
