@@ -144,6 +144,32 @@ describe.skipIf(skip)('OpenFlow client against ovs-vswitchd', () => {
     expect((await client.dumpGroups()).map((x) => x.groupId)).toEqual([g2!.groupId]);
   });
 
+  it('modifies flows (loose and strict) and edits buckets in place (insert, remove, add-or-modify)', async () => {
+    client = await OpenFlowClient.connect(`unix:${ovs.mgmtSocket('br0')}`);
+    const base: FlowMod = { command: 'add', tableId: 2, priority: 10, cookie: 0x10n, match: { inPort: 1 }, instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2 }] }] };
+    await client.applyBundle([
+      { type: 'flowMod', flowMod: base },
+      { type: 'flowMod', flowMod: { ...base, priority: 11, match: { inPort: 2 } } },
+    ]);
+    // Loose modify by cookie changes both flows; strict modify only the one it names.
+    await client.applyBundle([{ type: 'flowMod', flowMod: { command: 'modify', tableId: 2, cookie: 0x10n, cookieMask: 0xffffffffffffffffn, match: {}, instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 3 }] }] } }]);
+    await client.applyBundle([{ type: 'flowMod', flowMod: { ...base, command: 'modifyStrict', instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 4 }] }] } }]);
+    const { stdout: flows } = await ovs.ofctl('dump-flows', 'br0', 'table=2');
+    expect(ofctlFlowLines(flows)).toEqual(['cookie=0x10, table=2, priority=10,in_port=1 actions=output:4', 'cookie=0x10, table=2, priority=11,in_port=2 actions=output:3']);
+
+    const groupId = 300;
+    const upsert: GroupMod = { command: 'addOrModify', type: 'select', groupId, selectionMethod: { name: 'dp_hash' }, buckets: [{ bucketId: 1, weight: 2, actions: [{ type: 'output', port: 1 }] }] };
+    await client.applyBundle([{ type: 'groupMod', groupMod: upsert }]);
+    await client.applyBundle([{ type: 'groupMod', groupMod: { ...upsert, buckets: [{ bucketId: 1, weight: 5, actions: [{ type: 'output', port: 1 }] }] } }]);
+    await client.applyBundle([{ type: 'groupMod', groupMod: { command: 'insertBucket', type: 'select', groupId, buckets: [{ bucketId: 9, weight: 7, actions: [{ type: 'output', port: 2 }] }] } }]);
+    let { stdout: g } = await ovs.ofctl('dump-groups', 'br0', String(groupId));
+    expect(ofctlGroupLines(g)).toEqual([`group_id=${groupId},type=select,selection_method=dp_hash,bucket=bucket_id:1,weight:5,actions=output:1,bucket=bucket_id:9,weight:7,actions=output:2`]);
+    await client.applyBundle([{ type: 'groupMod', groupMod: { command: 'removeBucket', type: 'select', groupId, commandBucketId: 1, buckets: [] } }]);
+    ({ stdout: g } = await ovs.ofctl('dump-groups', 'br0', String(groupId)));
+    expect(ofctlGroupLines(g)).toEqual([`group_id=${groupId},type=select,selection_method=dp_hash,bucket=bucket_id:9,weight:7,actions=output:2`]);
+    expect(client.counters()).toMatchObject({ 'groupMod.addOrModify': 2, 'groupMod.insertBucket': 1, 'groupMod.removeBucket': 1, 'flowMod.modify': 1, 'flowMod.modifyStrict': 1 });
+  });
+
   it('decodes everything ovs-ofctl installs to the same content', async () => {
     const groupSpecs = [
       'group_id=1,type=select,selection_method=hash,selection_method_param=7,fields(eth_dst,ip_dst=255.255.255.0),bucket=bucket_id:3,weight:2,actions=output:1,bucket=bucket_id:4,actions=drop',
