@@ -46,6 +46,17 @@ async function handle(req: { id: number; method: string; args?: unknown[] }): Pr
   }
   if (req.method === 'extendedAckUnavailable') return client.extendedAckUnavailable ?? null;
   if (req.method === 'portId') return client.portId;
+  if (req.method === 'probeDump') {
+    // One dump without the retry of list*(): reports whether the kernel flagged it interrupted.
+    const batches = { nexthop: () => client.nexthopBatches(), fdb: () => client.fdbBatches(), link: () => client.linkBatches() }[args[0] as 'nexthop' | 'fdb' | 'link'];
+    let count = 0;
+    try {
+      for await (const b of batches()) count += b.length;
+      return { count, error: null };
+    } catch (err) {
+      return { count, error: (err as Error).name, reason: (err as { reason?: string }).reason };
+    }
+  }
   const fn = (client as unknown as Record<string, unknown>)[req.method];
   if (typeof fn !== 'function') throw new Error(`no method ${req.method}`);
   return (await (fn as (...a: unknown[]) => Promise<unknown>).apply(client, args)) ?? null;
