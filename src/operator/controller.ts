@@ -12,7 +12,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../util/log.js';
-import { WorkQueue, runWorkers, type WorkQueueMetrics } from '../util/workqueue.js';
+import { WorkQueue, runWorkers, type HandleResult, type WorkQueueMetrics } from '../util/workqueue.js';
 import { containsDesired } from './compare.js';
 import { findCondition } from './conditions.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
@@ -33,10 +33,18 @@ export interface ControllerOptions {
   workers?: number;
   /** Requeue everything this often (no writes unless something differs). */
   resyncMs?: number;
+  /**
+   * At most one status write per VtepGroup/EvpnFabric in this interval
+   * (default 1 s): when a thousand agents report within a second, the group's
+   * status is written a few times, not a thousand.
+   */
+  statusWriteIntervalMs?: number;
   now?: () => Date;
 }
 
 type Kind = 'vns' | 'vg' | 'ef';
+/** What one reconcile did. `deferred`: a status write is due but waits for the coalescing interval. */
+type Outcome = 'unchanged' | 'written' | { deferMs: number };
 
 /** What we wrote last for a key, valid while the cache still shows the version we overwrote. */
 interface Written<T> {
@@ -63,6 +71,8 @@ export class Controller {
   private readonly written = new Map<string, Written<unknown>>();
   /** Node problems already announced by an Event (reason+message), so each is told once. */
   private readonly announcedNodeProblems = new Map<string, string>();
+  /** When each status key was last written (for coalescing). */
+  private readonly lastStatusWrite = new Map<string, number>();
 
   constructor(private readonly options: ControllerOptions) {
     const { kc, client, log } = options;
@@ -113,12 +123,14 @@ export class Controller {
 
   // ------------------------------------------------------------ events → keys
 
-  private onFabric(_kind: ChangeKind, _obj: EvpnFabric): void {
+  private onFabric(kind: ChangeKind, obj: EvpnFabric): void {
+    if (kind === 'delete') this.lastStatusWrite.delete(`ef/${obj.metadata.name}`);
     this.worldVersion++;
     this.enqueueAll();
   }
 
-  private onGroup(_kind: ChangeKind, _obj: VtepGroup): void {
+  private onGroup(kind: ChangeKind, obj: VtepGroup): void {
+    if (kind === 'delete') this.lastStatusWrite.delete(`vg/${obj.metadata.name}`);
     // Any group can change another's verdict (MAC conflicts, id ranges).
     this.worldVersion++;
     this.enqueueAll();
@@ -170,23 +182,31 @@ export class Controller {
 
   // ------------------------------------------------------------ reconcile
 
-  private async reconcile(key: string): Promise<void> {
+  private async reconcile(key: string): Promise<HandleResult | void> {
     const slash = key.indexOf('/');
     const kind = key.slice(0, slash) as Kind;
     const name = key.slice(slash + 1);
     const end = this.options.metrics.reconcileSeconds.startTimer({ kind });
     try {
-      let wrote: boolean;
-      if (kind === 'vns') wrote = await this.reconcileNodeState(name);
-      else if (kind === 'vg') wrote = await this.reconcileGroupStatus(name);
-      else wrote = await this.reconcileFabricStatus(name);
-      this.options.metrics.reconciles.inc({ kind, result: wrote ? 'written' : 'unchanged' });
+      let outcome: Outcome;
+      if (kind === 'vns') outcome = await this.reconcileNodeState(name);
+      else if (kind === 'vg') outcome = await this.reconcileGroupStatus(name);
+      else outcome = await this.reconcileFabricStatus(name);
+      this.options.metrics.reconciles.inc({ kind, result: typeof outcome === 'string' ? outcome : 'deferred' });
+      if (typeof outcome !== 'string') return { requeueAfterMs: outcome.deferMs };
     } catch (err) {
       this.options.metrics.reconciles.inc({ kind, result: 'error' });
       throw err;
     } finally {
       end();
     }
+  }
+
+  /** Milliseconds until `key` may write status again (0: now). */
+  private statusWriteDelay(key: string): number {
+    const last = this.lastStatusWrite.get(key);
+    if (last === undefined) return 0;
+    return Math.max(0, last + (this.options.statusWriteIntervalMs ?? 1000) - Date.now());
   }
 
   /** The cached object, or what we wrote if the cache has not caught up with our write yet. */
@@ -198,7 +218,7 @@ export class Controller {
     return cached;
   }
 
-  private async reconcileNodeState(name: string): Promise<boolean> {
+  private async reconcileNodeState(name: string): Promise<Outcome> {
     const key = `vns/${name}`;
     const plan = this.plan();
     this.announceNodeProblem(name, plan);
@@ -206,7 +226,7 @@ export class Controller {
     const cached = this.states.get(name);
     const actual = this.current(key, cached);
     if (!desired) {
-      if (!actual) return false;
+      if (!actual) return 'unchanged';
       this.log.info('removing VtepNodeState of a node no longer selected', { node: name });
       try {
         await this.stateApi.delete(name, actual.metadata.uid);
@@ -215,18 +235,18 @@ export class Controller {
       }
       // Until the watch reports the deletion, remember it so a requeue does not delete again.
       this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: undefined });
-      return true;
+      return 'written';
     }
     const node = plan.nodes.get(name)!;
     const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid!, controller: true }];
-    if (actual && containsDesired(actual.spec, desired) && containsDesired(actual.metadata.ownerReferences, ownerReferences)) return false;
+    if (actual && containsDesired(actual.spec, desired) && containsDesired(actual.metadata.ownerReferences, ownerReferences)) return 'unchanged';
     const applied = await this.stateApi.apply(
       { apiVersion: API_VERSION, kind: 'VtepNodeState', metadata: { name, ownerReferences }, spec: desired },
       FIELD_MANAGER,
     );
     this.log.info(actual ? 'updated VtepNodeState spec' : 'created VtepNodeState', { node: name, fabric: desired.fabric, groups: desired.groups.map((g) => `${g.name}@${g.generation}`) });
     this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: applied });
-    return true;
+    return 'written';
   }
 
   private announceNodeProblem(name: string, plan: Plan): void {
@@ -244,15 +264,18 @@ export class Controller {
     this.options.recorder.warning({ apiVersion: 'v1', kind: 'Node', name, uid: node?.metadata.uid }, problem.reason, problem.message);
   }
 
-  private async reconcileGroupStatus(name: string): Promise<boolean> {
+  private async reconcileGroupStatus(name: string): Promise<Outcome> {
     const key = `vg/${name}`;
     const gp = this.plan().groups.get(name);
     const cached = this.groups.get(name);
     const actual = this.current(key, cached);
-    if (!gp || !actual) return false;
+    if (!gp || !actual) return 'unchanged';
     const desired = groupStatus(gp, (n) => this.states.get(n), actual.status, this.now());
-    if (containsDesired(actual.status, desired)) return false;
+    if (containsDesired(actual.status, desired)) return 'unchanged';
+    const delay = this.statusWriteDelay(key);
+    if (delay > 0) return { deferMs: delay };
     const updated = await this.groupApi.patchStatus(name, desired, FIELD_MANAGER);
+    this.lastStatusWrite.set(key, Date.now());
     this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: updated });
     this.log.info('updated VtepGroup status', { group: name, ready: desired.ready, generation: desired.observedGeneration });
     this.announceTransitions(
@@ -260,19 +283,22 @@ export class Controller {
       actual.status?.conditions,
       desired.conditions ?? [],
     );
-    return true;
+    return 'written';
   }
 
-  private async reconcileFabricStatus(name: string): Promise<boolean> {
+  private async reconcileFabricStatus(name: string): Promise<Outcome> {
     const key = `ef/${name}`;
     const plan = this.plan();
     const fp = plan.fabrics.get(name);
     const cached = this.fabrics.get(name);
     const actual = this.current(key, cached);
-    if (!fp || !actual) return false;
+    if (!fp || !actual) return 'unchanged';
     const desired = fabricStatus(fp, (n) => this.states.get(n), (n) => plan.specs.get(n), actual.status, this.now());
-    if (containsDesired(actual.status, desired)) return false;
+    if (containsDesired(actual.status, desired)) return 'unchanged';
+    const delay = this.statusWriteDelay(key);
+    if (delay > 0) return { deferMs: delay };
     const updated = await this.fabricApi.patchStatus(name, desired, FIELD_MANAGER);
+    this.lastStatusWrite.set(key, Date.now());
     this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: updated });
     this.log.info('updated EvpnFabric status', { fabric: name, nodesReady: desired.nodesReady, nodesTotal: desired.nodesTotal });
     this.announceTransitions(
@@ -280,7 +306,7 @@ export class Controller {
       actual.status?.conditions,
       desired.conditions ?? [],
     );
-    return true;
+    return 'written';
   }
 
   /** Events for Ready and Degraded changing (the recorder rate-limits them per object). */

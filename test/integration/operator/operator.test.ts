@@ -137,6 +137,29 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await eventually('web 3/3 again', async () => (await readyColumn(cp, 'vg', 'web')) === '3/3');
   });
 
+  it('coalesces status writes when many nodes report at once', async () => {
+    const nodes = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
+    await apply(cp, FABRIC);
+    await apply(cp, groupYaml('burst', 500, ['02:00:00:00:05:01'], [{ ip: '198.51.100.50' }], '  nodeSelector: {matchLabels: {burst: "yes"}}'));
+    await Promise.all(nodes.map((n, i) => createNode(cp, n, `192.0.2.${100 + i}`, { evpn: 'on', burst: 'yes' })));
+    await eventually('burst 0/12', async () => (await readyColumn(cp, 'vg', 'burst')) === '0/12', 60_000);
+    const writesOf = () => op.lines.filter((l) => l.msg === 'updated VtepGroup status' && l.group === 'burst').length;
+    await new Promise((r) => setTimeout(r, 1_500)); // let the coalescing interval of the last write pass
+    const before = writesOf();
+    const started = Date.now();
+    await Promise.all(nodes.map((n) => reportProgrammed(cp, n, (g) => g === 'burst')));
+    await eventually('burst 12/12', async () => (await readyColumn(cp, 'vg', 'burst')) === '12/12', 30_000);
+    const seconds = (Date.now() - started) / 1000;
+    const writes = writesOf() - before;
+    // Twelve reports, one write per second at most (plus the first, immediate one).
+    expect(writes).toBeGreaterThanOrEqual(1);
+    expect(writes).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    expect(writes).toBeLessThan(nodes.length);
+    for (const n of nodes) await cp.kubectl('delete', 'node', n, '--wait=false');
+    await cp.kubectl('delete', 'vg', 'burst');
+    await eventually('burst nodes gone', async () => (await getJson(cp, 'vns')).items.every((v: { metadata: { name: string } }) => !v.metadata.name.startsWith('burst-')), 60_000);
+  }, 120_000);
+
   it('surfaces a MAC conflict on both groups as conditions and Events, leaving other groups alone', async () => {
     await apply(cp, groupYaml('shop', 300, ['02:00:00:00:03:01', '02:00:00:00:03:02'], [{ ip: '198.51.100.7' }]));
     await apply(cp, groupYaml('shop-dup', 300, ['02:00:00:00:03:02', '02:00:00:00:03:03'], [{ ip: '198.51.100.8' }]));
