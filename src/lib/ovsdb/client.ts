@@ -178,6 +178,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         this.emit('protocolError', new OvsdbError(`malformed JSON-RPC message: ${(err as Error).message}`));
         continue;
       }
+      if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+        this.emit('protocolError', new OvsdbError(`JSON-RPC message is not an object: ${text.slice(0, 80)}`));
+        continue;
+      }
       this.dispatch(msg);
     }
   }
@@ -227,14 +231,18 @@ export function ovsdbMap(entries: Record<string, string>): OvsdbValue {
 
 /** Reads a map column into a plain object. */
 export function fromOvsdbMap(v: OvsdbValue | undefined): Record<string, string> {
-  if (!Array.isArray(v) || v[0] !== 'map') return {};
-  return Object.fromEntries((v[1] as [OvsdbAtom, OvsdbAtom][]).map(([k, val]) => [String(k), String(val)]));
+  if (!Array.isArray(v) || v[0] !== 'map' || !Array.isArray(v[1])) return {};
+  const out: Record<string, string> = {};
+  for (const pair of v[1] as unknown[]) {
+    if (Array.isArray(pair) && pair.length === 2) out[String(pair[0])] = String(pair[1]);
+  }
+  return out;
 }
 
 /** Reads an optional scalar column (a set of 0 or 1 element) or a plain atom. */
 export function fromOvsdbOptional<T extends OvsdbAtom>(v: OvsdbValue | undefined): T | undefined {
   if (v === undefined) return undefined;
-  if (Array.isArray(v) && v[0] === 'set') return (v[1] as T[])[0];
+  if (Array.isArray(v) && v[0] === 'set') return Array.isArray(v[1]) ? (v[1] as T[])[0] : undefined;
   return v as T;
 }
 

@@ -182,18 +182,24 @@ export class InterfaceMonitor extends EventEmitter<InterfaceMonitorEvents> {
   private apply(updates: TableUpdates): void {
     const upserted: InterfaceInfo[] = [];
     const removed: InterfaceInfo[] = [];
-    for (const [uuid, change] of Object.entries(updates.Interface ?? {})) {
-      if (!change.new) {
+    // Server input is untrusted: anything that is not shaped like table-updates is skipped.
+    const table: unknown = typeof updates === 'object' && updates !== null ? updates.Interface : undefined;
+    if (typeof table !== 'object' || table === null) return;
+    for (const [uuid, change] of Object.entries(table as Record<string, unknown>)) {
+      if (typeof change !== 'object' || change === null) continue;
+      const next = (change as { new?: unknown }).new;
+      if (next === undefined || next === null) {
         const old = this.rows.get(uuid);
         if (old) removed.push(old);
         this.rows.delete(uuid);
         continue;
       }
-      // A modify carries only the changed columns in `new` (RFC 7047 §4.1.6): merge.
+      if (typeof next !== 'object') continue;
+      // A modify may carry only the changed columns in `new`: merge into what we had.
       const prev = this.rows.get(uuid);
       const row: InterfaceInfo = prev ? { ...prev } : { uuid, name: '', externalIds: {} };
-      const n = change.new as Record<string, OvsdbValue>;
-      if (n.name !== undefined) row.name = String(n.name);
+      const n = next as Record<string, OvsdbValue>;
+      if (typeof n.name === 'string') row.name = n.name;
       if (n.external_ids !== undefined) row.externalIds = fromOvsdbMap(n.external_ids);
       if (n.ofport !== undefined) {
         const ofport = fromOvsdbOptional<number>(n.ofport);
