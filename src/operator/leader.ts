@@ -16,7 +16,7 @@
  */
 import type { Logger } from '../util/log.js';
 import { sleep } from '../util/shutdown.js';
-import { isAlreadyExists, isConflict, isNotFound, type ResourceApi } from './kube/client.js';
+import { isAlreadyExists, isConflict, isNotFound } from './kube/client.js';
 
 export interface Lease {
   apiVersion?: string;
@@ -31,8 +31,15 @@ export interface Lease {
   };
 }
 
+/** The Lease API of one namespace (a ResourceApi); errors are KubeApiErrors (404, 409). */
+export interface LeaseStore {
+  get(name: string): Promise<Lease>;
+  create(lease: Lease): Promise<Lease>;
+  replace(lease: Lease): Promise<Lease>;
+}
+
 export interface LeaderElectionConfig {
-  leases: ResourceApi<Lease>;
+  leases: LeaseStore;
   name: string;
   namespace: string;
   identity: string;
