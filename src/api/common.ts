@@ -8,6 +8,7 @@ import {
   isGlobalUnicastIp,
   isIp,
   ipFamily,
+  isRfc3339DateTime,
   UNICAST_MAC_PATTERN,
   VNI_MAX,
   VNI_MIN,
@@ -148,6 +149,10 @@ export const labelSelector = openapi(
   { 'x-kubernetes-map-type': 'atomic' },
 );
 
+/** A timestamp: `format: date-time` for the apiserver, the same rule for zod. */
+export const dateTime = (description: string) =>
+  z.string().refine(isRfc3339DateTime, 'must be an RFC 3339 date-time such as 2026-11-21T06:00:00Z').describe(description).meta({ format: 'date-time' });
+
 /** metav1.Condition, with the validation upstream CRDs carry for it. */
 export const condition = z
   .strictObject({
@@ -158,7 +163,7 @@ export const condition = z
       .describe('Condition type in CamelCase, e.g. Ready.'),
     status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
     observedGeneration: z.int().min(0).optional().describe('metadata.generation the condition was set for.'),
-    lastTransitionTime: z.iso.datetime({ offset: true }).describe('When the status last changed (RFC 3339).'),
+    lastTransitionTime: dateTime('When the status last changed (RFC 3339).'),
     reason: z
       .string()
       .min(1)

@@ -152,10 +152,6 @@ function structural(node: JsonSchema, at: string, typed = true): JsonSchema {
       case 'maximum':
         if (value !== Number.MAX_SAFE_INTEGER) out[key] = value;
         break;
-      case 'pattern':
-        // zod's ISO date-time regex; the apiserver checks `format: date-time` itself.
-        if (node.format !== 'date-time') out[key] = value;
-        break;
       default:
         out[key] = value;
     }

@@ -169,3 +169,25 @@ export function isUnicastMac(text: string): boolean {
 /** VXLAN network identifiers are 24 bits; 0 is reserved. */
 export const VNI_MIN = 1;
 export const VNI_MAX = 0xffffff;
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * RFC 3339 date-time as the apiserver's `format: date-time` accepts it
+ * (Go time.Parse with RFC3339Nano: `T`/`Z` in either case, fractional
+ * seconds of any length, a real calendar date, no leap second, and a
+ * mandatory zone `Z` or `±hh:mm`).
+ */
+export function isRfc3339DateTime(text: string): boolean {
+  const m = RFC3339.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const daysIn = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  if (day > daysIn) return false;
+  // The zone offset's digits are not range-checked: Go's RFC 3339 parser
+  // (time.parseRFC3339, used by the apiserver's date-time format) takes any
+  // two-digit hours and minutes, and the corpus test holds us to it.
+  return true;
+}

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   API_GROUP_VERSION,
   conditions,
+  dateTime,
   objectMeta,
   ipText,
   objectName,
@@ -139,7 +140,7 @@ export const vtepNodeStateStatus = z
       })
       .optional()
       .describe('Kernel FDB entries mirrored into Open vSwitch that the agent did not write.'),
-    lastSyncTime: z.iso.datetime({ offset: true }).optional().describe('When the dataplane was last found in sync (RFC 3339).'),
+    lastSyncTime: dateTime('When the dataplane was last found in sync (RFC 3339).').optional(),
   })
   .describe('Observed state, written by this node\'s agent only.');
 

@@ -10,7 +10,7 @@ import { checkEvpnFabric, checkVtepGroup, checkVtepNodeState, API_GROUP_VERSION,
 import { CommandError } from '../../harness/exec.js';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { missingPrerequisites } from '../../harness/prereq.js';
-import { ADDRESSES, ALL_CASES, objectOf, type CorpusKind } from '../../unit/api/corpus.js';
+import { ADDRESSES, ALL_CASES, TIMESTAMPS, objectOf, type CorpusKind } from '../../unit/api/corpus.js';
 
 const skip = missingPrerequisites(['openssl']) ?? missingControlPlane();
 
@@ -112,6 +112,16 @@ describe.skipIf(skip)('CRDs on a real apiserver', () => {
       ['nexthop id beyond 32 bits', { groups: [{ name: 'web', state: 'Programmed', nexthopGroupId: 4294967296 }] }, false, 'status.groups[0].nexthopGroupId'],
       ['duplicate condition types', { conditions: [goodStatus.conditions[0], goodStatus.conditions[0]] }, false, 'status.conditions[1]'],
     ];
+
+    for (const [t, valid] of TIMESTAMPS) {
+      cases.push([`lastSyncTime ${JSON.stringify(t)}`, { lastSyncTime: t }, valid, valid ? undefined : 'status.lastSyncTime']);
+      cases.push([
+        `lastTransitionTime ${JSON.stringify(t)}`,
+        { conditions: [{ ...goodStatus.conditions[0], lastTransitionTime: t }] },
+        valid,
+        valid ? undefined : 'status.conditions[0].lastTransitionTime',
+      ]);
+    }
 
     beforeAll(async () => {
       await cp.kubectlInput(

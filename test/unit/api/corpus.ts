@@ -225,3 +225,33 @@ export const ADDRESSES: [string, { ip: boolean; canonical?: boolean; unicast?: b
 ];
 
 export const ALL_CASES: CorpusCase[] = [...VTEP_GROUP_CASES, ...EVPN_FABRIC_CASES, ...VTEP_NODE_STATE_CASES];
+
+/** Timestamps with the verdicts of the apiserver's `format: date-time` (Go time.Parse, RFC 3339). */
+export const TIMESTAMPS: [string, boolean][] = [
+  ['2026-11-21T06:00:00Z', true],
+  ['2026-11-21T06:00:00.000Z', true],
+  ['2026-11-21T06:00:00.123456789Z', true],
+  ['2026-11-21T06:00:00+02:00', true],
+  ['2026-11-21t06:00:00z', true],
+  ['2024-02-29T00:00:00Z', true],
+  ['2026-11-21T06:00:00+0200', false],
+  ['2026-11-21T06:00:00', false],
+  ['2026-11-21 06:00:00Z', false],
+  ['2026-11-21', false],
+  ['2026-02-29T06:00:00Z', false],
+  ['2026-02-30T06:00:00Z', false],
+  ['2026-13-01T06:00:00Z', false],
+  ['2026-11-21T24:00:00Z', false],
+  ['2026-11-21T23:59:60Z', false],
+  ['2026-11-21T06:00:00+24:00', true],
+  ['2026-11-21T06:00:00-02:60', true],
+  ['2026-11-21T06:00:00+25:00', true],
+  ['2026-11-21T06:00:00+99:99', true],
+  ['2026-11-21T06:00:00+2:00', false],
+  ['2026-11-21T06:00:00.Z', false],
+  ['0000-01-01T00:00:00Z', true],
+  ['2100-02-29T00:00:00Z', false],
+  ['2000-02-29T00:00:00Z', true],
+  ['yesterday', false],
+  ['', false],
+];

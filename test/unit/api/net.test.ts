@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADDRESSES } from './corpus.js';
-import { formatIp, isCanonicalIp, isGlobalUnicastIp, isIp, isUnicastMac, ipFamily, parseIp } from '../../../src/api/net.js';
+import { ADDRESSES, TIMESTAMPS } from './corpus.js';
+import { formatIp, isRfc3339DateTime, isCanonicalIp, isGlobalUnicastIp, isIp, isUnicastMac, ipFamily, parseIp } from '../../../src/api/net.js';
 
 describe('IP validators (mirror of the apiserver CEL ip library)', () => {
   it.each(ADDRESSES)('%s', (text, want) => {
@@ -73,5 +73,19 @@ describe('isUnicastMac', () => {
     ['2:0:0:0:0:aa', false],
   ] as const)('%s → %s', (mac, want) => {
     expect(isUnicastMac(mac)).toBe(want);
+  });
+});
+
+describe('isRfc3339DateTime (mirror of the apiserver\'s format: date-time)', () => {
+  it.each(TIMESTAMPS)('%s → %s', (text, want) => {
+    expect(isRfc3339DateTime(text)).toBe(want);
+  });
+
+  it('accepts what Date#toISOString produces', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
+        expect(isRfc3339DateTime(d.toISOString())).toBe(true);
+      }),
+    );
   });
 });
