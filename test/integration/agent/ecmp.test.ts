@@ -100,5 +100,17 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
     const metrics = await lab.metrics();
     expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'groups' })).toBe(2);
     expect(metricValue(metrics, 'evpn_agent_convergence_seconds_count')).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'evpn_agent_engine_recomputes', { node: 'ofDesired' })).toBeGreaterThanOrEqual(1);
+
+    // Debug endpoints: the graph with per-node counters; a forced recompute changes nothing in OVS.
+    const engine = JSON.parse((await lab.http('/debug/engine')).body) as { graph: Array<{ name: string }>; stats: Record<string, { recompute: number }> };
+    expect(engine.graph.map((n) => n.name)).toEqual(expect.arrayContaining(['nodeState', 'links', 'nexthops', 'fdb', 'ovs', 'kernelDesired', 'evpnFdb', 'groupIds', 'ofDesired', 'status']));
+    const groupsBefore = await lab.dumpGroups();
+    const forced = await lab.http('/debug/recompute', 'POST');
+    expect(forced.code).toBe(200);
+    const after = JSON.parse(forced.body) as Record<string, { recompute: number }>;
+    expect(after['ofDesired']!.recompute).toBe(engine.stats['ofDesired']!.recompute + 1);
+    expect(await lab.dumpGroups()).toEqual(groupsBefore);
+    expect((await lab.http('/debug/recompute')).code).toBe(405);
   });
 });

@@ -78,6 +78,20 @@ describe.skipIf(skip)('agent: bad input and broken surroundings', () => {
     expect(await lab.dumpGroups()).toHaveLength(1);
   });
 
+  it('never touches a nexthop of another protocol inside its id range, and reports the conflict', async () => {
+    // Someone else's nexthop on the first id of our range (protocol static).
+    await lab.ns.ip('nexthop', 'add', 'id', '3959422976', 'via', '192.0.2.99', 'fdb', 'proto', 'static');
+    lab.writeState([web]);
+    lab.startAgent();
+    const s = await lab.waitStatus('conflict reported', (st) => st.conditions?.find((c) => c.type === 'KernelSynced')?.status === 'False');
+    expect(s.conditions!.find((c) => c.type === 'KernelSynced')!.message).toContain('nexthop 3959422976');
+    const [foreign] = await lab.ns.ipJson<{ id: number; gateway: string; protocol: string }>('nexthop', 'show', 'id', '3959422976');
+    expect(foreign).toMatchObject({ gateway: '192.0.2.99', protocol: 'static' });
+    // Our group still works, on other ids.
+    expect(s.groups![0]!.nexthopGroupId).not.toBe(3959422976);
+    await until('OVS programmed', async () => (await lab.dumpGroups()).length === 1);
+  });
+
   it('repairs drift found by the audit, counts it and shows it', async () => {
     lab.writeState([web]);
     lab.startAgent();
