@@ -172,7 +172,9 @@ async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse
   }
   const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
   let response: HttpResponse;
-  if (!handler) {
+  if (!handler && Object.keys(routes).some((r) => r.endsWith(` ${path}`))) {
+    response = text(405, 'method not allowed\n');
+  } else if (!handler) {
     response = text(404, 'not found\n');
   } else if (req.method !== 'GET' && req.method !== 'HEAD') {
     response = text(405, 'method not allowed\n');
