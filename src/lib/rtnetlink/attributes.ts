@@ -91,15 +91,16 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, table:
     const p = off + 4;
     const len = nlaLen - 4;
     if (field === undefined) {
-      (into.raw ??= []).push({ type, nested: (rawType & NLA_F_NESTED) !== 0, data: buf.subarray(p, p + len) });
+      // Copied: a view would keep the whole receive buffer (64 KiB) alive for as long as the object lives.
+      (into.raw ??= []).push({ type, nested: (rawType & NLA_F_NESTED) !== 0, data: Buffer.from(buf.subarray(p, p + len)) });
     } else {
       into[field.key] = decodeValue(buf, p, len, field);
     }
     off += (nlaLen + 3) & ~3;
   }
-  // Trailing bytes shorter than an attribute header: the kernel never sends
-  // them (nlmsg lengths are 4-aligned), so they mean corruption.
-  if (off < end && end - off < 4 && off !== end) {
+  // 1-3 trailing bytes, too short for an attribute header: the kernel pads
+  // every attribute, so they mean corruption.
+  if (off < end) {
     throw new NetlinkDecodeError(`${table.name}.nlattr`, off, `${end - off} trailing bytes are too short for an attribute`);
   }
 }
@@ -139,7 +140,7 @@ function decodeValue(buf: Buffer, p: number, len: number, field: AttrField): unk
       case 'hwaddr':
         return formatHwAddress(buf, p, len);
       case 'binary':
-        return buf.subarray(p, p + len);
+        return Buffer.from(buf.subarray(p, p + len));
     }
   }
   if ('nested' in kind) {

@@ -148,11 +148,10 @@ export function decodeLink(msg: NetlinkMessage): Link {
   const info = link.linkinfo;
   if (info?.kind !== undefined) link.kind = info.kind;
   if (info?.kind === 'vxlan' && info.data) {
-    const data = info.data;
+    const data = info.data as Buffer;
     const vx: VxlanInfo & AttrBag = {};
-    // Offsets in errors are relative to the message buffer, so decode in place.
-    const start = data.byteOffset - buf.byteOffset;
-    decodeAttributes(buf, start, start + data.length, vxlanAttributes, vx);
+    // Error offsets here are relative to IFLA_INFO_DATA's payload.
+    decodeAttributes(data, 0, data.length, vxlanAttributes, vx);
     if (vx.local === undefined && vx.local6 !== undefined) vx.local = vx.local6;
     link.vxlan = vx;
   }
