@@ -94,7 +94,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   private readonly sock: RawNetlinkSocket;
   private queue: RtnetlinkEvent[] = [];
   private head = 0;
-  private wake: (() => void) | undefined;
+  private waiters: (() => void)[] = [];
   private closed = false;
   private readonly maxQueued: number;
   private readonly allFamilies: boolean;
@@ -156,7 +156,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
     this.queue = [{ kind: 'resync', reason, error }];
     this.head = 0;
     this.resyncs++;
-    this.wake?.();
+    this.wake();
   }
 
   /** Emits `resync` when the kernel's drop counter for this socket moved. */
@@ -204,7 +204,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
     } catch (err) {
       this.pushResync('malformed', err instanceof NetlinkDecodeError ? err : new Error(String(err)));
     }
-    this.wake?.();
+    this.wake();
   }
 
   /** Takes every event queued now, without waiting (for batch processing). */
@@ -218,9 +218,12 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   /** Resolves when at least one event is queued (or the subscription is closed). */
   async waitForEvents(): Promise<void> {
     while (this.queue.length === this.head && !this.closed) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
   }
 
   /** The next event, or undefined once closed. */
@@ -248,6 +251,6 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
     this.closed = true;
     clearInterval(this.dropTimer);
     this.sock.close();
-    this.wake?.();
+    this.wake();
   }
 }
