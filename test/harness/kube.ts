@@ -11,7 +11,7 @@
  * the same if the worker dies first, and global-setup sweeps what a crashed
  * run left.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:https';
@@ -24,6 +24,8 @@ import { registerCleanup } from './cleanup.js';
 import { run, type ExecResult } from './exec.js';
 
 export const KUBE_DIR_PREFIX = 'evpn-kube-';
+/** Issuer and audience of the service-account tokens the apiserver signs. */
+export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 /** File in the temp dir naming the test process that owns it (global-setup spares live owners). */
 export const OWNER_PID_FILE = 'owner.pid';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -128,6 +130,7 @@ function kubeconfigYaml(server: string, dir: string): string {
 }
 
 interface CrdShape {
+  metadata: { name: string };
   spec: { group: string; names: { kind: string }; versions: { name: string }[] };
 }
 
@@ -228,6 +231,62 @@ export class ControlPlane {
   }
 
   /**
+   * Credentials of an agent on `node`, as the kubelet would mount them: a
+   * ServiceAccount token from TokenRequest bound to a Pod scheduled on the
+   * node, so the apiserver puts `authentication.kubernetes.io/node-name` in
+   * the user's extra info. Creates the Node, ServiceAccount and Pod objects
+   * when missing (no kubelet runs: the Pod is only an object). Returns the
+   * token, a KubeConfig and a kubeconfig file for `--kubeconfig`.
+   */
+  async nodeBoundCredentials(
+    node: string,
+    serviceAccount: string,
+    namespace = 'default',
+  ): Promise<{ token: string; kubeConfig: KubeConfig; kubeconfigPath: string }> {
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    const ignoreExists = (err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    };
+    await core.createNode({ body: { metadata: { name: node } } }).catch(ignoreExists);
+    await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(ignoreExists);
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: serviceAccount } } }).catch(ignoreExists);
+    const podName = `${serviceAccount}-${node}`.slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '');
+    await core
+      .createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: podName },
+          spec: { nodeName: node, serviceAccountName: serviceAccount, containers: [{ name: 'agent', image: 'evpn-ecmp:test' }] },
+        },
+      })
+      .catch(ignoreExists);
+    const pod = await core.readNamespacedPod({ name: podName, namespace });
+    const tr = await core.createNamespacedServiceAccountToken({
+      name: serviceAccount,
+      namespace,
+      body: {
+        spec: {
+          audiences: [SERVICE_ACCOUNT_ISSUER],
+          expirationSeconds: 3600,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: podName, uid: pod.metadata?.uid },
+        },
+      },
+    });
+    const token = tr.status?.token;
+    if (!token) throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'evpn-test', server: this.serverUrl, caData: Buffer.from(this.caCert).toString('base64') }],
+      users: [{ name: serviceAccount, token }],
+      contexts: [{ name: 'evpn-test', cluster: 'evpn-test', user: serviceAccount, namespace }],
+      currentContext: 'evpn-test',
+    });
+    const kubeconfigPath = join(this.dir, `${namespace}-${serviceAccount}-${node}.kubeconfig`);
+    writeFileSync(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
+    return { token, kubeConfig, kubeconfigPath };
+  }
+
+  /**
    * Applies crds/*.yaml and waits until the apiserver serves them. A running
    * kube-controller-manager is restarted: its garbage collector rediscovers
    * resources only every 30 s, and until then ignores owner references on
@@ -235,15 +294,12 @@ export class ControlPlane {
    */
   async applyCrds(): Promise<void> {
     await this.kubectl('apply', '-f', CRDS_DIR);
-    const names = readdirSync(CRDS_DIR)
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => `crd/${f.replace(/\.yaml$/, '')}`);
-    await this.kubectl('wait', '--for=condition=Established', '--timeout=60s', ...names);
-    // Established means served; the OpenAPI document (kubectl explain,
-    // client-side schema lookups) is republished a moment later.
     const crds = readdirSync(CRDS_DIR)
       .filter((f) => f.endsWith('.yaml'))
       .map((f) => parseYaml(readFileSync(join(CRDS_DIR, f), 'utf8')) as CrdShape);
+    await this.kubectl('wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`));
+    // Established means served; the OpenAPI document (kubectl explain,
+    // client-side schema lookups) is republished a moment later.
     const kinds = crds.map((c) => c.spec.names.kind);
     const groupVersions = new Set(crds.flatMap((c) => c.spec.versions.map((v) => `${c.spec.group}/${v.name}`)));
     for (const gv of groupVersions) {
@@ -368,10 +424,10 @@ export class ControlPlane {
         `--tls-cert-file=${f('apiserver.crt')}`,
         `--tls-private-key-file=${f('apiserver.key')}`,
         `--client-ca-file=${f('ca.crt')}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
         `--service-account-key-file=${f('sa.pub')}`,
         `--service-account-signing-key-file=${f('sa.key')}`,
-        '--api-audiences=https://kubernetes.default.svc.cluster.local',
+        `--api-audiences=${SERVICE_ACCOUNT_ISSUER}`,
         '--authorization-mode=Node,RBAC',
         '--service-cluster-ip-range=10.96.0.0/24',
         '--allow-privileged=true',

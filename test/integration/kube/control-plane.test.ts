@@ -4,7 +4,7 @@
  * service-account tokens (the agent's security model, DESIGN 7), the garbage
  * collector deletes what a deleted Node owned, and stop() leaves nothing.
  */
-import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,49 +58,8 @@ describe.skipIf(skip)('control plane harness', () => {
     expect(ns.items.map((n) => n.metadata?.name)).toEqual(expect.arrayContaining(['default', 'kube-system']));
   });
 
-  /** A ServiceAccount token bound to a Pod on `node`, as the kubelet would mount it for an agent. */
-  async function nodeBoundToken(node: string, serviceAccount: string): Promise<string> {
-    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
-    await core.createNode({ body: { metadata: { name: node } } });
-    try {
-      await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: serviceAccount } } });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-    }
-    const pod = await core.createNamespacedPod({
-      namespace: 'default',
-      body: {
-        metadata: { name: `${serviceAccount}-${node}` },
-        spec: { nodeName: node, serviceAccountName: serviceAccount, containers: [{ name: 'agent', image: 'evpn-ecmp:test' }] },
-      },
-    });
-    const tr = await core.createNamespacedServiceAccountToken({
-      name: serviceAccount,
-      namespace: 'default',
-      body: {
-        spec: {
-          audiences: ['https://kubernetes.default.svc.cluster.local'],
-          expirationSeconds: 3600,
-          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
-        },
-      },
-    });
-    return tr.status!.token;
-  }
-
-  function kubeConfigWithToken(token: string): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: cp.server, caData: Buffer.from(cp.caCert).toString('base64') }],
-      users: [{ name: 'agent', token }],
-      contexts: [{ name: 'agent', cluster: 'c', user: 'agent' }],
-      currentContext: 'agent',
-    });
-    return kc;
-  }
-
   it('issues node-bound service-account tokens through TokenRequest', async () => {
-    const token = await nodeBoundToken('token-node', 'agent');
+    const { token, kubeConfig, kubeconfigPath } = await cp.nodeBoundCredentials('token-node', 'agent');
     expect(token).toMatch(/^ey/);
 
     // The apiserver authenticates the token and attaches the node the pod is
@@ -111,12 +70,15 @@ describe.skipIf(skip)('control plane harness', () => {
     expect(review.status?.user?.extra?.['authentication.kubernetes.io/node-name']).toEqual(['token-node']);
 
     // And the token works as a client credential; RBAC denies what it was not granted.
-    await expect(kubeConfigWithToken(token).makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: 403 });
+    await expect(kubeConfig.makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: 403 });
+    // The kubeconfig file carries the same identity (what an agent gets with --kubeconfig).
+    const { stdout } = await run(cp.kubectlPath, ['--kubeconfig', kubeconfigPath, 'auth', 'whoami', '-o', 'json']);
+    expect(JSON.parse(stdout).status.userInfo.extra['authentication.kubernetes.io/node-name']).toEqual(['token-node']);
   });
 
   it('enforces a ValidatingAdmissionPolicy on the node-name of a bound token (DESIGN 7)', async () => {
     const sa = 'vap-agent';
-    const token = await nodeBoundToken('vap-node-a', sa);
+    const { kubeConfig } = await cp.nodeBoundCredentials('vap-node-a', sa);
     const user = `system:serviceaccount:default:${sa}`;
     const manifests = [
       {
@@ -154,7 +116,7 @@ describe.skipIf(skip)('control plane harness', () => {
     ];
     await cp.kubectlInput(manifests.map((m) => JSON.stringify(m)).join('\n'), 'apply', '-f', '-');
 
-    const agent = kubeConfigWithToken(token).makeApiClient(CustomObjectsApi);
+    const agent = kubeConfig.makeApiClient(CustomObjectsApi);
     const patchStatus = (name: string) =>
       agent.patchClusterCustomObjectStatus(
         { group: API_GROUP, version: API_VERSION, plural: 'vtepnodestates', name, body: [{ op: 'add', path: '/status', value: { summary: { groups: 0, paths: 0, macs: 0, invalid: 0 } } }] },
