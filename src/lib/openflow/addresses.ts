@@ -5,7 +5,26 @@ import { OpenFlowEncodeError } from './errors.js';
  * lowercase MACs, dotted IPv4, RFC 5952 IPv6 (longest zero run compressed).
  */
 
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
 export function macToBytes(field: string, mac: string): Buffer {
+  // Fast path for the canonical xx:xx:xx:xx:xx:xx spelling (bundles carry 100k of them).
+  if (mac.length === 17) {
+    const out = Buffer.allocUnsafe(6);
+    let ok = true;
+    for (let i = 0; i < 6 && ok; i++) {
+      const hi = hexDigit(mac.charCodeAt(i * 3));
+      const lo = hexDigit(mac.charCodeAt(i * 3 + 1));
+      if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(i * 3 + 2) !== 58)) ok = false;
+      else out[i] = (hi << 4) | lo;
+    }
+    if (ok) return out;
+  }
   const parts = mac.split(':');
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
     throw new OpenFlowEncodeError(field, `"${mac}" is not a MAC address`);
@@ -18,6 +37,26 @@ export function macFromBytes(b: Uint8Array): string {
 }
 
 export function ipv4ToBytes(field: string, ip: string): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  let octet = 0;
+  let digits = 0;
+  let n = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i === ip.length ? 46 : ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || n > 3) break;
+      out[n++] = octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else {
+      n = 5;
+      break;
+    }
+  }
+  if (n === 4) return out;
   const parts = ip.split('.');
   if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
     throw new OpenFlowEncodeError(field, `"${ip}" is not an IPv4 address`);

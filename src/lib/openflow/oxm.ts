@@ -107,6 +107,7 @@ export const OXM_FIELDS: readonly OxmFieldDef[] = [
 ];
 
 const byKey = new Map(OXM_FIELDS.map((d) => [d.key, d]));
+const orderOf = new Map(OXM_FIELDS.map((d, i) => [d, i]));
 const byName = new Map(OXM_FIELDS.map((d) => [d.name, d]));
 const byClassField = new Map(OXM_FIELDS.map((d) => [(d.oxmClass << 7) | d.field, d]));
 // NXM_NX_TUN_ID is an alias of OXM_OF_TUNNEL_ID that older peers send.
@@ -263,10 +264,15 @@ export function writeMatch(w: Writer, match: Match): void {
   const start = w.length;
   w.u16(1).u16(0);
   const m = match as Record<string, Masked<OxmValue> | undefined>;
-  for (const d of OXM_FIELDS) {
-    const v = m[d.key];
-    if (v === undefined) continue;
-    const { value, mask } = splitMasked(v);
+  // Only the fields present, in table order (prerequisites first).
+  const present: OxmFieldDef[] = [];
+  for (const key in m) {
+    const d = byKey.get(key as MatchKey);
+    if (d && m[key] !== undefined) present.push(d);
+  }
+  if (present.length > 1) present.sort((a, b) => orderOf.get(a)! - orderOf.get(b)!);
+  for (const d of present) {
+    const { value, mask } = splitMasked(m[d.key]!);
     writeOxm(w, d, value, mask, 'match');
   }
   for (const raw of match.other ?? []) writeRawOxm(w, raw);

@@ -187,8 +187,10 @@ export function pad8(n: number): number {
 }
 
 /** Checks an integer fits in `bits` unsigned bits; names the field otherwise. */
+const UINT_MAX: Record<number, number> = { 5: 31, 8: 0xff, 16: 0xffff, 32: 0xffffffff };
+
 export function checkUint(field: string, v: number, bits: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 2 ** bits - 1) {
+  if (!(v >= 0 && v <= (UINT_MAX[bits] ?? 2 ** bits - 1) && Number.isInteger(v))) {
     throw new OpenFlowEncodeError(field, `${v} is not an unsigned ${bits}-bit integer`);
   }
   return v;
