@@ -85,7 +85,7 @@ export function decodeError(msg: NetlinkMessage): NetlinkAck {
   const error = buf.readInt32LE(p);
   const reqLen = buf.readUInt32LE(p + 4);
   const ack: NetlinkAck = {
-    errno: -error,
+    errno: 0 - error,
     requestType: buf.readUInt16LE(p + 8),
     requestSeq: buf.readUInt32LE(p + 12),
   };
@@ -124,7 +124,7 @@ export function decodeError(msg: NetlinkMessage): NetlinkAck {
 /** NLMSG_DONE carries an s32 status (0, or −errno when the dump failed). */
 export function decodeDone(msg: NetlinkMessage): number {
   if (msg.length - NLMSG_HDRLEN < 4) return 0;
-  return -msg.buf.readInt32LE(msg.offset + NLMSG_HDRLEN);
+  return 0 - msg.buf.readInt32LE(msg.offset + NLMSG_HDRLEN);
 }
 
 export function isError(msg: NetlinkMessage): boolean {

@@ -121,3 +121,29 @@ describe('rtnetlink decoder on the reference vectors', () => {
     for (const b of [V.fdbNexthop, V.fdbGroup, V.delNexthop, V.fdbNhid]) expect(b.readUInt16LE(6) & NLM_F_ACK).toBe(NLM_F_ACK);
   });
 });
+
+describe('rtnetlink framing details', () => {
+  it('decodes a capped success ACK and NLMSG_DONE in one datagram', () => {
+    // ACK (error 0, CAPPED: only the request header echoed), then DONE with status 0.
+    const ack = hex('24000000 0200 0001 05000000 00000000 00000000 20000000 6900 0500 05000000 00000000');
+    const done = hex('14000000 0300 0200 06000000 00000000 00000000');
+    const msgs = decodeMessage(Buffer.concat([ack, done]));
+    expect(msgs.map((m) => m.kind)).toEqual(['error', 'done']);
+    expect(msgs[0]).toMatchObject({ kind: 'error', seq: 5, ack: { errno: 0, requestType: 105, requestSeq: 5 } });
+    expect(msgs[1]).toMatchObject({ kind: 'done', status: 0 });
+  });
+
+  it('renders flags and states with iproute2 words', async () => {
+    const { fdbFlagNames, fdbStateNames, protocolName } = await import('../../../src/lib/rtnetlink/index.js');
+    expect(fdbFlagNames(0x02 | 0x10)).toEqual(['self', 'extern_learn']);
+    expect(fdbFlagNames(0x04 | 0x40 | 0x20)).toEqual(['offload', 'master', 'sticky']);
+    expect(fdbStateNames(0xc0)).toEqual(['permanent']);
+    expect(fdbStateNames(0x42)).toEqual(['static']);
+    expect(fdbStateNames(0x02)).toEqual([]);
+    expect(fdbStateNames(0x04)).toEqual(['stale']);
+    expect(fdbStateNames(0x20)).toEqual(['0x20']);
+    expect(protocolName(0)).toBe('unspec');
+    expect(protocolName(4)).toBe('static');
+    expect(protocolName(236)).toBe('236');
+  });
+});
