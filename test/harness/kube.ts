@@ -76,6 +76,19 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Status of an HTTPS GET to a loopback daemon with its own self-signed certificate; 0 when unreachable. */
+function httpsStatus(url: string): Promise<number> {
+  return new Promise((resolveStatus) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolveStatus(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
 async function openssl(dir: string, ...args: string[]): Promise<void> {
   await run('openssl', args, { env: { ...process.env, RANDFILE: join(dir, '.rnd') } });
 }
@@ -460,28 +473,41 @@ export class ControlPlane {
   async startControllerManager(): Promise<void> {
     if (this.children.has('kube-controller-manager')) return;
     const f = (name: string) => join(this.dir, name);
-    this.spawnDaemon('kube-controller-manager', [
-      `--kubeconfig=${this.kubeconfigPath}`,
-      `--authentication-kubeconfig=${this.kubeconfigPath}`,
-      `--authorization-kubeconfig=${this.kubeconfigPath}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${await freePort()}`,
-      `--cert-dir=${this.dir}`,
-      '--controllers=garbagecollector,serviceaccount,serviceaccount-token,namespace',
-      `--service-account-private-key-file=${f('sa.key')}`,
-      `--root-ca-file=${f('ca.crt')}`,
-      '--leader-elect=false',
-      '--profiling=false',
-      '--v=1',
-    ]);
-    // Ready once its service-account controller has created the default
-    // ServiceAccount: that proves it is connected and its informers synced.
-    await this.waitUntil(
-      'kube-controller-manager',
-      'kube-controller-manager to create the default ServiceAccount',
-      async () => (await this.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-      60_000,
-    );
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      this.spawnDaemon('kube-controller-manager', [
+        `--kubeconfig=${this.kubeconfigPath}`,
+        `--authentication-kubeconfig=${this.kubeconfigPath}`,
+        `--authorization-kubeconfig=${this.kubeconfigPath}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--cert-dir=${join(this.dir, 'kcm-certs')}`,
+        '--controllers=garbagecollector,serviceaccount,serviceaccount-token,namespace',
+        `--service-account-private-key-file=${f('sa.key')}`,
+        `--root-ca-file=${f('ca.crt')}`,
+        '--leader-elect=false',
+        '--profiling=false',
+        '--v=1',
+      ]);
+      try {
+        // Healthy (its own /healthz, which covers every started controller)
+        // and effective: the service-account controller has created the
+        // default ServiceAccount, so it is connected and its informers synced.
+        await this.waitUntil(
+          'kube-controller-manager',
+          'kube-controller-manager /healthz and the default ServiceAccount',
+          async () =>
+            (await httpsStatus(`https://127.0.0.1:${port}/healthz`)) === 200 &&
+            (await this.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+          60_000,
+        );
+        return;
+      } catch (err) {
+        const portTaken = /address already in use/.test(this.log('kube-controller-manager'));
+        await this.stopDaemon('kube-controller-manager');
+        if (attempt >= 3 || !portTaken) throw err;
+      }
+    }
   }
 
   private async stopDaemon(name: string): Promise<void> {
