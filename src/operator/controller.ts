@@ -71,6 +71,12 @@ export class Controller {
   private readonly written = new Map<string, Written<unknown>>();
   /** Node problems already announced by an Event (reason+message), so each is told once. */
   private readonly announcedNodeProblems = new Map<string, string>();
+  /**
+   * Node specs found equal to the plan, by resourceVersion and plan version:
+   * a resync or an unrelated event re-checks them without comparing specs
+   * that may hold tens of thousands of MACs.
+   */
+  private readonly verifiedSpecs = new Map<string, { resourceVersion: string; planVersion: number }>();
   /** When each status key was last written (for coalescing). */
   private readonly lastStatusWrite = new Map<string, number>();
 
@@ -226,6 +232,7 @@ export class Controller {
     const cached = this.states.get(name);
     const actual = this.current(key, cached);
     if (!desired) {
+      this.verifiedSpecs.delete(name);
       if (!actual) return 'unchanged';
       this.log.info('removing VtepNodeState of a node no longer selected', { node: name });
       try {
@@ -237,9 +244,16 @@ export class Controller {
       this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: undefined });
       return 'written';
     }
+    const planVersion = this.planCache!.version;
+    const verified = this.verifiedSpecs.get(name);
+    const rv = actual?.metadata.resourceVersion;
+    if (rv !== undefined && verified?.resourceVersion === rv && verified.planVersion === planVersion) return 'unchanged';
     const node = plan.nodes.get(name)!;
     const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid!, controller: true }];
-    if (actual && containsDesired(actual.spec, desired) && containsDesired(actual.metadata.ownerReferences, ownerReferences)) return 'unchanged';
+    if (actual && containsDesired(actual.spec, desired) && containsDesired(actual.metadata.ownerReferences, ownerReferences)) {
+      if (rv !== undefined) this.verifiedSpecs.set(name, { resourceVersion: rv, planVersion });
+      return 'unchanged';
+    }
     const applied = await this.stateApi.apply(
       { apiVersion: API_VERSION, kind: 'VtepNodeState', metadata: { name, ownerReferences }, spec: desired },
       FIELD_MANAGER,
