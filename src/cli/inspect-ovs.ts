@@ -12,16 +12,19 @@ import {
   OFP15,
   OpenFlowClient,
   type FlowStats,
+  type FlowStatsRequest,
   type GroupEntry,
 } from '../lib/openflow/index.js';
 
 const USAGE = [
-  'evpn-ecmp inspect ovs --bridge NAME [--ovs-rundir DIR] [--json]',
+  'evpn-ecmp inspect ovs --bridge NAME [--ovs-rundir DIR] [--json] [--cookie C[/M]] [--table N]',
   '  Reads the bridge\'s groups (with group and bucket counters) and flows over',
   '  OpenFlow, from unix:DIR/NAME.mgmt, decoded as the agent decodes them.',
   '  --bridge NAME      the Open vSwitch bridge',
   '  --ovs-rundir DIR   where NAME.mgmt lives (default $OVS_RUNDIR, else /var/run/openvswitch)',
   '  --json             one JSON document (ovs-ofctl field names) instead of text',
+  '  --cookie C[/M]     only flows whose cookie matches C under mask M (default mask: all ones)',
+  '  --table N          only flows of table N',
   '  --timeout MS       give up after MS milliseconds (default 30000)',
 ].join('\n');
 
@@ -113,8 +116,8 @@ export function flowView(f: FlowStats): OvsView['flows'][number] {
 }
 
 /** Reads one bridge's groups (joined with their stats) and flows over OpenFlow. */
-export async function readOvsView(client: OpenFlowClient, bridge: string): Promise<OvsView> {
-  const [groups, flows] = await Promise.all([client.dumpGroups({ stats: true }), client.dumpFlows()]);
+export async function readOvsView(client: OpenFlowClient, bridge: string, filter: FlowStatsRequest = {}): Promise<OvsView> {
+  const [groups, flows] = await Promise.all([client.dumpGroups({ stats: true }), client.dumpFlows(filter)]);
   groups.sort((a, b) => a.groupId - b.groupId);
   flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
   return {
@@ -142,6 +145,23 @@ function textOf(view: OvsView): string {
   return lines.join('\n');
 }
 
+function flowFilter(cookie: string | undefined, table: string | undefined): FlowStatsRequest {
+  const filter: FlowStatsRequest = {};
+  if (cookie !== undefined) {
+    const m = /^(0x[0-9a-f]{1,16}|\d+)(?:\/(0x[0-9a-f]{1,16}|\d+))?$/i.exec(cookie);
+    if (!m) throw new UsageError(`--cookie: "${cookie}" is not VALUE or VALUE/MASK`);
+    filter.cookie = BigInt(m[1]!);
+    filter.cookieMask = m[2] === undefined ? 0xffffffffffffffffn : BigInt(m[2]);
+    if (filter.cookie > 0xffffffffffffffffn || filter.cookieMask > 0xffffffffffffffffn) throw new UsageError(`--cookie: "${cookie}" does not fit in 64 bits`);
+  }
+  if (table !== undefined) {
+    const n = Number(table);
+    if (!Number.isInteger(n) || n < 0 || n > 254) throw new UsageError(`--table: "${table}" is not a table number (0-254)`);
+    filter.tableId = n;
+  }
+  return filter;
+}
+
 export const inspectOvsTarget: InspectTarget = {
   name: 'ovs',
   summary: "Open vSwitch groups, bucket counters and flows of a bridge, read over OpenFlow",
@@ -152,10 +172,13 @@ export const inspectOvsTarget: InspectTarget = {
       'ovs-rundir': { type: 'string' },
       json: { type: 'boolean', default: false },
       timeout: { type: 'string' },
+      cookie: { type: 'string' },
+      table: { type: 'string' },
     });
     if (!values.bridge) throw new UsageError('--bridge is required');
     const timeoutMs = values.timeout === undefined ? 30_000 : Number(values.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout: "${values.timeout}" is not a positive number of milliseconds`);
+    const filter = flowFilter(values.cookie, values.table);
     const rundir = values['ovs-rundir'] ?? process.env.OVS_RUNDIR ?? '/var/run/openvswitch';
     const client = await OpenFlowClient.connect(`unix:${join(rundir, `${values.bridge}.mgmt`)}`, {
       reconnect: false,
@@ -163,7 +186,7 @@ export const inspectOvsTarget: InspectTarget = {
       requestTimeoutMs: timeoutMs,
     });
     try {
-      const view = await readOvsView(client, values.bridge);
+      const view = await readOvsView(client, values.bridge, filter);
       process.stdout.write((values.json ? JSON.stringify(view, null, 2) : textOf(view)) + '\n');
       return 0;
     } finally {

@@ -92,6 +92,14 @@ describe.skipIf(skip)('evpn-ecmp inspect ovs', () => {
     expect(out).toMatch(/^ cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=10,in_port=1 actions=write_metadata:0x64,goto_table:1$/m);
   });
 
+  it('filters flows by cookie/mask and table', async () => {
+    const ours = await capture(() => inspectOvsTarget.run(['--bridge', 'br-evpn', '--ovs-rundir', ovs.rundir, '--json', '--cookie', '0x45564e0000000000/0xffffffff00000000']));
+    expect((JSON.parse(ours.out) as OvsView).flows).toHaveLength(FLOWS);
+    const table0 = await capture(() => inspectOvsTarget.run(['--bridge', 'br-evpn', '--ovs-rundir', ovs.rundir, '--json', '--table', '0']));
+    expect((JSON.parse(table0.out) as OvsView).flows.map((f) => f.text)).toEqual(['cookie=0x0, table=0, priority=10,in_port=1 actions=write_metadata:0x64,goto_table:1']);
+    await expect(inspectOvsTarget.run(['--bridge', 'br-evpn', '--cookie', 'zz'])).rejects.toThrow(/--cookie/);
+  });
+
   it('fails with a one-line reason when the bridge has no management socket', async () => {
     await expect(inspectOvsTarget.run(['--bridge', 'missing', '--ovs-rundir', ovs.rundir, '--timeout', '2000'])).rejects.toThrow(/missing\.mgmt/);
     await expect(inspectOvsTarget.run(['--ovs-rundir', ovs.rundir])).rejects.toThrow(/--bridge is required/);
