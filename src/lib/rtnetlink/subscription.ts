@@ -86,6 +86,13 @@ export interface SubscriptionOptions {
   maxQueuedEvents?: number;
   /** Also deliver neighbour events of families other than AF_BRIDGE (ARP/ND). Default false. */
   allNeighbourFamilies?: boolean;
+  /**
+   * Also deliver the bridge's per-port link messages (family AF_BRIDGE). Off
+   * by default: the bridge sends RTM_DELLINK with family AF_BRIDGE when a port
+   * merely leaves the bridge (br_ifinfo_notify in net/bridge/br_netlink.c),
+   * which a consumer would mistake for the device being deleted.
+   */
+  bridgePortLinkEvents?: boolean;
   /** How often to compare the socket's kernel drop counter (default 200 ms). */
   dropCheckIntervalMs?: number;
 }
@@ -98,6 +105,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   private closed = false;
   private readonly maxQueued: number;
   private readonly allFamilies: boolean;
+  private readonly bridgePortLinks: boolean;
   /** Count of resync events produced, for metrics. */
   resyncs = 0;
   /**
@@ -115,6 +123,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   constructor(groups: readonly (SubscriptionGroup | number)[], opts: SubscriptionOptions = {}) {
     this.maxQueued = opts.maxQueuedEvents ?? 1_000_000;
     this.allFamilies = opts.allNeighbourFamilies ?? false;
+    this.bridgePortLinks = opts.bridgePortLinkEvents ?? false;
     this.sock = new RawNetlinkSocket(NETLINK_ROUTE, {
       ...(opts.receiveBufferSize ? { recvBufferSize: opts.receiveBufferSize } : {}),
     } as ConstructorParameters<typeof RawNetlinkSocket>[1]);
@@ -195,6 +204,8 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
             break;
           case RTM_NEWLINK:
           case RTM_DELLINK:
+            // ifinfomsg.ifi_family sits where ndmsg.ndm_family does.
+            if (!this.bridgePortLinks && neighFamily(msg) === AF_BRIDGE) break;
             this.push({ kind: 'link', op: msg.type === RTM_NEWLINK ? 'new' : 'del', link: decodeLink(msg), ...origin });
             break;
           default:

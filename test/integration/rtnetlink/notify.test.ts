@@ -127,6 +127,29 @@ describe.skipIf(skip)('rtnetlink notifications', () => {
   });
 });
 
+describe.skipIf(skip)('rtnetlink: link events', () => {
+  it('a VXLAN device leaving a bridge is not reported as deleted (AF_BRIDGE port messages are filtered)', async () => {
+    const ns = await Netns.create();
+    const lib = await LibraryChild.start(ns);
+    try {
+      await ns.addVxlan('vx100', 100, { local: '192.0.2.1' });
+      await ns.ip('link', 'add', 'br0', 'type', 'bridge');
+      await lib.call('subscribe', ['link']);
+      await ns.ip('link', 'set', 'vx100', 'master', 'br0');
+      await ns.ip('link', 'set', 'vx100', 'nomaster');
+      await ns.ip('link', 'del', 'br0');
+      await lib.waitFor((e) => e.some((x) => x.op === 'del' && x.link.name === 'br0'));
+      const evs = lib.take();
+      expect(evs.filter((x) => x.link.name === 'vx100' && x.op === 'del')).toEqual([]);
+      expect(evs.some((x) => x.link.name === 'vx100' && x.op === 'new' && x.link.master === undefined)).toBe(true);
+      expect(evs.every((x) => x.link.family === 0)).toBe(true);
+    } finally {
+      await lib.stop();
+      await ns.destroy();
+    }
+  });
+});
+
 describe.skipIf(skip)('rtnetlink: VXLAN FDB replace semantics', () => {
   it('replacing an nhid entry with a single destination is accepted but silently ignored (delete and re-add instead)', async () => {
     const ns = await Netns.create();
