@@ -184,6 +184,7 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
     return this.negotiated;
   }
 
+  /** The current connection (version, datapath id); undefined while disconnected. */
   get connection(): ConnectedEvent | undefined {
     return this.info;
   }
@@ -611,6 +612,7 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
     clearInterval(this.probeTimer);
     this.socket = undefined;
     this.negotiated = undefined;
+    this.info = undefined;
     for (const [xid, p] of this.pending) this.settlePending(xid, p, error);
     this.bundleAdds.clear();
   }
