@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerCleanup } from './cleanup.js';
 import { run, type ExecResult } from './exec.js';
+import { OWNER_PID_FILE } from './kube.js';
 
 const SCHEMA_CANDIDATES = ['/usr/share/openvswitch/vswitch.ovsschema', '/usr/local/share/openvswitch/vswitch.ovsschema'];
 
@@ -72,6 +73,9 @@ export class OvsSandbox {
 
   static async start(): Promise<OvsSandbox> {
     const dir = mkdtempSync(join(tmpdir(), 'evpn-ovs-'));
+    // Names this process as the owner, so a parallel run's leftover sweep
+    // (global-setup.ts) leaves the directory alone before the daemons start.
+    writeFileSync(join(dir, OWNER_PID_FILE), String(process.pid));
     const sandbox = new OvsSandbox(dir);
     try {
       await sandbox.boot();
