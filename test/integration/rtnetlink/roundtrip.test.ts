@@ -82,6 +82,11 @@ describe.skipIf(skip)('rtnetlink round trips against iproute2', () => {
     expect(link4.linkinfo.info_data).toMatchObject({ id: 100, local: '192.0.2.1', port: 4789, learning: false });
     expect(link4.inet6_addr_gen_mode).toBe('none');
     expect(link4.flags).toContain('UP');
+    // (An external device cannot come up on the UDP port of a VNI device: EADDRINUSE.)
+    const ext = await lib.call<Link>('createVxlan', { name: 'vxext', external: true, port: 4799, learning: false });
+    expect(ext.vxlan).toMatchObject({ external: true, learning: false, port: 4799 });
+    const [linkExt] = await ns.ipJson<any>('-d', 'link', 'show', 'dev', 'vxext');
+    expect(linkExt.linkinfo.info_data).toMatchObject({ external: true, learning: false, port: 4799 });
     const [link6] = await ns.ipJson<any>('-d', 'link', 'show', 'dev', 'vx6');
     expect(link6.linkinfo.info_data).toMatchObject({ id: 200, local6: '2001:db8::1', port: 4790 });
 
