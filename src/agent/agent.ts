@@ -73,6 +73,7 @@ export class Agent {
 
   private pendingSince: number | undefined;
   private drift = { found: false, message: '' };
+  private driftRepairPending = false;
   private auditDue = false;
   private lastSyncTime: Date | undefined;
   private lastStatus: VtepNodeStateStatus | undefined;
@@ -319,6 +320,8 @@ export class Agent {
       this.log.debug('kernel writes applied', { count: plan.ops.length });
       this.runEngine();
     }
+    // Still not converged after a few rounds (the kernel keeps changing): go on next iteration.
+    this.kick();
   }
 
   /** Read-back of the kernel: differences in objects we own are drift. */
@@ -458,8 +461,6 @@ export class Agent {
     this.drift = { found: true, message: `${new Date().toISOString()} ${what}` };
     this.driftRepairPending = true;
   }
-
-  private driftRepairPending = false;
 
   private countChanges(changes: readonly OfChange[]): void {
     this.metrics.ofBundles.inc();

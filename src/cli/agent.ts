@@ -82,7 +82,7 @@ export const agentCommand: Command = {
     const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
     const agent = new Agent({
       kernel,
-      ovs: new OvsBridge(rundir, connectOvsdb),
+      ovs: new OvsBridge(rundir, connectOvsdb, log),
       logger: log,
       registry,
       onStatus: (status) => statusWriter.write(status),

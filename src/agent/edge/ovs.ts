@@ -13,6 +13,7 @@ import { flowKey } from '../openflow-text.js';
 import type { OfChange } from '../sync/of-plan.js';
 import { fromFlowStats, fromGroupDesc, toBundleMessages } from './openflow.js';
 import { inRange } from '../ownership.js';
+import { silentLogger, type Logger } from '../../util/log.js';
 
 /** The OVSDB operations the agent needs (RFC 7047, Open_vSwitch schema). */
 export interface OvsdbSession {
@@ -38,6 +39,7 @@ export class OvsBridge implements OvsPort {
   constructor(
     private readonly rundir: string,
     private readonly connectOvsdb: OvsdbConnector,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   async connect(settings: OvsSettingsForPort): Promise<void> {
@@ -55,7 +57,8 @@ export class OvsBridge implements OvsPort {
     const of = await OpenFlowClient.connect(`unix:${mgmt}`, { reconnect: false });
     this.of = of;
     of.on('disconnected', (ev) => lost(`OpenFlow connection to ${mgmt} lost${ev.error ? `: ${ev.error.message}` : ''}`));
-    of.on('protocolError', () => undefined); // logged by the sync through its own errors; never fatal
+    // A malformed message from the switch is dropped by the client; never fatal.
+    of.on('protocolError', (err) => this.log.warn('malformed OpenFlow message from the switch dropped', { error: err.message }));
     const db = await this.connectOvsdb(join(this.rundir, 'db.sock'));
     this.db = db;
     db.onClose((reason) => lost(`OVSDB connection lost: ${reason}`));
