@@ -11,6 +11,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Unit tests run first, as a group of their own (vitest requires
+          // projects with different worker limits to be in different groups).
+          sequence: { groupOrder: 0 },
           environment: 'node',
         },
       },
@@ -18,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           environment: 'node',
           globalSetup: ['test/harness/global-setup.ts'],
           pool: 'forks',

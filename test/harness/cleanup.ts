@@ -4,6 +4,9 @@
  * still registered (a crash, a timeout that skipped afterEach), the exit hook
  * runs the undos so no namespace, process or directory outlives the run.
  */
+/** A harness temp directory names the pid of the process that owns it in this file. */
+export const OWNER_PID_FILE = 'owner.pid';
+
 const pending = new Map<number, () => void>();
 let nextId = 1;
 let hooked = false;

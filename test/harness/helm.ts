@@ -15,7 +15,7 @@ export function helmBinary(): string {
 
 /** Runs helm; `kubeconfig` points it at a test control plane. */
 export function helm(args: string[], opts: { kubeconfig?: string } = {}): Promise<ExecResult> {
-  const env = { ...process.env, HELM_CACHE_HOME: '/tmp/evpn-helm-cache', HELM_CONFIG_HOME: '/tmp/evpn-helm-config', HELM_DATA_HOME: '/tmp/evpn-helm-data' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HELM_CACHE_HOME: '/tmp/evpn-helm-cache', HELM_CONFIG_HOME: '/tmp/evpn-helm-config', HELM_DATA_HOME: '/tmp/evpn-helm-data' };
   if (opts.kubeconfig) env.KUBECONFIG = opts.kubeconfig;
   return run(helmBinary(), args, { env, timeoutMs: 120_000 });
 }

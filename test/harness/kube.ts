@@ -20,14 +20,14 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { registerCleanup } from './cleanup.js';
+import { OWNER_PID_FILE, registerCleanup } from './cleanup.js';
 import { run, type ExecResult } from './exec.js';
 
 export const KUBE_DIR_PREFIX = 'evpn-kube-';
 /** Issuer and audience of the service-account tokens the apiserver signs. */
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 /** File in the temp dir naming the test process that owns it (global-setup spares live owners). */
-export const OWNER_PID_FILE = 'owner.pid';
+export { OWNER_PID_FILE };
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CRDS_DIR = join(REPO_ROOT, 'crds');
 
