@@ -247,9 +247,12 @@ export class Agent {
   private runEngine(): void {
     const report = this.graph.engine.run();
     const t = this.graph.ofDesired.data.tracked;
-    if (t.full) this.ofScope.full = true;
-    for (const id of t.changedGroups) this.ofScope.groups.add(id);
-    for (const key of t.changedFlows) this.ofScope.flows.add(key);
+    if (t.full) this.ofScope = { full: true, groups: new Set(), flows: new Set() };
+    // A full diff is pending anyway (first sync, reconnect): no need to remember keys.
+    if (!this.ofScope.full) {
+      for (const id of t.changedGroups) this.ofScope.groups.add(id);
+      for (const key of t.changedFlows) this.ofScope.flows.add(key);
+    }
     if (report.durationMs > 500) this.log.info('slow engine run', { ms: Math.round(report.durationMs), recomputed: report.recomputed });
   }
 

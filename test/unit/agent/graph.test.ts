@@ -228,3 +228,71 @@ describe('engine graph: incremental processing equals a full recompute', () => {
     );
   });
 });
+
+describe('engine graph: kernel desired state follows any sequence of spec changes', () => {
+  const ips = ['192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5'];
+  const groupArb = fc.record({
+    name: fc.constantFrom('a', 'b', 'c', 'd'),
+    vni: fc.constantFrom(100, 200, 300),
+    vteps: fc.uniqueArray(fc.constantFrom(...ips), { minLength: 1, maxLength: 4 }).chain((vs) =>
+      fc.tuple(...vs.map((ip) => fc.integer({ min: 1, max: 256 }).map((weight) => ({ vtep: ip, weight })))),
+    ),
+    macs: fc.uniqueArray(fc.integer({ min: 0, max: 20 }).map(mac), { maxLength: 4 }),
+  });
+  const specArb = fc.uniqueArray(groupArb, { selector: (g) => g.name, maxLength: 4 }).map((gs) => gs.map((g) => ({ ...g, generation: 1 })));
+
+  it('incrementally, holds exactly what the last spec asks for, with stable ids for unchanged groups', () => {
+    fc.assert(
+      fc.property(fc.array(specArb, { minLength: 1, maxLength: 8 }), (specs) => {
+        const g = graphWith();
+        const idsOf = new Map<string, number>();
+        let previous: typeof specs[number] = [];
+        let conflictedBefore = new Set<string>();
+        for (const groups of specs) {
+          g.nodeState.set(spec(groups));
+          g.engine.run();
+          const kd = g.kernelDesired.data;
+          // Expected MAC ownership: first group in name order wins, the loser is refused whole.
+          const taken = new Set<string>();
+          const conflicted = new Set<string>();
+          for (const sg of [...groups].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+            if (sg.vni === 300) continue;
+            const keys = sg.macs.map((m) => `${sg.vni}/${m}`);
+            if (keys.some((k) => taken.has(k))) conflicted.add(sg.name);
+            else for (const k of keys) taken.add(k);
+          }
+          const live = groups.filter((x) => x.vni !== 300 && !conflicted.has(x.name));
+          for (const sg of groups) {
+            const p = kd.placements.get(sg.name)!;
+            if (sg.vni === 300) {
+              expect(p.problem).toBe('NoVxlanDevice');
+              continue;
+            }
+            if (conflicted.has(sg.name)) {
+              expect(p.problem).toBe('MacConflict');
+              idsOf.delete(sg.name);
+              continue;
+            }
+            const nhid = p.nexthopGroupId!;
+            const members = kd.groups.get(nhid)!.members;
+            const seen = new Map(members.map((m) => [kd.nexthops.get(m.id)!.gateway, m.weight]));
+            expect(seen).toEqual(new Map(sg.vteps.map((v) => [v.vtep, v.weight])));
+            const ifindex = sg.vni === 100 ? 10 : 11;
+            for (const m of sg.macs) expect(kd.fdb.get(`${ifindex}/${m}/0`)?.nhid).toBe(nhid);
+            // A group that stays (same name and VNI) keeps its kernel group id.
+            const before = previous.find((x) => x.name === sg.name);
+            if (before && before.vni === sg.vni && idsOf.has(sg.name) && !conflictedBefore.has(sg.name)) expect(nhid).toBe(idsOf.get(sg.name));
+            idsOf.set(sg.name, nhid);
+          }
+          expect(kd.fdb.size).toBe(live.reduce((n, x) => n + x.macs.length, 0));
+          expect(kd.groups.size).toBe(live.length);
+          expect(new Set([...kd.nexthops.values()].map((n) => n.gateway))).toEqual(new Set(live.flatMap((x) => x.vteps.map((v) => v.vtep))));
+          conflictedBefore = conflicted;
+          for (const name of [...idsOf.keys()]) if (!groups.some((x) => x.name === name)) idsOf.delete(name);
+          previous = groups;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

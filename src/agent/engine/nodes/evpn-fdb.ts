@@ -174,10 +174,8 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
   };
 
   const onLinks = (): HandlerResult => {
-    const changed = links.data.tracked.changed;
-    for (const key of fdb.data.byKey.keys()) {
-      const ifindex = Number(key.slice(0, key.indexOf('/')));
-      if (changed.has(ifindex)) evaluateKey(key);
+    for (const ifindex of links.data.tracked.changed) {
+      for (const key of [...(fdb.data.byIfindex.get(ifindex) ?? [])]) evaluateKey(key);
     }
     return data.tracked.changedEntries.size > 0 ? 'updated' : 'unchanged';
   };

@@ -3,7 +3,8 @@
  *
  * Consumes: RTM_NEWNEIGH / RTM_DELNEIGH events, resync dumps, and group
  * deletions (fed in the same order as the nexthop events).
- * Produces: entries by key (ifindex/mac/vlan), an index nhid → entries;
+ * Produces: entries by key (ifindex/mac/vlan), indexes nhid → entries and
+ * device → entries;
  * tracked: changed keys.
  *
  * Kernel fact honoured (Linux 6.18): deleting a nexthop group silently
@@ -17,6 +18,7 @@ import { fdbKey, type KernelFdbEntry } from '../../model.js';
 export interface FdbData {
   byKey: Map<string, KernelFdbEntry>;
   byNhid: Map<number, Set<string>>;
+  byIfindex: Map<number, Set<string>>;
   tracked: { changed: Set<string> };
 }
 
@@ -31,17 +33,24 @@ export interface FdbNode extends EngineNode<FdbData> {
 export function createFdbNode(): FdbNode {
   type Item = { entry?: KernelFdbEntry; removed?: string; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
   const queue: Item[] = [];
-  const data: FdbData = { byKey: new Map(), byNhid: new Map(), tracked: { changed: new Set() } };
+  const data: FdbData = { byKey: new Map(), byNhid: new Map(), byIfindex: new Map(), tracked: { changed: new Set() } };
+  const addTo = <K>(index: Map<K, Set<string>>, k: K, key: string): void => {
+    let set = index.get(k);
+    if (!set) index.set(k, (set = new Set()));
+    set.add(key);
+  };
+  const removeFrom = <K>(index: Map<K, Set<string>>, k: K, key: string): void => {
+    const set = index.get(k);
+    set?.delete(key);
+    if (set?.size === 0) index.delete(k);
+  };
 
   const del = (key: string): void => {
     const old = data.byKey.get(key);
     if (!old) return;
     data.byKey.delete(key);
-    if (old.nhid !== undefined) {
-      const users = data.byNhid.get(old.nhid);
-      users?.delete(key);
-      if (users?.size === 0) data.byNhid.delete(old.nhid);
-    }
+    if (old.nhid !== undefined) removeFrom(data.byNhid, old.nhid, key);
+    removeFrom(data.byIfindex, old.ifindex, key);
     data.tracked.changed.add(key);
   };
   const put = (entry: KernelFdbEntry): void => {
@@ -50,11 +59,8 @@ export function createFdbNode(): FdbNode {
     if (old && JSON.stringify(old) === JSON.stringify(entry)) return;
     if (old) del(key);
     data.byKey.set(key, entry);
-    if (entry.nhid !== undefined) {
-      let users = data.byNhid.get(entry.nhid);
-      if (!users) data.byNhid.set(entry.nhid, (users = new Set()));
-      users.add(key);
-    }
+    if (entry.nhid !== undefined) addTo(data.byNhid, entry.nhid, key);
+    addTo(data.byIfindex, entry.ifindex, key);
     data.tracked.changed.add(key);
   };
 

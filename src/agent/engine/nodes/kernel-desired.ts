@@ -47,7 +47,7 @@ export interface DesiredFdbEntry {
   nhid: number;
 }
 
-export type SpecGroupProblem = 'InvalidSpec' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
+export type SpecGroupProblem = 'InvalidSpec' | 'MacConflict' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
 
 export interface SpecGroupPlacement {
   name: string;
@@ -94,6 +94,7 @@ export function createKernelDesiredNode(deps: {
   // Per spec group, what it contributes (to undo it on change).
   const contributions = new Map<string, { vteps: string[]; groupId?: number; fdbKeys: string[] }>();
   const vtepUsers = new Map<string, Set<string>>();
+  const fdbOwner = new Map<string, string>();
 
   const assigned = (): Set<number> => new Set([...vtepIds.values(), ...groupIds.values()]);
 
@@ -148,7 +149,10 @@ export function createKernelDesiredNode(deps: {
     contributions.delete(name);
     data.placements.delete(name);
     if (c.groupId !== undefined) data.groups.delete(c.groupId);
-    for (const key of c.fdbKeys) data.fdb.delete(key);
+    for (const key of c.fdbKeys) {
+      data.fdb.delete(key);
+      fdbOwner.delete(key);
+    }
     for (const ip of c.vteps) {
       const users = vtepUsers.get(ip);
       users?.delete(name);
@@ -180,6 +184,14 @@ export function createKernelDesiredNode(deps: {
     if (g.vteps.length === 0) return problem('NoVteps', 'the group has no VTEPs');
     const wrong = g.vteps.find((v) => ipFamily(v.vtep) !== fabric.family);
     if (wrong) return problem('FamilyMismatch', `VTEP ${wrong.vtep} is not IPv${fabric.family}`);
+    // Two groups claiming one MAC on one device (the operator reports it as
+    // MacConflict; a hand-written state file may still do it): the group
+    // first in name order keeps it, the other is refused whole — never
+    // half-programmed.
+    for (const rawMac of g.macs) {
+      const other = fdbOwner.get(fdbKey({ ifindex: link.ifindex, mac: rawMac.toLowerCase(), vlan: 0 }));
+      if (other !== undefined && other !== g.name) return problem('MacConflict', `MAC ${rawMac.toLowerCase()} on VNI ${g.vni} is already served by group ${other}`);
+    }
     const members: NexthopMember[] = [];
     for (const v of g.vteps) {
       const id = vtepId(fabric, v.vtep);
@@ -202,6 +214,7 @@ export function createKernelDesiredNode(deps: {
       const mac = rawMac.toLowerCase();
       const key = fdbKey({ ifindex: link.ifindex, mac, vlan: 0 });
       contribution.fdbKeys.push(key);
+      fdbOwner.set(key, g.name);
       data.fdb.set(key, { ifindex: link.ifindex, mac, nhid: gid });
     }
   };
@@ -234,6 +247,18 @@ export function createKernelDesiredNode(deps: {
     if (!spec || nodeState.data.tracked.fabricChanged) return 'unhandled';
     const byName = new Map(spec.groups.map((g) => [g.name, g]));
     const changed = [...nodeState.data.tracked.changedGroups];
+    // MAC conflicts between groups depend on the order of all of them: recompute.
+    if ([...data.placements.values()].some((p) => p.problem === 'MacConflict')) return 'unhandled';
+    for (const name of changed) {
+      const g = byName.get(name);
+      if (!g) continue;
+      const device = links.data.byName.get(deviceName(spec.fabric.deviceTemplate, g.vni));
+      if (!device) continue;
+      for (const mac of g.macs) {
+        const owner = fdbOwner.get(fdbKey({ ifindex: device.ifindex, mac: mac.toLowerCase(), vlan: 0 }));
+        if (owner !== undefined && owner !== name) return 'unhandled';
+      }
+    }
     for (const name of changed) {
       removeGroup(name);
       if (!byName.has(name)) groupIds.delete(name);
