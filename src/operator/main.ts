@@ -147,6 +147,7 @@ export async function runOperator(config: OperatorConfig, log: Logger, signal: A
   } finally {
     await controller.stop();
     await Promise.all(endpoints.map((e) => e.close()));
+    client.close();
   }
   log.info('operator stopped', { exitCode });
   if (exitCode !== 0) throw new Error('leader election lost');

@@ -49,6 +49,8 @@ export type RequestObserver = (verb: Verb, resource: string, status: number) => 
 
 export class KubeClient {
   private readonly server: URL;
+  /** One keep-alive agent for every request: a TLS handshake per write would dominate a rollout. */
+  private agent: http.Agent | undefined;
 
   constructor(
     readonly config: KubeConfig,
@@ -57,6 +59,12 @@ export class KubeClient {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
+  }
+
+  /** Closes idle keep-alive connections (at shutdown, so the process can exit). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
   }
 
   async request<T>(method: string, path: string, options: RequestOptions): Promise<T> {
@@ -71,8 +79,14 @@ export class KubeClient {
       },
       timeout: options.timeoutMs ?? 30_000,
     };
+    // Per request: bearer tokens (service account, exec plugins) rotate.
     await this.config.applyToHTTPSOptions(opts);
     const transport = url.protocol === 'https:' ? https : http;
+    this.agent ??=
+      url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
+        : new http.Agent({ keepAlive: true });
+    opts.agent = this.agent;
     let status = 0;
     try {
       const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {

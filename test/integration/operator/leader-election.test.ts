@@ -56,7 +56,7 @@ describe.skipIf(skip)('operator leader election', () => {
     await first.kill();
     await second.waitForLog((l) => l.msg === 'became leader', (LEASE_SECONDS + 10) * 1000);
     const takeover = (Date.now() - killedAt) / 1000;
-    expect(takeover).toBeLessThanOrEqual(LEASE_SECONDS + 3); // lease duration + one retry period + slack
+    expect(takeover).toBeLessThanOrEqual(LEASE_SECONDS + 4); // lease duration + one retry period + slack for a loaded machine
     expect(await holder()).toBe(await identity(second));
     const lease = await getJson(cp, 'lease', '-n', 'default', 'evpn-ecmp-operator');
     expect(lease.spec.leaseTransitions).toBe(1);
