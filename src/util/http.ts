@@ -101,6 +101,11 @@ export interface HttpResponse {
   body: string;
 }
 export type Handler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
+/**
+ * Handlers by path. A plain `/path` key answers GET and HEAD; a key with a
+ * method, `POST /path`, answers that method only (for debug actions that
+ * must not be triggered by a crawler or a probe).
+ */
 export type Routes = Record<string, Handler>;
 
 const text = (status: number, body: string): HttpResponse => ({ status, contentType: 'text/plain; charset=utf-8', body });
@@ -164,44 +169,28 @@ export class HttpEndpoint {
 
 async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
-  // A route named "METHOD /path" (e.g. "POST /debug/recompute") serves that method only.
-  const qualified = `${req.method ?? 'GET'} ${path}`;
-  if (Object.hasOwn(routes, qualified)) {
-    await send(res, req, await runHandler(routes[qualified]!, req, path, log));
-    return;
-  }
-  const handler = Object.hasOwn(routes, path) ? routes[path] : undefined;
+  const method = req.method ?? 'GET';
+  const readOnly = method === 'GET' || method === 'HEAD';
+  const handler = Object.hasOwn(routes, `${method} ${path}`)
+    ? routes[`${method} ${path}`]
+    : readOnly && Object.hasOwn(routes, path)
+      ? routes[path]
+      : undefined;
   let response: HttpResponse;
-  if (!handler && Object.keys(routes).some((r) => r.endsWith(` ${path}`))) {
-    response = text(405, 'method not allowed\n');
-  } else if (!handler) {
-    response = text(404, 'not found\n');
-  } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-    response = text(405, 'method not allowed\n');
-  } else {
+  if (handler) {
     try {
       response = await handler(req);
     } catch (err) {
-      log.error('http handler failed', { path, err });
+      log.error('http handler failed', { path, method, err });
       response = text(500, 'internal error\n');
     }
+  } else if (Object.hasOwn(routes, path) || Object.keys(routes).some((k) => k.endsWith(` ${path}`))) {
+    response = text(405, 'method not allowed\n');
+  } else {
+    response = text(404, 'not found\n');
   }
-  await send(res, req, response);
-}
-
-async function runHandler(handler: Handler, req: IncomingMessage, path: string, log: Logger): Promise<HttpResponse> {
-  try {
-    return await handler(req);
-  } catch (err) {
-    log.error('http handler failed', { path, err });
-    return text(500, 'internal error\n');
-  }
-}
-
-async function send(res: ServerResponse, req: IncomingMessage, response: HttpResponse): Promise<void> {
   res.writeHead(response.status, { 'Content-Type': response.contentType, 'Content-Length': Buffer.byteLength(response.body) });
-  res.end(req.method === 'HEAD' ? undefined : response.body);
-  await Promise.resolve();
+  res.end(method === 'HEAD' ? undefined : response.body);
 }
 
 export interface ObservabilityOptions {

@@ -53,6 +53,33 @@ describe('health and metrics endpoints', () => {
     expect((await fetch(probes.url('/healthz'), { method: 'POST' })).status).toBe(405);
   });
 
+  it('serves extra routes on the health address, method-qualified ones only for their method', async () => {
+    let recomputes = 0;
+    const endpoints = await serveObservability({
+      metricsAddr: '0',
+      healthAddr: '127.0.0.1:0',
+      health: new HealthChecks(),
+      registry: new Registry(),
+      healthExtraRoutes: {
+        '/debug/engine': () => ({ status: 200, contentType: 'application/json', body: '{"nodes":3}' }),
+        'POST /debug/recompute': () => ({ status: 200, contentType: 'text/plain', body: `recompute ${++recomputes}` }),
+        '/debug/broken': () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    open.push(...endpoints);
+    const e = endpoints[0]!;
+    expect(await (await fetch(e.url('/debug/engine'))).json()).toEqual({ nodes: 3 });
+    expect((await fetch(e.url('/debug/recompute'))).status).toBe(405); // a GET must not trigger it
+    const post = await fetch(e.url('/debug/recompute'), { method: 'POST' });
+    expect([post.status, await post.text()]).toEqual([200, 'recompute 1']);
+    expect((await fetch(e.url('/debug/engine'), { method: 'POST' })).status).toBe(405);
+    expect((await fetch(e.url('/debug/broken'))).status).toBe(500);
+    expect((await fetch(e.url('/readyz'))).status).toBe(200);
+    expect((await fetch(e.url('/debug/nothing'))).status).toBe(404);
+  });
+
   it('a throwing check reports its message', async () => {
     const health = new HealthChecks().addLiveness('leader', () => {
       throw new Error('lease lost');
