@@ -68,6 +68,8 @@ export class Controller {
   private worldVersion = 0;
   private planCache: { version: number; plan: Plan } | undefined;
   private readonly nodeDigests = new Map<string, string>();
+  /** What the plan last read of each fabric and group (see specChanged). */
+  private readonly objectDigests = new Map<string, string>();
   private readonly written = new Map<string, Written<unknown>>();
   /** Node problems already announced by an Event (reason+message), so each is told once. */
   private readonly announcedNodeProblems = new Map<string, string>();
@@ -130,16 +132,44 @@ export class Controller {
   // ------------------------------------------------------------ events → keys
 
   private onFabric(kind: ChangeKind, obj: EvpnFabric): void {
-    if (kind === 'delete') this.lastStatusWrite.delete(`ef/${obj.metadata.name}`);
+    const key = `ef/${obj.metadata.name}`;
+    if (kind === 'delete') this.lastStatusWrite.delete(key);
+    if (!this.specChanged(key, kind, obj)) {
+      this.queue.add(key); // a status-only change (our own write, usually)
+      return;
+    }
     this.worldVersion++;
     this.enqueueAll();
   }
 
   private onGroup(kind: ChangeKind, obj: VtepGroup): void {
-    if (kind === 'delete') this.lastStatusWrite.delete(`vg/${obj.metadata.name}`);
+    const key = `vg/${obj.metadata.name}`;
+    if (kind === 'delete') this.lastStatusWrite.delete(key);
+    if (!this.specChanged(key, kind, obj)) {
+      this.queue.add(key);
+      return;
+    }
     // Any group can change another's verdict (MAC conflicts, id ranges).
     this.worldVersion++;
     this.enqueueAll();
+  }
+
+  /**
+   * Whether an event changed what the plan reads of a fabric or group: its
+   * spec (which moves `generation`), its identity, or its deletion. Status
+   * writes — most of the events, and many of them our own — change none of
+   * that and must not make every node's spec be re-checked.
+   */
+  private specChanged(key: string, kind: ChangeKind, obj: EvpnFabric | VtepGroup): boolean {
+    if (kind === 'delete') {
+      this.objectDigests.delete(key);
+      return true;
+    }
+    const m = obj.metadata;
+    const digest = JSON.stringify([m.uid, m.generation, m.creationTimestamp, m.deletionTimestamp]);
+    if (this.objectDigests.get(key) === digest) return false;
+    this.objectDigests.set(key, digest);
+    return true;
   }
 
   private onNode(kind: ChangeKind, node: Node): void {
