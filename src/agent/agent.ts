@@ -366,9 +366,12 @@ export class Agent {
         await this.opts.ovs.connect(settings);
         await this.opts.ovs.ensureTunnelPort(settings);
         const interfaces = await this.opts.ovs.interfaces();
+        // Hand the list over before anything else can yield: a monitor update
+        // that arrives later (say, ovs-vswitchd giving the new tunnel port its
+        // ofport) is newer and must not be overwritten by this read.
+        this.graph.ovs.setInterfaces(settings.tunnelPort, interfaces);
         const installed = await this.opts.ovs.readInstalled(settings);
         if (settings !== this.ovsSettings) throw new Error('OVS settings changed while connecting');
-        this.graph.ovs.setInterfaces(settings.tunnelPort, interfaces);
         this.graph.ovs.setAdopted(installed.adopted);
         this.installed = { groups: installed.groups, flows: installed.flows };
         this.ofScope.full = true;
@@ -475,6 +478,19 @@ export class Agent {
 
   // ---------------------------------------------------------------- status
 
+  /** One log line per group whose state or message changed: what an operator greps for. */
+  private logGroupTransitions(before: VtepNodeStateStatus | undefined, after: VtepNodeStateStatus): void {
+    const old = new Map((before?.groups ?? []).map((g) => [g.name, g]));
+    for (const g of after.groups ?? []) {
+      const prev = old.get(g.name);
+      if (prev && groupKey(prev) === groupKey(g)) continue;
+      const fields = { group: g.name, vni: g.vni, state: g.state, message: g.message, nexthopGroupId: g.nexthopGroupId, ofGroupId: g.ofGroupId };
+      if (g.state === 'Invalid') this.log.error('group refused', fields);
+      else if (g.state === 'Programmed') this.log.info('group programmed', fields);
+      else this.log.info('group pending', fields);
+    }
+  }
+
   private publishStatus(): void {
     const spec = this.spec;
     const inSync = spec !== undefined && this.kernelSynced && this.ovsConnected && this.ovsSynced;
@@ -514,9 +530,14 @@ export class Agent {
     const key = JSON.stringify(rest);
     if (key === this.lastStatusKey) return;
     this.lastStatusKey = key;
+    this.logGroupTransitions(this.lastStatus, status);
     this.lastStatus = status;
     this.opts.onStatus(status);
   }
+}
+
+function groupKey(g: { state: string; message?: string | undefined }): string {
+  return `${g.state}:${g.message ?? ''}`;
 }
 
 function ovsSettingsOf(spec: NodeSpec): OvsSettingsForPort {
