@@ -13,7 +13,7 @@ export interface OperatorMetrics {
 export function operatorMetrics(registry: Registry): OperatorMetrics {
   const registers = [registry];
   return {
-    reconciles: new Counter({ name: 'evpn_operator_reconcile_total', help: 'Reconciles by object kind and result (unchanged, written, error)', labelNames: ['kind', 'result'], registers }),
+    reconciles: new Counter({ name: 'evpn_operator_reconcile_total', help: 'Reconciles by object kind and result (unchanged, written, deferred by status-write coalescing, error)', labelNames: ['kind', 'result'], registers }),
     reconcileSeconds: new Histogram({ name: 'evpn_operator_reconcile_duration_seconds', help: 'Time spent in one reconcile', labelNames: ['kind'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers }),
     apiRequests: new Counter({ name: 'evpn_operator_api_requests_total', help: 'Requests the operator sent to the apiserver (watches excluded), by verb, resource and HTTP status', labelNames: ['verb', 'resource', 'code'], registers }),
     leader: new Gauge({ name: 'evpn_operator_leader', help: '1 while this process holds the leader Lease (or runs without leader election)', registers }),
