@@ -139,7 +139,10 @@ export function toNexthop(n: Nexthop): KernelNexthop {
 export function toFdbEntry(e: FdbEntry): KernelFdbEntry | undefined {
   if (e.mac === undefined || e.mac === '') return undefined;
   const entry: KernelFdbEntry = { ifindex: e.ifindex, mac: e.mac.toLowerCase(), vlan: e.vlan ?? 0, state: e.state, flags: e.flags };
-  if (e.vni !== undefined) entry.vni = e.vni;
+  // On a collect_metadata device (single VXLAN device), an entry's VNI is
+  // its NDA_SRC_VNI; NDA_VNI is the remote's, normally the same.
+  const vni = e.srcVni ?? e.vni;
+  if (vni !== undefined) entry.vni = vni;
   if (e.nhid !== undefined) entry.nhid = e.nhid;
   if (e.dst !== undefined) entry.dst = e.dst;
   return entry;
