@@ -54,7 +54,7 @@ export class Agent {
   private spec: NodeSpec | undefined;
   private specError: string | undefined;
   private kernelRedumpWanted: string | undefined;
-  private kernelMessage = '';
+  private kernelMessage = 'not synced yet';
   private kernelSynced = false;
   private kernelRetryAt = 0;
   private kernelFailures = 0;

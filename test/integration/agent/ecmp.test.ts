@@ -3,7 +3,7 @@ import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/pre
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
 import { AgentLab, metricValue } from './lab.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 
 const A = ['192.0.2.11', '192.0.2.12'];
 const B = ['192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24'];

@@ -3,7 +3,7 @@ import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/pre
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
 import { AgentLab } from './lab.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 
 describe.skipIf(skip)('agent: IPv6 VTEPs, 64-path groups, single-path entries', () => {
   let lab: AgentLab | undefined;

@@ -181,15 +181,16 @@ export class AgentLab {
     return this.generation;
   }
 
-  async http(path: string, method = 'GET'): Promise<{ code: number; body: string }> {
-    const { stdout } = await this.ns.exec('curl', '-s', '-X', method, '-w', '\n%{http_code}', `http://127.0.0.1:18081${path}`);
-    const i = stdout.lastIndexOf('\n');
-    return { code: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
+  /** An HTTP request from inside the namespace (the agent listens on its loopback), made by node itself. */
+  async http(path: string, method = 'GET', port = 18081): Promise<{ code: number; body: string }> {
+    const script = `const r = await fetch(${JSON.stringify(`http://127.0.0.1:${port}${path}`)}, { method: ${JSON.stringify(method)} });`
+      + 'process.stdout.write(JSON.stringify({ code: r.status, body: await r.text() }));';
+    const { stdout } = await this.ns.exec(process.execPath, '--input-type=module', '-e', script);
+    return JSON.parse(stdout) as { code: number; body: string };
   }
 
   async metrics(): Promise<string> {
-    const { stdout } = await this.ns.exec('curl', '-s', 'http://127.0.0.1:18080/metrics');
-    return stdout;
+    return (await this.http('/metrics', 'GET', 18080)).body;
   }
 
   async dumpGroups(): Promise<string[]> {

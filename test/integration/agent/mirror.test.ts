@@ -3,7 +3,7 @@ import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/pre
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
 import { AgentLab } from './lab.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const V = ['192.0.2.31', '192.0.2.32', '192.0.2.33'];
 
 describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installed', () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { AgentLab, metricValue } from './lab.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const VTEPS = Array.from({ length: 8 }, (_, i) => `192.0.2.${40 + i}`);
 
 function mac(i: number): string {

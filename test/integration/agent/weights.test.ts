@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { AgentLab, metricValue } from './lab.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']);
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const A = ['192.0.2.11', '192.0.2.12'];
 
 function macs(n: number): string[] {
