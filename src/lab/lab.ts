@@ -1,0 +1,414 @@
+/**
+ * The local lab (DESIGN §8): `up` builds the whole system on one machine —
+ * control plane, CRDs, operator, N simulated nodes joined by a simulated
+ * fabric, the sample manifests — and waits until it has converged; `status`
+ * reports every process and the cluster's view; `down` stops everything by
+ * pid and removes namespaces and files.
+ *
+ * Every process is started detached with a pid file and a log in the lab
+ * directory, so the lab outlives `up`. `up` on a running lab reuses what
+ * runs, restarts stateless processes that died (agents, relays, operator)
+ * and rebuilds a node's Open vSwitch that died; it refuses only when the
+ * control plane itself is half gone.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir } from './control-plane.js';
+import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
+import { Daemon, pidRunning, processCmdline, stopPid } from './daemon.js';
+import { haveCommand } from './exec.js';
+import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
+import { DEFAULT_NODES, LabLayout, MAX_NODES, nodeName, underlayAddress, type LabRecord } from './layout.js';
+import { AGENT_RBAC_YAML, EXAMPLES_DIR } from './manifests.js';
+import { NetworkNamespace } from './netns.js';
+import {
+  agentKubeconfig,
+  createNodeOvs,
+  ensureNodeNamespace,
+  ensureNodeObject,
+  findNodeDaemon,
+  netnsName,
+  repairNodeOvs,
+  startAgent,
+  startNodeRelay,
+  type NodeContext,
+} from './node.js';
+import { OvsInstance } from './ovs-instance.js';
+
+export const DEFAULT_NETNS_PREFIX = 'evpn-lab-';
+const OVS_TOOLS = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl'];
+
+export interface LabUpOptions {
+  dir: string;
+  nodes?: number;
+  /** argv prefix that runs `evpn-ecmp` for the lab's processes (default: this process's own entry). */
+  cli?: string[];
+  netnsPrefix?: string;
+  /** Apply examples/ (default true). */
+  samples?: boolean;
+  convergenceTimeoutMs?: number;
+  /** Progress lines (what is being started, convergence). */
+  onProgress?: (line: string) => void;
+}
+
+export interface ProcessHealth {
+  name: string;
+  pid: number | undefined;
+  running: boolean;
+  detail: string;
+  logFile: string;
+}
+
+/** The argv prefix that runs this very CLI again (node, its flags such as a loader, the entry script). */
+export function selfCli(): string[] {
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot tell which script runs evpn-ecmp (process.argv[1] is empty)');
+  return [process.execPath, ...process.execArgv, entry];
+}
+
+/** A loopback TCP port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** What the lab needs from the machine; one line per missing piece. */
+export function missingLabPrerequisites(): string[] {
+  const out: string[] = [];
+  if (process.getuid?.() !== 0) out.push('root privileges (network namespaces are created with `ip netns add`)');
+  for (const t of ['ip', 'openssl', ...OVS_TOOLS]) if (!haveCommand(t)) out.push(`${t} on PATH`);
+  const cp = missingControlPlaneBinaries();
+  if (cp.length) out.push(`${cp.join(', ')} in ${controlPlaneBinDir()} (run scripts/control-plane/build.sh, or npm run bootstrap)`);
+  return out;
+}
+
+function operatorMarks(layout: LabLayout): string[] {
+  return ['operator', `--kubeconfig ${join(layout.controlPlaneDir, 'admin.kubeconfig')}`];
+}
+
+function hostRelayMarks(layout: LabLayout): string[] {
+  return ['relay', `--listen unix:${layout.apiserverRelaySocket}`];
+}
+
+export class Lab {
+  private constructor(
+    readonly layout: LabLayout,
+    readonly record: LabRecord,
+    readonly cp: ControlPlane,
+  ) {}
+
+  get dir(): string {
+    return this.layout.dir;
+  }
+
+  get nodes(): string[] {
+    return this.record.nodes;
+  }
+
+  get kubeconfigPath(): string {
+    return this.cp.kubeconfigPath;
+  }
+
+  netns(node: string): string {
+    return netnsName(this.record.netnsPrefix, node);
+  }
+
+  /** The node's Open vSwitch (its run directory holds db.sock and br-evpn.mgmt). */
+  nodeOvs(node: string): OvsInstance {
+    return OvsInstance.attach(this.layout.nodeOvsDir(node));
+  }
+
+  fabricOvs(): OvsInstance {
+    return OvsInstance.attach(this.layout.fabricDir);
+  }
+
+  /** The lab recorded in `dir`; undefined when there is none. */
+  static open(dir: string): Lab | undefined {
+    const layout = new LabLayout(dir);
+    const record = layout.read();
+    if (!record) return undefined;
+    const cp = ControlPlane.attach(layout.controlPlaneDir);
+    if (!cp) throw new Error(`${dir}: lab.json exists but the control plane directory does not; run \`evpn-ecmp lab down --dir ${dir}\``);
+    return new Lab(layout, record, cp);
+  }
+
+  /** Builds the lab, or completes and repairs a running one; resolves once converged. */
+  static async up(opts: LabUpOptions): Promise<Lab> {
+    const say = opts.onProgress ?? (() => undefined);
+    const layout = new LabLayout(opts.dir);
+    const existing = layout.read();
+    const count = opts.nodes ?? existing?.nodes.length ?? DEFAULT_NODES;
+    if (!Number.isInteger(count) || count < 3 || count > MAX_NODES) throw new Error(`--nodes must be between 3 and ${MAX_NODES} (the sample groups need node-a, node-b and node-c)`);
+    if (existing && existing.nodes.length !== count) {
+      throw new Error(`the lab in ${opts.dir} runs ${existing.nodes.length} nodes; run \`evpn-ecmp lab down\` first to change to ${count}`);
+    }
+    const missing = missingLabPrerequisites();
+    if (missing.length) throw new Error(`the lab needs: ${missing.join('; ')}`);
+
+    mkdirSync(opts.dir, { recursive: true });
+    let lab: Lab;
+    if (existing) {
+      const cp = ControlPlane.attach(layout.controlPlaneDir);
+      const dead = ['etcd', 'kube-apiserver', 'kube-controller-manager'].filter((d) => cp?.pids()[d] === undefined);
+      if (!cp || dead.length) {
+        throw new Error(`the lab's control plane in ${opts.dir} is not running (${dead.join(', ') || 'no kubeconfig'}); run \`evpn-ecmp lab down\` and \`lab up\` again`);
+      }
+      say(`reusing the running lab in ${opts.dir}`);
+      lab = new Lab(layout, existing, cp);
+    } else {
+      if (existsSync(layout.controlPlaneDir)) rmSync(layout.controlPlaneDir, { recursive: true, force: true });
+      mkdirSync(layout.controlPlaneDir, { recursive: true });
+      say('starting etcd, kube-apiserver and kube-controller-manager on loopback, applying the CRDs');
+      const cp = await ControlPlane.launch(layout.controlPlaneDir, { lifetime: 'detached', crds: true, controllerManager: true, clusterName: 'evpn-lab' });
+      const record: LabRecord = {
+        version: 1,
+        netnsPrefix: opts.netnsPrefix ?? DEFAULT_NETNS_PREFIX,
+        cli: opts.cli ?? selfCli(),
+        nodes: Array.from({ length: count }, (_, i) => nodeName(i)),
+        apiserverPort: Number(new URL(cp.server).port),
+        operatorHealthPort: await freePort(),
+        operatorMetricsPort: await freePort(),
+        createdAt: new Date().toISOString(),
+      };
+      // Recorded before anything else starts, so `lab down` can clean up a half-built lab.
+      layout.write(record);
+      lab = new Lab(layout, record, cp);
+    }
+    await lab.build(say);
+    if (opts.samples !== false) {
+      say(`applying the sample fabric and groups (${EXAMPLES_DIR})`);
+      await lab.cp.kubectl('apply', '-f', EXAMPLES_DIR);
+    }
+    say('waiting for convergence');
+    await waitForConvergence(lab.cp, lab.nodes, {
+      timeoutMs: opts.convergenceTimeoutMs ?? 180_000,
+      onProgress: (line, ms) => say(`[${(ms / 1000).toFixed(0).padStart(3)} s] ${line}`),
+      check: () => lab.deadProcess(),
+    });
+    return lab;
+  }
+
+  private context(): NodeContext {
+    return { layout: this.layout, cp: this.cp, netnsPrefix: this.record.netnsPrefix, cli: this.record.cli, apiserverPort: this.record.apiserverPort };
+  }
+
+  /** Starts whatever of the lab is not running (everything, the first time). */
+  private async build(say: (line: string) => void): Promise<void> {
+    const layout = this.layout;
+    const [cmd, ...pre] = this.record.cli;
+    if (!cmd) throw new Error('lab.json: empty cli');
+
+    if (!Daemon.fromPidFile('relay', join(layout.dir, 'relay.pid'), join(layout.dir, 'relay.log'), hostRelayMarks(layout))) {
+      say('starting the apiserver relay (the agents reach the apiserver through it from their namespaces)');
+      Daemon.spawn({
+        name: 'relay',
+        command: cmd,
+        args: [...pre, 'lab', 'relay', '--listen', `unix:${layout.apiserverRelaySocket}`, '--connect', `tcp:127.0.0.1:${this.record.apiserverPort}`],
+        logFile: join(layout.dir, 'relay.log'),
+        pidFile: join(layout.dir, 'relay.pid'),
+        cwd: layout.dir,
+        lifetime: 'detached',
+      });
+      await waitForFile(layout.apiserverRelaySocket, 'the apiserver relay socket');
+    }
+    await this.cp.kubectlInput(AGENT_RBAC_YAML, 'apply', '-f', '-');
+
+    let fabric = OvsInstance.attach(layout.fabricDir);
+    if (!fabric.daemonList().every((d) => d.running) || fabric.daemonList().length < 2) {
+      say('starting the fabric switch (ovs-vswitchd, br-fabric learning switch)');
+      await fabric.stop();
+      mkdirSync(layout.fabricDir, { recursive: true });
+      fabric = await OvsInstance.launch(layout.fabricDir, { lifetime: 'detached' });
+      await createFabricSwitch(fabric);
+    }
+    const ports = (await fabric.vsctl('list-ports', FABRIC_BRIDGE)).stdout.split('\n');
+    for (const node of this.nodes) {
+      if (!ports.includes(`to-${node}`)) await addFabricPort(fabric, node, layout.fabricSocket(node));
+    }
+
+    const ctx = this.context();
+    for (const node of this.nodes) {
+      mkdirSync(layout.nodeDir(node), { recursive: true });
+      await ensureNodeObject(this.cp, node);
+      const ns = await ensureNodeNamespace(this.netns(node), node);
+      let ovs = OvsInstance.attach(layout.nodeOvsDir(node));
+      if (ovs.daemonList().length < 2 || !ovs.daemonList().every((d) => d.running)) {
+        say(`${node}: network namespace ${ns.name}, Open vSwitch (br-evpn, br-underlay ${underlayAddress(node)} → fabric)`);
+        await ovs.stop();
+        ovs = await createNodeOvs(layout, node);
+      } else if (await repairNodeOvs(ovs, node)) {
+        say(`${node}: restored the underlay address and route in ovs-vswitchd`);
+      }
+      if (!findNodeDaemon(layout, node, 'relay')) startNodeRelay(ctx, ns, node);
+      if (!findNodeDaemon(layout, node, 'agent')) {
+        say(`${node}: starting the agent`);
+        startAgent(ctx, ns, node, await agentKubeconfig(ctx, node));
+      }
+    }
+
+    if (!Daemon.fromPidFile('operator', join(layout.operatorDir, 'operator.pid'), join(layout.operatorDir, 'operator.log'), operatorMarks(layout))) {
+      say('starting the operator');
+      mkdirSync(layout.operatorDir, { recursive: true });
+      Daemon.spawn({
+        name: 'operator',
+        command: cmd,
+        args: [
+          ...pre, 'operator',
+          '--kubeconfig', join(layout.controlPlaneDir, 'admin.kubeconfig'),
+          '--health-addr', `127.0.0.1:${this.record.operatorHealthPort}`,
+          '--metrics-addr', `127.0.0.1:${this.record.operatorMetricsPort}`,
+        ],
+        logFile: join(layout.operatorDir, 'operator.log'),
+        pidFile: join(layout.operatorDir, 'operator.pid'),
+        cwd: layout.operatorDir,
+        lifetime: 'detached',
+      });
+    }
+  }
+
+  /** Every process of the lab with its state. */
+  async processes(): Promise<ProcessHealth[]> {
+    const layout = this.layout;
+    const out: ProcessHealth[] = [];
+    const add = (name: string, d: Daemon | undefined, logFile: string, detail = '') =>
+      out.push({ name, pid: d?.pid, running: d?.running ?? false, detail: d?.running ? detail : 'not running', logFile });
+    for (const d of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
+      add(d, this.cp.daemonList().find((x) => x.name === d), join(layout.controlPlaneDir, `${d}.log`));
+    }
+    const relay = Daemon.fromPidFile('relay', join(layout.dir, 'relay.pid'), join(layout.dir, 'relay.log'), hostRelayMarks(layout));
+    add('apiserver relay', relay, join(layout.dir, 'relay.log'));
+    const opLog = join(layout.operatorDir, 'operator.log');
+    const op = Daemon.fromPidFile('operator', join(layout.operatorDir, 'operator.pid'), opLog, operatorMarks(layout));
+    add('operator', op, opLog, op?.running ? await httpReady(`http://127.0.0.1:${this.record.operatorHealthPort}/readyz`) : '');
+    const fabric = this.fabricOvs();
+    for (const d of ['ovsdb-server', 'ovs-vswitchd']) add(`fabric/${d}`, fabric.daemonList().find((x) => x.name === d), join(layout.fabricDir, `${d}.log`));
+    let conv: Convergence | undefined;
+    try {
+      conv = await readConvergence(this.cp, this.nodes);
+    } catch {
+      conv = undefined;
+    }
+    for (const node of this.nodes) {
+      const ovs = this.nodeOvs(node);
+      for (const d of ['ovsdb-server', 'ovs-vswitchd']) add(`${node}/${d}`, ovs.daemonList().find((x) => x.name === d), join(layout.nodeOvsDir(node), `${d}.log`));
+      add(`${node}/relay`, findNodeDaemon(layout, node, 'relay'), join(layout.nodeDir(node), 'relay.log'));
+      const agentDetail = conv === undefined ? 'cluster unreadable' : conv.nodesReady.includes(node) ? 'Ready' : `not ready: ${conv.nodesPending[node] ?? '?'}`;
+      add(`${node}/agent`, findNodeDaemon(layout, node, 'agent'), join(layout.nodeDir(node), 'agent.log'), agentDetail);
+    }
+    return out;
+  }
+
+  /** A line naming a lab process that died, for convergence waits; undefined when all run. */
+  deadProcess(): string | undefined {
+    for (const node of this.nodes) {
+      const agent = findNodeDaemon(this.layout, node, 'agent');
+      if (!agent) {
+        const log = join(this.layout.nodeDir(node), 'agent.log');
+        return `the agent of ${node} is not running; last lines of ${log}:\n${tail(log)}`;
+      }
+    }
+    const opLog = join(this.layout.operatorDir, 'operator.log');
+    if (!Daemon.fromPidFile('operator', join(this.layout.operatorDir, 'operator.pid'), opLog, operatorMarks(this.layout))) {
+      return `the operator is not running; last lines of ${opLog}:\n${tail(opLog)}`;
+    }
+    return undefined;
+  }
+
+  /** `kubectl get vns` and `kubectl get vg`, as printed by kubectl. */
+  async tables(): Promise<string> {
+    const vns = await this.cp.kubectl('get', 'vns');
+    const vg = await this.cp.kubectl('get', 'vg');
+    return `$ kubectl get vns\n${vns.stdout}\n$ kubectl get vg\n${vg.stdout}`;
+  }
+
+  /**
+   * Stops every process of the lab in `dir` by pid, deletes its network
+   * namespaces and removes the directory. Returns what it removed. A
+   * directory without lab.json is left alone (it is not a lab).
+   */
+  static async down(dir: string, say: (line: string) => void = () => undefined): Promise<string[]> {
+    const layout = new LabLayout(dir);
+    const record = layout.read();
+    if (!record) return [];
+    const removed: string[] = [];
+    const stop = async (d: Daemon | undefined, owner = '') => {
+      if (!d?.running) return;
+      await d.stop(5_000);
+      removed.push(`${owner}${d.name} (pid ${d.pid})`);
+    };
+    // Dependants first: agents and operator, then what they talk to.
+    for (const node of record.nodes) await stop(findNodeDaemon(layout, node, 'agent'));
+    await stop(Daemon.fromPidFile('operator', join(layout.operatorDir, 'operator.pid'), join(layout.operatorDir, 'operator.log'), operatorMarks(layout)));
+    for (const node of record.nodes) {
+      await stop(findNodeDaemon(layout, node, 'relay'));
+      for (const d of OvsInstance.attach(layout.nodeOvsDir(node)).daemonList()) await stop(d, `${node}/`);
+    }
+    for (const d of OvsInstance.attach(layout.fabricDir).daemonList()) await stop(d, 'fabric/');
+    await stop(Daemon.fromPidFile('apiserver relay', join(layout.dir, 'relay.pid'), join(layout.dir, 'relay.log'), hostRelayMarks(layout)));
+    const cp = ControlPlane.attach(layout.controlPlaneDir);
+    for (const d of (cp?.daemonList() ?? []).reverse()) await stop(d);
+    // Anything else still running from the lab directory was started by the
+    // lab too (a pid file lost in a crash): stop it by pid all the same.
+    for (const pid of pidsUsing(dir)) {
+      await stopPid(pid, 3_000);
+      removed.push(`stray process ${pid}`);
+    }
+    for (const node of record.nodes) {
+      const ns = NetworkNamespace.existing(netnsName(record.netnsPrefix, node));
+      if (ns) {
+        await ns.destroy();
+        removed.push(`network namespace ${ns.name}`);
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(`directory ${dir}`);
+    say(`removed ${removed.length} items`);
+    return removed;
+  }
+}
+
+/** Pids whose command line names a path inside `dir` (our own process excepted). */
+export function pidsUsing(dir: string): number[] {
+  const out: number[] = [];
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || !pidRunning(pid)) continue;
+    const argv = processCmdline(pid);
+    if (argv?.some((a) => a.includes(prefix))) out.push(pid);
+  }
+  return out;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function httpReady(url: string): Promise<string> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return r.ok ? 'ready' : `not ready (HTTP ${r.status})`;
+  } catch (err) {
+    return `health endpoint unreachable (${(err as Error).message})`;
+  }
+}
+
+async function waitForFile(path: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${path})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Where everything of one lab lives and what it is called: the lab
+ * directory tree, node names, namespace names, underlay addresses, the
+ * workload ports of each node. Written once by `lab up` to `lab.json`, read
+ * back by `lab status` and `lab down`, so they find exactly what `up` made.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** The lab's underlay: a documentation range, used only inside the lab's userspace datapaths. */
+export const UNDERLAY_PREFIX = '192.0.2';
+export const UNDERLAY_PREFIX_LENGTH = 24;
+export const MAX_NODES = 26;
+export const DEFAULT_NODES = 3;
+
+/** Label that sample VtepGroups select on: node-a is the client, the others are servers. */
+export const ROLE_LABEL = 'lab.evpn.ecmp.dev/role';
+
+/** A workload port on a node's br-evpn: a dummy port tagged with its VNI. */
+export interface WorkloadPort {
+  name: string;
+  vni: number;
+  /** The MAC of the workload behind the port (frames the lab injects come from it). */
+  mac: string;
+}
+
+const labFile = z.object({
+  version: z.literal(1),
+  /** Prefix of the network namespace names (`<prefix><node>`). */
+  netnsPrefix: z.string().min(1),
+  /** argv prefix that runs `evpn-ecmp` (node binary, flags, entry script). */
+  cli: z.array(z.string()).min(1),
+  nodes: z.array(z.string().regex(/^node-[a-z]$/)).min(1).max(MAX_NODES),
+  /** The apiserver's loopback port (the agents reach it through the relay). */
+  apiserverPort: z.int().min(1).max(65535),
+  operatorHealthPort: z.int().min(1).max(65535),
+  operatorMetricsPort: z.int().min(1).max(65535),
+  createdAt: z.string(),
+});
+export type LabRecord = z.output<typeof labFile>;
+
+/** `$XDG_STATE_HOME/evpn-ecmp/lab`, else `~/.local/state/evpn-ecmp/lab`. */
+export function defaultLabDir(): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'evpn-ecmp', 'lab');
+}
+
+export function nodeName(index: number): string {
+  return `node-${String.fromCharCode(97 + index)}`;
+}
+
+export function nodeIndex(name: string): number {
+  return name.charCodeAt(name.length - 1) - 97;
+}
+
+/** The node's underlay address (its InternalIP and VTEP address). */
+export function underlayAddress(node: string): string {
+  return `${UNDERLAY_PREFIX}.${nodeIndex(node) + 1}`;
+}
+
+/** The role the sample VtepGroups select on. */
+export function nodeRole(node: string): 'client' | 'server' {
+  return nodeIndex(node) === 0 ? 'client' : 'server';
+}
+
+/** The VNIs every lab node carries (kernel VXLAN devices and OVS ports). */
+export const LAB_VNIS = [100, 200] as const;
+
+/**
+ * Workload ports of a node: `vm1` (a client workload, VNI 100), `web` (the
+ * anycast service the sample ECMP group points at, VNI 100) and `db`
+ * (VNI 200). MACs are locally administered and name node and port.
+ */
+export function workloadPorts(node: string): WorkloadPort[] {
+  const n = (nodeIndex(node) + 10).toString(16).padStart(2, '0');
+  return [
+    { name: 'vm1', vni: 100, mac: `02:00:00:00:${n}:01` },
+    { name: 'web', vni: 100, mac: '02:00:00:00:01:00' },
+    { name: 'db', vni: 200, mac: `02:00:00:00:${n}:02` },
+  ];
+}
+
+export class LabLayout {
+  constructor(readonly dir: string) {}
+
+  get recordFile(): string {
+    return join(this.dir, 'lab.json');
+  }
+  get controlPlaneDir(): string {
+    return join(this.dir, 'control-plane');
+  }
+  get fabricDir(): string {
+    return join(this.dir, 'fabric');
+  }
+  get operatorDir(): string {
+    return join(this.dir, 'operator');
+  }
+  /** Unix socket of the host-side apiserver relay (the agents' way out of their namespaces). */
+  get apiserverRelaySocket(): string {
+    return join(this.dir, 'apiserver.sock');
+  }
+  nodeDir(node: string): string {
+    return join(this.dir, 'nodes', node);
+  }
+  nodeOvsDir(node: string): string {
+    return join(this.nodeDir(node), 'ovs');
+  }
+  /**
+   * The fabric's end of a node's underlay link (`pstream=punix:`); the node
+   * NIC connects to it (`stream=unix:`). netdev-dummy carries frames over it.
+   */
+  fabricSocket(node: string): string {
+    return join(this.dir, `fabric-${node}.sock`);
+  }
+  /** Every frame the node's underlay NIC transmits. */
+  nicPcap(node: string): string {
+    return join(this.nodeDir(node), 'nic0.pcap');
+  }
+  /** Every frame a workload port transmits (what its workload receives). */
+  portPcap(node: string, port: string): string {
+    return join(this.nodeDir(node), `${port}.pcap`);
+  }
+
+  read(): LabRecord | undefined {
+    if (!existsSync(this.recordFile)) return undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(this.recordFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`${this.recordFile}: not JSON (${(err as Error).message})`);
+    }
+    const parsed = labFile.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`${this.recordFile}: field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    }
+    return parsed.data;
+  }
+
+  write(record: LabRecord): void {
+    const tmp = `${this.recordFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n');
+    renameSync(tmp, this.recordFile);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * One simulated lab node: a Node object with the node's underlay address as
+ * InternalIP, a network namespace holding the node's kernel VXLAN devices,
+ * an Open vSwitch (dummy datapath) with br-evpn and its workload ports and
+ * br-underlay linked to the fabric, and two processes inside the namespace:
+ * the apiserver relay and the agent (with a token bound to the node).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControlPlane } from './control-plane.js';
+import { Daemon } from './daemon.js';
+import { UNDERLAY_BRIDGE, createNodeUnderlay, underlayConfigured } from './fabric.js';
+import { LAB_VNIS, ROLE_LABEL, nodeRole, underlayAddress, workloadPorts, type LabLayout } from './layout.js';
+import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from './manifests.js';
+import { NetworkNamespace } from './netns.js';
+import { OvsInstance } from './ovs-instance.js';
+
+export const EVPN_BRIDGE = 'br-evpn';
+/** Inside each node's namespace (its own loopback, so every node uses the same ports). */
+export const AGENT_HEALTH_ADDR = '127.0.0.1:8081';
+export const AGENT_METRICS_ADDR = '127.0.0.1:8080';
+/** Agent tokens outlive a lab session of a working week. */
+const AGENT_TOKEN_SECONDS = 7 * 24 * 3600;
+
+export interface NodeContext {
+  layout: LabLayout;
+  cp: ControlPlane;
+  netnsPrefix: string;
+  cli: readonly string[];
+  apiserverPort: number;
+}
+
+export function netnsName(prefix: string, node: string): string {
+  return `${prefix}${node}`;
+}
+
+/** Creates (or finds) the Node object, labelled with its lab role, InternalIP = underlay address. */
+export async function ensureNodeObject(cp: ControlPlane, node: string): Promise<void> {
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node, labels: { 'kubernetes.io/hostname': node, [ROLE_LABEL]: nodeRole(node) } },
+  };
+  await cp.kubectlInput(JSON.stringify(manifest), 'apply', '-f', '-');
+  // Addresses live in the status subresource: no kubelet runs, so the lab
+  // writes what a kubelet would report.
+  const status = { status: { addresses: [{ type: 'InternalIP', address: underlayAddress(node) }, { type: 'Hostname', address: node }] } };
+  await cp.kubectl('patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify(status));
+}
+
+/** The node's kernel: a namespace with one VXLAN device per lab VNI (FDB state only, nothing emitted). */
+export async function ensureNodeNamespace(name: string, node: string): Promise<NetworkNamespace> {
+  const existing = NetworkNamespace.existing(name);
+  if (existing) return existing;
+  const ns = await NetworkNamespace.add(name);
+  for (const vni of LAB_VNIS) await ns.addVxlan(`evpn-${vni}`, vni, { local: underlayAddress(node) });
+  return ns;
+}
+
+/** The node's Open vSwitch, started detached, with br-evpn (workload ports) and br-underlay (NIC to the fabric). */
+export async function createNodeOvs(layout: LabLayout, node: string): Promise<OvsInstance> {
+  const dir = layout.nodeOvsDir(node);
+  mkdirSync(dir, { recursive: true });
+  const ovs = await OvsInstance.launch(dir, { lifetime: 'detached' });
+  await createNodeUnderlay(ovs, underlayAddress(node), layout.fabricSocket(node), layout.nicPcap(node));
+  await ovs.addBridge(EVPN_BRIDGE);
+  for (const p of workloadPorts(node)) {
+    await ovs.addDummyPort(EVPN_BRIDGE, p.name, { externalIds: { 'evpn-vni': String(p.vni) }, txPcap: layout.portPcap(node, p.name) });
+  }
+  return ovs;
+}
+
+/** Re-applies what lives only in ovs-vswitchd's memory (underlay address and route) after it restarted. */
+export async function repairNodeOvs(ovs: OvsInstance, node: string): Promise<boolean> {
+  if (await underlayConfigured(ovs, underlayAddress(node))) return false;
+  const cidr = `${underlayAddress(node)}/24`;
+  await ovs.appctl('netdev-dummy/ip4addr', UNDERLAY_BRIDGE, cidr);
+  await ovs.appctl('ovs/route/add', cidr, UNDERLAY_BRIDGE);
+  return true;
+}
+
+function daemonFiles(layout: LabLayout, node: string, name: string): { logFile: string; pidFile: string } {
+  return { logFile: join(layout.nodeDir(node), `${name}.log`), pidFile: join(layout.nodeDir(node), `${name}.pid`) };
+}
+
+/** Marks that identify a node's process in /proc (pid reuse guard). */
+export function nodeDaemonMarks(layout: LabLayout, node: string, name: 'relay' | 'agent'): string[] {
+  return name === 'agent'
+    ? ['agent', `--node ${node}`, `--ovs-rundir ${layout.nodeOvsDir(node)}`]
+    : ['relay', '--listen tcp:', `--connect unix:${layout.apiserverRelaySocket}`];
+}
+
+export function findNodeDaemon(layout: LabLayout, node: string, name: 'relay' | 'agent'): Daemon | undefined {
+  const f = daemonFiles(layout, node, name);
+  return Daemon.fromPidFile(`${node}/${name}`, f.pidFile, f.logFile, nodeDaemonMarks(layout, node, name));
+}
+
+/**
+ * The apiserver relay inside the node's namespace: 127.0.0.1:<apiserver
+ * port> there leads to the host relay's unix socket, so the agent's
+ * kubeconfig names the same URL as the admin's.
+ */
+export function startNodeRelay(ctx: NodeContext, ns: NetworkNamespace, node: string): Daemon {
+  const [cmd, ...pre] = ctx.cli;
+  if (!cmd) throw new Error('no CLI command');
+  const w = ns.wrap(cmd, [...pre, 'lab', 'relay', '--listen', `tcp:127.0.0.1:${ctx.apiserverPort}`, '--connect', `unix:${ctx.layout.apiserverRelaySocket}`]);
+  return Daemon.spawn({ name: `${node}/relay`, command: w.command, args: w.args, ...daemonFiles(ctx.layout, node, 'relay'), lifetime: 'detached', cwd: ctx.layout.nodeDir(node) });
+}
+
+/** A kubeconfig for the node's agent: a service-account token bound to a Pod on the node. */
+export async function agentKubeconfig(ctx: NodeContext, node: string): Promise<string> {
+  const { kubeconfigPath } = await ctx.cp.nodeBoundCredentials(node, AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE, { expirationSeconds: AGENT_TOKEN_SECONDS });
+  return kubeconfigPath;
+}
+
+/** The agent, inside the node's namespace because it programs that namespace's kernel. */
+export function startAgent(ctx: NodeContext, ns: NetworkNamespace, node: string, kubeconfig: string): Daemon {
+  const [cmd, ...pre] = ctx.cli;
+  if (!cmd) throw new Error('no CLI command');
+  const w = ns.wrap(cmd, [
+    ...pre,
+    'agent',
+    '--node', node,
+    '--kubeconfig', kubeconfig,
+    '--ovs-rundir', ctx.layout.nodeOvsDir(node),
+    '--health-addr', AGENT_HEALTH_ADDR,
+    '--metrics-addr', AGENT_METRICS_ADDR,
+  ]);
+  return Daemon.spawn({ name: `${node}/agent`, command: w.command, args: w.args, ...daemonFiles(ctx.layout, node, 'agent'), lifetime: 'detached', cwd: ctx.layout.nodeDir(node) });
+}
