@@ -159,6 +159,24 @@ describe('agent control loop', () => {
     expect((await a.metrics.kernelResyncs.get()).values[0]).toMatchObject({ value: 1, labels: { reason: 'overflow' } });
   });
 
+  it('with kernel.manage off, writes nothing to the kernel and still mirrors what it finds', async () => {
+    const kernel = new MemoryKernel();
+    kernel.nexthops.set(1, { id: 1, protocol: 186, family: 4, fdb: true, gateway: '192.0.2.7' });
+    kernel.nexthops.set(2, { id: 2, protocol: 186, family: 0, fdb: true, members: [{ id: 1, weight: 1 }] });
+    kernel.fdb.set('10/02:00:00:00:00:cc/0', { ifindex: 10, mac: '02:00:00:00:00:cc', vlan: 0, nhid: 2, state: 0x40, flags: 0x12 });
+    const ovs = new MemoryOvs();
+    const a = make(kernel, ovs, []);
+    await a.start();
+    const f = fabric();
+    a.setSpec(spec([group], { kernel: { ...f.kernel, manage: false } }));
+    await settle(a, () => ovs.state.groups.size === 1 && a.status?.groups?.[0]?.state === 'Pending');
+    expect(kernel.fdb.size).toBe(1);
+    expect(kernel.nexthops.size).toBe(2);
+    expect(a.status?.conditions?.find((c) => c.type === 'KernelSynced')).toMatchObject({ status: 'True', reason: 'NotManaged' });
+    expect(a.status?.groups?.[0]?.message).toContain('kernel.manage is off');
+    expect(a.status?.learned?.ecmp).toBe(1);
+  });
+
   it('keeps the OVS group id when a weight changes and sends exactly one group modify', async () => {
     const kernel = new MemoryKernel();
     const ovs = new MemoryOvs();
