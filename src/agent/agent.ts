@@ -518,6 +518,7 @@ export class Agent {
       ovsMessage: this.ovsMessage,
       ovsSynced: this.ovsSynced,
       ovsSyncMessage: this.ovsSyncMessage,
+      tunnelProblem: this.graph.ovs.data.tunnelProblem,
       drift: this.drift,
       lastSyncTime: this.lastSyncTime,
     };

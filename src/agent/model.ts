@@ -141,6 +141,8 @@ export interface OvsInterface {
   ofport: number;
   /** external_ids:evpn-vni */
   vni?: number;
+  /** Interface:error, when ovs-vswitchd could not create the port. */
+  error?: string;
 }
 
 export interface OfBucket {

@@ -17,6 +17,8 @@ export interface SyncFacts {
   ovsMessage: string;
   ovsSynced: boolean;
   ovsSyncMessage: string;
+  /** Why the tunnel port is unusable, if it is. */
+  tunnelProblem?: string | undefined;
   drift: { found: boolean; message: string };
   lastSyncTime: Date | undefined;
 }
@@ -48,7 +50,9 @@ export function buildStatus(report: StatusData, facts: SyncFacts, previous: Vtep
         : !facts.ovsConnected
           ? `Open vSwitch not connected: ${facts.ovsMessage}`
           : !g.ovsPlanned
-            ? 'waiting for the OVS tunnel port and group id'
+            ? facts.tunnelProblem
+              ? `OVS tunnel port unusable: ${facts.tunnelProblem}`
+              : 'waiting for the OVS tunnel port and group id'
             : `OVS not in sync yet${facts.ovsSyncMessage ? `: ${facts.ovsSyncMessage}` : ''}`;
     return withApplied({ ...base, state: 'Pending' as const, message: why.slice(0, 1024) }, previousGroup?.appliedGeneration);
   });

@@ -201,7 +201,7 @@ export class OvsdbUnixSession implements OvsdbSession {
     const [bridges, ports, ifaces] = await this.transact([
       { op: 'select', table: 'Bridge', where: [['name', '==', bridge]], columns: ['ports'] },
       { op: 'select', table: 'Port', where: [], columns: ['_uuid', 'interfaces'] },
-      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'ofport', 'external_ids'] },
+      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'ofport', 'external_ids', 'error'] },
     ]);
     const b = rows(bridges, 'Bridge')[0];
     if (!b) return [];
@@ -218,7 +218,8 @@ export class OvsdbUnixSession implements OvsdbSession {
       const ofport = typeof i['ofport'] === 'number' ? i['ofport'] : -1;
       const vniText = mapOf(i['external_ids'], 'Interface.external_ids').get('evpn-vni');
       const vni = vniText !== undefined && /^\d+$/.test(vniText) ? Number(vniText) : undefined;
-      out.push({ name, ofport, ...(vni !== undefined && vni >= 1 && vni <= 16777215 ? { vni } : {}) });
+      const error = typeof i['error'] === 'string' ? i['error'] : undefined;
+      out.push({ name, ofport, ...(vni !== undefined && vni >= 1 && vni <= 16777215 ? { vni } : {}), ...(error ? { error } : {}) });
     }
     return out.sort((a, b2) => (a.name < b2.name ? -1 : 1));
   }
@@ -248,7 +249,7 @@ export class OvsdbUnixSession implements OvsdbSession {
     await this.request('monitor', [
       'Open_vSwitch',
       'evpn-ecmp-interfaces',
-      { Bridge: { columns: ['name', 'ports'] }, Port: { columns: ['name', 'interfaces'] }, Interface: { columns: ['name', 'ofport', 'external_ids'] } },
+      { Bridge: { columns: ['name', 'ports'] }, Port: { columns: ['name', 'interfaces'] }, Interface: { columns: ['name', 'ofport', 'external_ids', 'error'] } },
     ]);
   }
 }

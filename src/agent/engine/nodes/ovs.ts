@@ -13,6 +13,8 @@ import type { OvsInterface } from '../../model.js';
 
 export interface OvsData {
   tunnelOfport: number | undefined;
+  /** Why the tunnel port has no ofport, when OVS says (Interface:error). */
+  tunnelProblem: string | undefined;
   portsByVni: Map<number, number[]>;
   /** kernel nexthop group id → OpenFlow group id found installed. */
   adoptedGroups: Map<number, number>;
@@ -30,6 +32,7 @@ export function createOvsNode(): OvsNode {
   let pendingAdopted: Map<number, number> | undefined;
   const data: OvsData = {
     tunnelOfport: undefined,
+    tunnelProblem: undefined,
     portsByVni: new Map(),
     adoptedGroups: new Map(),
     tracked: { tunnelChanged: false, changedVnis: new Set(), adoptedChanged: false },
@@ -48,7 +51,9 @@ export function createOvsNode(): OvsNode {
       if (pendingIfaces) {
         const { tunnelPort, interfaces } = pendingIfaces;
         pendingIfaces = undefined;
-        const tunnel = interfaces.find((i) => i.name === tunnelPort && i.ofport > 0)?.ofport;
+        const tunnelIface = interfaces.find((i) => i.name === tunnelPort);
+        const tunnel = tunnelIface && tunnelIface.ofport > 0 ? tunnelIface.ofport : undefined;
+        data.tunnelProblem = tunnel !== undefined ? undefined : tunnelIface?.error ?? (tunnelIface ? 'no ofport assigned yet' : `port ${tunnelPort} is not on the bridge`);
         if (tunnel !== data.tunnelOfport) {
           data.tunnelOfport = tunnel;
           data.tracked.tunnelChanged = true;
