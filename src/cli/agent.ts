@@ -7,15 +7,21 @@ import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
+import { KubernetesEdge, loadKubeConfig } from '../agent/kube/edge.js';
 import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
 import { Logger, parseLogLevel } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
 import { aborted, onShutdownSignals } from '../util/shutdown.js';
 
-const USAGE = `Usage: evpn-ecmp agent --node NAME --state-file STATE.yaml --status-file STATUS.json [flags]
+const USAGE = `Usage: evpn-ecmp agent --node NAME [--kubeconfig FILE] [flags]
+       evpn-ecmp agent --node NAME --state-file STATE.yaml --status-file STATUS.json [flags]
 
 Programs one node: fdb nexthops, nexthop groups and FDB entries in the kernel,
 and weighted OpenFlow select groups mirroring every ECMP FDB entry in Open vSwitch.
+
+Kubernetes mode (default): the desired state is this node's VtepNodeState (watched
+by name), its status is written back at most once per second, only when it changed.
+Credentials come from --kubeconfig, else from the Pod's service account (in-cluster).
 
 Standalone mode (no Kubernetes): the desired state is read from --state-file (a
 VtepNodeState object, YAML or JSON, re-applied when it changes) and the status
@@ -23,6 +29,7 @@ is written to --status-file (rewritten atomically on every change).
 
 Flags:
   --node NAME              this node's name (must equal the state's metadata.name)
+  --kubeconfig FILE        Kubernetes credentials (default: in-cluster service account)
   --state-file FILE        VtepNodeState to apply
   --status-file FILE       where the VtepNodeState status is written
   --ovs-rundir DIR         holds <bridge>.mgmt and db.sock (default $OVS_RUNDIR or /var/run/openvswitch)
@@ -53,9 +60,9 @@ export const agentCommand: Command = {
     if (!node) throw new UsageError('--node is required');
     const stateFile = values['state-file'];
     const statusFile = values['status-file'];
-    if (!stateFile || !statusFile) {
-      throw new UsageError('--state-file and --status-file are required (the Kubernetes mode is not available in this build)');
-    }
+    const standalone = stateFile !== undefined || statusFile !== undefined;
+    if (standalone && (!stateFile || !statusFile)) throw new UsageError('standalone mode needs both --state-file and --status-file');
+    if (standalone && values.kubeconfig !== undefined) throw new UsageError('--kubeconfig and --state-file exclude each other (Kubernetes or standalone mode)');
     const audit = Number(values['audit-interval']);
     if (!Number.isFinite(audit) || audit < 0) throw new UsageError(`--audit-interval: "${values['audit-interval']}" is not a number of seconds`);
     const rcvbuf = values['netlink-rcvbuf'] === undefined ? undefined : Number(values['netlink-rcvbuf']);
@@ -78,14 +85,16 @@ export const agentCommand: Command = {
 
     const log = new Logger({ level, fields: { component: 'agent', node } });
     const registry = createMetricsRegistry({ defaultLabels: { component: 'agent' } });
-    const statusWriter = new StatusFileWriter(statusFile, log);
+    // Kubernetes mode: the credentials are checked now, so a bad kubeconfig is a one-line exit.
+    const kube = standalone ? undefined : new KubernetesEdge({ kubeConfig: loadKubeConfig(values.kubeconfig), node, log, registry });
+    const statusWriter = statusFile ? new StatusFileWriter(statusFile, log) : undefined;
     const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
     const agent = new Agent({
       kernel,
       ovs: new OvsBridge(rundir, connectOvsdb, log),
       logger: log,
       registry,
-      onStatus: (status) => statusWriter.write(status),
+      onStatus: (status) => (kube ? kube.writer.write(status) : statusWriter?.write(status)),
       auditIntervalMs: audit * 1000,
     });
 
@@ -109,16 +118,18 @@ export const agentCommand: Command = {
       log,
       healthExtraRoutes: debugRoutes,
     });
-    const source = new StateFileSource(stateFile, node, agent, log);
+    const source = stateFile ? new StateFileSource(stateFile, node, agent, log) : undefined;
     try {
       await agent.start();
-      await source.start();
-      log.info('agent running', { stateFile, statusFile, ovsRundir: rundir });
+      await source?.start();
+      kube?.start(agent);
+      log.info('agent running', kube ? { mode: 'kubernetes', kubeconfig: values.kubeconfig ?? 'in-cluster', ovsRundir: rundir } : { stateFile, statusFile, ovsRundir: rundir });
       await aborted(shutdown.signal);
     } finally {
-      source.stop();
+      source?.stop();
       await agent.stop();
-      await statusWriter.flush();
+      await statusWriter?.flush();
+      await kube?.stop();
       await Promise.all(endpoints.map((e) => e.close()));
       shutdown.dispose();
       log.info('agent stopped');

@@ -450,10 +450,20 @@ export class ControlPlane {
       .catch(() => false);
   }
 
-  private async startApiserver(): Promise<void> {
+  /** An apiserver outage: kube-apiserver stops (connections refused); etcd keeps the data. */
+  async stopApiserver(): Promise<void> {
+    await this.stopDaemon('kube-apiserver');
+  }
+
+  /** Ends an outage: kube-apiserver starts again on the same address, so clients keep their kubeconfig. */
+  async restartApiserver(): Promise<void> {
+    await this.startApiserver(Number(new URL(this.serverUrl).port));
+  }
+
+  private async startApiserver(samePort?: number): Promise<void> {
     const f = (name: string) => join(this.dir, name);
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+      const port = samePort ?? (await freePort());
       this.serverUrl = `https://127.0.0.1:${port}`;
       writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.serverUrl, this.dir, this.clusterName));
       this.spawnDaemon('kube-apiserver', [
