@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
 import { flowText, groupText } from '../../../src/agent/openflow-text.js';
+import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
 import type { KernelEvent, KernelFdbEntry, KernelNexthop } from '../../../src/agent/model.js';
 import { NH_START, PROTO, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
 
@@ -293,6 +294,64 @@ describe('engine graph: kernel desired state follows any sequence of spec change
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
+  const ips = ['192.0.2.2', '192.0.2.3', '192.0.2.4'];
+  const groupArb = fc.record({
+    name: fc.constantFrom('a', 'b', 'c'),
+    vni: fc.constantFrom(100, 200),
+    vteps: fc.uniqueArray(fc.constantFrom(...ips), { minLength: 1, maxLength: 3 }).chain((vs) =>
+      fc.tuple(...vs.map((ip) => fc.integer({ min: 1, max: 4 }).map((weight) => ({ vtep: ip, weight })))),
+    ),
+    macs: fc.uniqueArray(fc.integer({ min: 0, max: 6 }).map(mac), { maxLength: 3 }),
+  });
+  const specArb = fc.uniqueArray(groupArb, { selector: (g) => g.name, maxLength: 3 }).map((gs) => gs.map((g) => ({ ...g, generation: 1 })));
+
+  it('converges, after kernel writes are fed back, to what a fresh agent computes from the same kernel', () => {
+    fc.assert(
+      fc.property(fc.array(specArb, { minLength: 1, maxLength: 6 }), (specs) => {
+        const g = graphWith();
+        for (const groups of specs) {
+          g.nodeState.set(spec(groups));
+          g.engine.run();
+          for (let round = 0; round < 3; round++) {
+            const plan = planKernelSync(g.kernelDesired.data, { nexthops: g.nexthops.data.byId, fdb: g.fdb.data.byKey }, g.nodeState.data.spec!.fabric);
+            if (plan.ops.length === 0) break;
+            for (const op of plan.ops) applyKernelEvent(g, observedAfter(op, g.nodeState.data.spec!.fabric));
+            g.engine.run();
+          }
+          g.groupIds.confirmDeleted([...g.groupIds.data.quarantine]);
+          const left = planKernelSync(g.kernelDesired.data, { nexthops: g.nexthops.data.byId, fdb: g.fdb.data.byKey }, g.nodeState.data.spec!.fabric);
+          expect(left.ops).toEqual([]);
+          // Every MAC of a live group is forwarded by OVS to exactly its VTEPs with its weights.
+          for (const sg of groups) {
+            const placement = g.kernelDesired.data.placements.get(sg.name)!;
+            // A group no MAC uses needs no OpenFlow group ("one per nexthop group in use").
+            if (placement.problem || sg.macs.length === 0) continue;
+            const ofId = g.groupIds.data.ofGroupOf.get(placement.nexthopGroupId!)!;
+            const buckets = g.ofDesired.data.groups.get(ofId)!.buckets.map((b) => `${b.tunDst}/${b.weight}`).sort();
+            expect(buckets).toEqual(sg.vteps.map((v) => `${v.vtep}/${v.weight}`).sort());
+            for (const m of sg.macs) {
+              const flow = [...g.ofDesired.data.flows.values()].find((f) => f.match.ethDst === m && f.match.metadata === BigInt(sg.vni));
+              expect(flow?.actions).toContainEqual({ type: 'group', groupId: ofId });
+            }
+          }
+        }
+        const fresh = createAgentGraph();
+        fresh.nodeState.set(g.nodeState.data.spec!);
+        applyKernelSnapshot(fresh, { links: [...g.links.data.byIndex.values()], nexthops: [...g.nexthops.data.byId.values()], fdb: [...g.fdb.data.byKey.values()] });
+        fresh.ovs.setInterfaces('evpn-vxlan', [
+          { name: 'evpn-vxlan', ofport: TUNNEL },
+          { name: 'p1', ofport: 1, vni: 100 },
+          { name: 'p2', ofport: 2, vni: 200 },
+        ]);
+        fresh.engine.run();
+        expect(ofState(g)).toEqual(ofState(fresh));
+      }),
+      { numRuns: 200 },
     );
   });
 });

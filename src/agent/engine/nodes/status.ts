@@ -101,7 +101,8 @@ export function createStatusNode(deps: {
         }
         const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
         if (ofGroupId !== undefined) report.ofGroupId = ofGroupId;
-        report.ovsPlanned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
+        // Without MACs there is nothing to mirror: no OpenFlow group is needed.
+        report.ovsPlanned = g.macs.length === 0 || (ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId));
         return report;
       });
       return 'updated';
