@@ -49,6 +49,8 @@ export interface StatusWriterOptions {
   retryMaxMs?: number;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /** Monotonic milliseconds (default performance.now; tests pass a fake clock). */
+  now?: () => number;
 }
 
 export class StatusWriter {
@@ -66,9 +68,11 @@ export class StatusWriter {
   private stopped = false;
   private readonly minIntervalMs: number;
   private readonly path: string;
+  private readonly now: () => number;
 
   constructor(private readonly opts: StatusWriterOptions) {
     this.minIntervalMs = opts.minIntervalMs ?? 1000;
+    this.now = opts.now ?? (() => performance.now());
     this.path = `${VTEP_NODE_STATES_PATH}/${encodeURIComponent(opts.node)}/status`;
     opts.health.onBack(() => {
       // The backoff was for the outage, which is over: only the rate limit remains.
@@ -135,7 +139,7 @@ export class StatusWriter {
   private reschedule(): void {
     if (this.stopped || this.writing || !this.pending) return;
     clearTimeout(this.timer);
-    const delay = Math.max(0, this.notBefore - performance.now());
+    const delay = Math.max(0, this.notBefore - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.writing && this.pending && !this.stopped) void this.send();
@@ -155,7 +159,7 @@ export class StatusWriter {
     const { transport, log, health, metrics } = this.opts;
     const status = this.desired!;
     const key = this.desiredKey;
-    this.lastAttemptAt = performance.now();
+    this.lastAttemptAt = this.now();
     this.notBefore = this.lastAttemptAt + this.minIntervalMs;
     try {
       const written = await transport.request<{ metadata?: { resourceVersion?: string }; status?: unknown }>('PATCH', this.path, {
