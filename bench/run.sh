@@ -2,9 +2,12 @@
 # npm run bench: runs every benchmark inside a private network namespace made
 # for this run (the kernel state they build never touches the host's), then
 # removes it. Arguments are passed on (e.g. --scale smoke, --only B1,B2).
+# The agent and operator run as the compiled CLI (dist/cli/main.js), built
+# here first so the figures are those of the shipped program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >&2
+npx tsc -p tsconfig.build.json >&2
 ns="evb-$$"
 ip netns add "$ns"
 trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT

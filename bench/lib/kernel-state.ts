@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { groupId, groupMembers, mac, macGroup, vtepIp, VNI, VXLAN_DEV, type Scale } from './scale.js';
+import { bigGroupId, extraMac, groupId, groupMembers, mac, macGroup, vtepIp, VNI, VXLAN_DEV, type Scale } from './scale.js';
 
 function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
@@ -51,4 +51,19 @@ export function clearKernelState(scale: Scale): void {
     // nothing to flush
   }
   void scale;
+}
+
+/** B4's group "used by N MACs": one more fdb group of 4 members and its FDB entries. */
+export function loadBigGroup(scale: Scale, macs: number, protocol = 'static'): void {
+  const dir = mkdtempSync(join(tmpdir(), 'evpn-bench-'));
+  try {
+    const members = [0, 1, 2, 3].map((k) => `${(k % scale.vteps) + 1},${k + 1}`).join('/');
+    sh('ip', ['nexthop', 'add', 'id', String(bigGroupId(scale)), 'group', members, 'fdb', 'proto', protocol]);
+    const fdb: string[] = [];
+    for (let k = 0; k < macs; k++) fdb.push(`fdb add ${extraMac(scale, k)} dev ${VXLAN_DEV} self static extern_learn nhid ${bigGroupId(scale)}`);
+    writeFileSync(join(dir, 'fdb'), fdb.join('\n') + '\n');
+    sh('bridge', ['-batch', join(dir, 'fdb')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

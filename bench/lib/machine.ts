@@ -1,4 +1,4 @@
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { execFileSync } from 'node:child_process';
 
 export interface MachineFacts {
@@ -9,6 +9,8 @@ export interface MachineFacts {
   node: string;
   openvswitch: string;
   iproute2: string;
+  /** 1, 5 and 15 minute load averages when the run started: the machine may be shared. */
+  loadAverage: number[];
 }
 
 function firstLine(cmd: string, args: string[]): string {
@@ -29,5 +31,6 @@ export function machineFacts(): MachineFacts {
     node: process.version,
     openvswitch: firstLine('ovs-vswitchd', ['--version']),
     iproute2: firstLine('ip', ['-V']),
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }

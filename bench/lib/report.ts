@@ -43,7 +43,7 @@ export function renderTable(figures: readonly Figure[]): string {
     const met = goalMet(f);
     return [
       f.bench,
-      f.what,
+      f.note ? `${f.what} [${figures.indexOf(f) + 1}]` : f.what,
       `${fmt(f.ours)} ${f.unit}`,
       f.peer === undefined ? '–' : `${fmt(f.peer)} ${f.unit} (${f.peerName ?? 'peer'})`,
       fmt(ratio(f)),
@@ -52,7 +52,9 @@ export function renderTable(figures: readonly Figure[]): string {
     ];
   });
   const header = ['bench', 'what', 'ours', 'peer', 'ratio', 'goal', ''];
+  const notes = figures.flatMap((f, i) => (f.note ? [`  [${i + 1}] ${f.bench}: ${f.note}`] : []));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const table = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  return [...table, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }

@@ -46,3 +46,40 @@ export function mac(i: number): string {
 export function macGroup(scale: Scale, i: number): number {
   return i % scale.groups;
 }
+
+/**
+ * What the benchmarks beyond B1/B2 add to a scale (DESIGN.md §10 and issue
+ * 10), at full size and at the smoke test's size.
+ */
+export interface Extras {
+  /** B4: MACs on the extra group whose weights change ("used by 10,000 MACs"). */
+  bigGroupMacs: number;
+  /** B4: weight changes per group. */
+  changes: number;
+  /** B5: FDB adds + deletes per second, and for how long. */
+  churnPerSecond: number;
+  churnSeconds: number;
+  /** B6: VtepGroups × Nodes on the apiserver, and the idle period watched. */
+  operatorGroups: number;
+  operatorNodes: number;
+  idleSeconds: number;
+  /** B7/B8: distinct flows injected per measurement. */
+  flows: number;
+}
+
+export const FULL_EXTRAS: Extras = { bigGroupMacs: 10_000, changes: 200, churnPerSecond: 1000, churnSeconds: 60, operatorGroups: 1000, operatorNodes: 100, idleSeconds: 60, flows: 10_000 };
+export const SMOKE_EXTRAS: Extras = { bigGroupMacs: 500, changes: 10, churnPerSecond: 200, churnSeconds: 3, operatorGroups: 10, operatorNodes: 3, idleSeconds: 3, flows: 1000 };
+
+export function extrasOf(scale: Scale): Extras {
+  return scale.name === 'smoke' ? SMOKE_EXTRAS : FULL_EXTRAS;
+}
+
+/** B4's extra group: the next nexthop id after the scale's groups, members from VTEP 0. */
+export function bigGroupId(scale: Scale): number {
+  return groupId(scale.groups);
+}
+
+/** MAC indices past the scale's own (B4's big group, then B5's churn). */
+export function extraMac(scale: Scale, k: number): string {
+  return mac(scale.macs + k);
+}

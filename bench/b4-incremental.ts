@@ -1,0 +1,134 @@
+/**
+ * B4 — incremental: one fdb nexthop group's weights replaced in the kernel
+ * (`ip nexthop replace id G group ...`, as an EVPN control plane would),
+ * with the agent mirroring B1's state. For a group used by 10 MACs (every
+ * B1 group) and one used by 10,000: the time from the kernel notification
+ * to the OVS barrier reply confirming the change, p50/p99 over the changes,
+ * and the OpenFlow group and flow mods sent per change (goal: exactly one
+ * group modify, no flow mod; p99 ≤ 10 ms).
+ *
+ * The latency is the agent's own convergence histogram, read as the change
+ * of its _sum across one change (one observation each): it starts when the
+ * agent receives the RTM_NEWNEXTHOP notification, which the kernel sends
+ * before acknowledging the write. As a reference, the same weight change
+ * made by `ovs-ofctl mod-group` on a group outside the agent's range.
+ */
+import { RtnetlinkClient } from '../src/lib/rtnetlink/index.js';
+import type { OvsSandbox } from '../test/harness/ovs.js';
+import type { AgentSession } from './lib/agent-session.js';
+import { until } from './lib/daemon.js';
+import { loadBigGroup } from './lib/kernel-state.js';
+import { runPeer } from './lib/peers.js';
+import { metricSum } from './lib/prom.js';
+import type { Figure } from './lib/report.js';
+import { median, percentile, timeMs } from './lib/stats.js';
+import { bigGroupId, extrasOf, groupId, groupMembers, vtepIp, type Scale } from './lib/scale.js';
+import { BRIDGE } from './b3-cold-start.js';
+
+const RTPROT_STATIC = 4;
+/** A group id outside the agent's range (65536..131071): ovs-ofctl's own, for the reference. */
+const PEER_GROUP = 1;
+
+interface Counters {
+  count: number;
+  sum: number;
+  groupMods: number;
+  groupModifies: number;
+  flowMods: number;
+}
+
+async function counters(session: AgentSession): Promise<Counters> {
+  const text = await session.metrics();
+  return {
+    count: metricSum(text, 'evpn_agent_convergence_seconds_count'),
+    sum: metricSum(text, 'evpn_agent_convergence_seconds_sum'),
+    groupMods: metricSum(text, 'evpn_agent_openflow_group_mods_total'),
+    groupModifies: metricSum(text, 'evpn_agent_openflow_group_mods_total', { command: 'modify' }),
+    flowMods: metricSum(text, 'evpn_agent_openflow_flow_mods_total'),
+  };
+}
+
+/** Waits until every B1 entry plus the big group's are mirrored and OVS is in sync. */
+export async function waitMirrored(session: AgentSession, entries: number, timeoutMs: number): Promise<void> {
+  await until(`${entries} mirrored entries`, async () => {
+    const s = session.status();
+    const synced = s?.conditions?.find((c) => c.type === 'OvsSynced')?.status === 'True';
+    return synced && (await session.metric('evpn_agent_learned_entries', { kind: 'ecmp' })) === entries;
+  }, timeoutMs, 100);
+}
+
+async function measureChanges(session: AgentSession, client: RtnetlinkClient, id: number, members: number[], changes: number) {
+  const latencies: number[] = [];
+  const endToEnd: number[] = [];
+  let groupMods = 0;
+  let groupModifies = 0;
+  let flowMods = 0;
+  for (let i = 0; i < changes; i++) {
+    const before = await counters(session);
+    // Alternate two weight sets so every change is a real one.
+    const weights = i % 2 === 0 ? [4, 3, 2, 1] : [1, 2, 3, 4];
+    let after = before;
+    endToEnd.push(await timeMs(async () => {
+      await client.addFdbGroup({ id, replace: true, protocol: RTPROT_STATIC, members: members.map((m, k) => ({ id: m, weight: weights[k % weights.length]! })) });
+      after = await until('the change to reach OVS', async () => {
+        const c = await counters(session);
+        return c.count > before.count && c.groupMods > before.groupMods ? c : undefined;
+      }, 10_000, 1);
+    }));
+    // Let anything trailing (a second iteration) land before the next change.
+    await new Promise((r) => setTimeout(r, 20));
+    const settled = await counters(session);
+    if (after.count - before.count === 1) latencies.push((after.sum - before.sum) * 1000);
+    groupMods += settled.groupMods - before.groupMods;
+    groupModifies += settled.groupModifies - before.groupModifies;
+    flowMods += settled.flowMods - before.flowMods;
+  }
+  return { latencies, endToEnd, groupMods, groupModifies, flowMods };
+}
+
+async function peerModGroup(ovs: OvsSandbox, scale: Scale, tunnelPort: number, runs: number): Promise<number> {
+  const group = (weights: number[]) => `group_id=${PEER_GROUP},type=select,selection_method=dp_hash,`
+    + groupMembers(scale, 0).map((m, k) => `bucket=bucket_id:${k},weight:${weights[k]},actions=set_field:${vtepIp(m.vtep)}->tun_dst,output:${tunnelPort}`).join(',');
+  const target = `unix:${ovs.mgmtSocket(BRIDGE)}`;
+  await runPeer('ovs-ofctl', ['-O', 'OpenFlow15', 'add-group', target, group([1, 2, 3, 4])]);
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const weights = i % 2 === 0 ? [4, 3, 2, 1] : [1, 2, 3, 4];
+    samples.push(await timeMs(() => runPeer('ovs-ofctl', ['-O', 'OpenFlow15', 'mod-group', target, group(weights)])));
+  }
+  await runPeer('ovs-ofctl', ['-O', 'OpenFlow15', 'del-groups', target, `group_id=${PEER_GROUP}`]);
+  return median(samples);
+}
+
+export async function benchIncremental(scale: Scale, ovs: OvsSandbox, session: AgentSession): Promise<Figure[]> {
+  const extras = extrasOf(scale);
+  loadBigGroup(scale, extras.bigGroupMacs);
+  await waitMirrored(session, scale.macs + extras.bigGroupMacs, 120_000);
+  const tunnelPort = await ovs.ofport('evpn-vxlan');
+  const peerMs = await peerModGroup(ovs, scale, tunnelPort, 20);
+  const client = new RtnetlinkClient();
+  const figures: Figure[] = [];
+  try {
+    const cases = [
+      { label: `group used by ${scale.macs / scale.groups} MACs`, id: groupId(0), members: groupMembers(scale, 0).map((m) => m.vtep + 1) },
+      { label: `group used by ${extras.bigGroupMacs} MACs`, id: bigGroupId(scale), members: [1, 2, 3, 4] },
+    ];
+    for (const c of cases) {
+      const r = await measureChanges(session, client, c.id, c.members, extras.changes);
+      if (r.latencies.length === 0) throw new Error(`B4 ${c.label}: no change observed alone`);
+      const note = `${r.latencies.length}/${extras.changes} changes observed singly; end to end incl. metrics polling p50 ${median(r.endToEnd).toFixed(1)} ms`;
+      figures.push(
+        { bench: 'B4', what: `weight change, ${c.label}: p50 kernel → OVS barrier`, ours: median(r.latencies), peer: peerMs, peerName: 'ovs-ofctl mod-group', unit: 'ms', runs: r.latencies.length, note },
+        { bench: 'B4', what: `weight change, ${c.label}: p99 kernel → OVS barrier`, ours: percentile(r.latencies, 99), peer: peerMs, peerName: 'ovs-ofctl mod-group', unit: 'ms', goal: { on: 'value', max: 10 }, runs: r.latencies.length },
+        {
+          bench: 'B4', what: `weight change, ${c.label}: OpenFlow mods per change`, ours: (r.groupMods + r.flowMods) / extras.changes, peer: 1, peerName: 'ideal: 1 group modify', unit: 'msgs',
+          goal: { on: 'value', max: 1 }, runs: extras.changes,
+          note: `group modifies ${r.groupModifies}, other group mods ${r.groupMods - r.groupModifies}, flow mods ${r.flowMods} over ${extras.changes} changes`,
+        },
+      );
+    }
+  } finally {
+    client.close();
+  }
+  return figures;
+}
