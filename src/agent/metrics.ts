@@ -36,7 +36,7 @@ export class AgentMetrics {
     this.ovsReconnects = new Counter({ name: 'evpn_agent_ovs_reconnects_total', help: 'Connections to Open vSwitch (OpenFlow + OVSDB) established after the first.', registers });
     this.kernelWrites = new Counter({ name: 'evpn_agent_kernel_writes_total', help: 'Kernel writes acknowledged, by operation.', labelNames: ['op'], registers });
     this.kernelErrors = new Counter({ name: 'evpn_agent_kernel_errors_total', help: 'Kernel writes the kernel refused.', registers });
-    this.kernelResyncs = new Counter({ name: 'evpn_agent_kernel_resyncs_total', help: 'Full kernel re-dumps after lost or malformed notifications.', labelNames: ['reason'], registers });
+    this.kernelResyncs = new Counter({ name: 'evpn_agent_kernel_resyncs_total', help: 'Full kernel re-dumps diffed into the engine, by reason: overflow (ENOBUFS), malformed (undecodable notification), write-failed (a refused write).', labelNames: ['reason'], registers });
     this.drift = new Counter({ name: 'evpn_agent_drift_repairs_total', help: 'Differences found by the periodic audit and repaired.', labelNames: ['dataplane'], registers });
     this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups, flows, paths (buckets).', labelNames: ['kind'], registers });
     this.learned = new Gauge({ name: 'evpn_agent_learned_entries', help: 'Kernel FDB entries mirrored that the agent did not write, by kind.', labelNames: ['kind'], registers });
