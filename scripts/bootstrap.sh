@@ -37,10 +37,15 @@ if ((${#missing[@]})); then
 fi
 
 # --- npm packages ----------------------------------------------------------
-if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] \
-  || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+# Keyed on the lock file's content, not on mtimes: editing a script in
+# package.json must not trigger `npm ci`, which empties node_modules under any
+# test run that is using it.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.evpn-ecmp-lock-hash
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
   log "installing npm packages"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" >"$stamp"
 fi
 
 # --- Helm (built once from its Go module, cached outside the repository) ---
