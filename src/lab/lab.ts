@@ -290,8 +290,11 @@ export class Lab {
     const fabric = this.fabricOvs();
     for (const d of ['ovsdb-server', 'ovs-vswitchd']) add(`fabric/${d}`, fabric.daemonList().find((x) => x.name === d), join(layout.fabricDir, `${d}.log`));
     let conv: Convergence | undefined;
+    let nodeObjects: Set<string> | undefined;
     try {
       conv = await readConvergence(this.cp, this.nodes);
+      const { stdout } = await this.cp.kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}');
+      nodeObjects = new Set(stdout.split(/\s+/).filter(Boolean));
     } catch {
       conv = undefined;
     }
@@ -299,7 +302,14 @@ export class Lab {
       const ovs = this.nodeOvs(node);
       for (const d of ['ovsdb-server', 'ovs-vswitchd']) add(`${node}/${d}`, ovs.daemonList().find((x) => x.name === d), join(layout.nodeOvsDir(node), `${d}.log`));
       add(`${node}/relay`, findNodeDaemon(layout, node, 'relay'), join(layout.nodeDir(node), 'relay.log'));
-      const agentDetail = conv === undefined ? 'cluster unreadable' : conv.nodesReady.includes(node) ? 'Ready' : `not ready: ${conv.nodesPending[node] ?? '?'}`;
+      const agentDetail =
+        conv === undefined
+          ? 'cluster unreadable'
+          : nodeObjects && !nodeObjects.has(node)
+            ? `Node ${node} was deleted: no VtepNodeState, the agent has nothing to apply`
+            : conv.nodesReady.includes(node)
+              ? 'Ready'
+              : `not ready: ${conv.nodesPending[node] ?? '?'}`;
       add(`${node}/agent`, findNodeDaemon(layout, node, 'agent'), join(layout.nodeDir(node), 'agent.log'), agentDetail);
     }
     return out;

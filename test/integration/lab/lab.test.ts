@@ -1,0 +1,310 @@
+/**
+ * End to end, on the lab a newcomer gets from `evpn-ecmp lab up`: a real
+ * control plane, the operator, three simulated nodes (namespaces, their own
+ * ovs-vswitchd, their own agents) and the fabric switch between them. One
+ * lab for the whole file (it is heavy); the tests run in order and each
+ * leaves the lab as the next expects it.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, pidsUsing } from '../../../src/lab/lab.js';
+import { readConvergence } from '../../../src/lab/convergence.js';
+import { pidRunning } from '../../../src/lab/daemon.js';
+import { NetworkNamespace } from '../../../src/lab/netns.js';
+import { workloadPorts } from '../../../src/lab/layout.js';
+import { OWNER_PID_FILE, registerCleanup } from '../../harness/cleanup.js';
+import { run, runSync } from '../../harness/exec.js';
+import { missingControlPlane } from '../../harness/kube.js';
+import { NETNS_PREFIX } from '../../harness/netns.js';
+import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
+import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
+
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl']) ?? missingControlPlane();
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../../..');
+const ENTRY = join(HERE, 'cli-entry.ts');
+/** The lab's processes run the CLI from source, as the other process tests do. */
+const CLI = [process.execPath, '--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, ENTRY];
+
+const SERVICE_MAC = '02:00:00:00:01:00';
+const CLIENT_MAC = workloadPorts('node-a').find((p) => p.name === 'vm1')!.mac;
+const REMAP_MAC = '02:00:00:00:02:00';
+const FLOWS = 10_000;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(CLI[0]!, [...CLI.slice(1), ...args], { timeoutMs: 120_000 });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe.skipIf(skip)('the local lab, end to end', () => {
+  // Test namespaces carry the harness prefix and our pid, so a crashed run's are swept.
+  const netnsPrefix = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}-`;
+  let dir = '';
+  let lab: Lab;
+  let unregister = () => {};
+  const progress: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'evpn-lab-'));
+    writeFileSync(join(dir, OWNER_PID_FILE), `${process.pid}\n`);
+    const labDir = dir;
+    unregister = registerCleanup(() => {
+      // Last resort if the worker dies before afterAll: everything the lab
+      // started names the lab directory on its command line.
+      for (const pid of pidsUsing(labDir)) runSync('kill', ['-9', String(pid)]);
+      for (const n of ['node-a', 'node-b', 'node-c']) runSync('ip', ['netns', 'delete', `${netnsPrefix}${n}`]);
+      rmSync(labDir, { recursive: true, force: true });
+    });
+    lab = await Lab.up({ dir, cli: CLI, netnsPrefix, onProgress: (l) => progress.push(l), convergenceTimeoutMs: 180_000 });
+  }, 300_000);
+
+  afterAll(async () => {
+    // `lab down` is itself under test below; this only catches a failure before it.
+    if (dir && existsSync(join(dir, 'lab.json'))) await Lab.down(dir);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    unregister();
+  }, 120_000);
+
+  it('converges: every node Ready, every group N/N, and `lab status` shows every process running', async () => {
+    const c = await readConvergence(lab.cp, lab.nodes);
+    expect(c.nodesReady.sort()).toEqual(['node-a', 'node-b', 'node-c']);
+    expect(c.groupsReady.sort()).toEqual(['web-ecmp', 'web-return']);
+    const { stdout } = await lab.cp.kubectl('get', 'vg', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.ready}{"\\n"}{end}');
+    expect(stdout.trim().split('\n').sort()).toEqual(['web-ecmp=1/1', 'web-return=2/2']);
+    expect(progress.some((l) => /nodes ready 3\/3, groups ready 2\/2/.test(l))).toBe(true);
+
+    const status = await cli('lab', 'status', '--dir', dir);
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    for (const name of ['etcd', 'kube-apiserver', 'operator', 'fabric/ovs-vswitchd', 'node-a/agent', 'node-b/ovs-vswitchd', 'node-c/relay']) {
+      expect(status.stdout).toMatch(new RegExp(`^${name.replace('/', '\\/')}\\s+\\d+\\s+running`, 'm'));
+    }
+    expect(status.stdout).toMatch(/^node-a\s+True\s+1\s+2\s+1\s+0\s+True/m);
+    expect(status.stdout).toContain(`export KUBECONFIG=${lab.kubeconfigPath}`);
+  });
+
+  it(`carries ${FLOWS} flows across the fabric, split 3:1 by weight within 1.5 points, VNI intact`, async () => {
+    const a = lab.nodeOvs('node-a');
+    const webB = lab.layout.portPcap('node-b', 'web');
+    const webC = lab.layout.portPcap('node-c', 'web');
+    const nicA = lab.layout.nicPcap('node-a');
+    // Native tunnelling resolves each VTEP's MAC by ARP on first use and drops
+    // what it sends meanwhile: warm both paths up, then count from here.
+    await inject(a, 'vm1', Array.from({ length: 64 }, (_, i) => flowFrame({ srcMac: CLIENT_MAC, dstMac: SERVICE_MAC, index: 60_000 + i })));
+    await waitFor('ARP for both VTEPs', async () => {
+      const { stdout } = await a.appctl('tnl/neigh/show');
+      return stdout.includes('192.0.2.2') && stdout.includes('192.0.2.3') ? true : undefined;
+    }, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const base = { b: pcapFrames(webB).length, c: pcapFrames(webC).length, nic: vxlanFrames(nicA).length };
+
+    const fromNic = () => txPackets(a, 'br-underlay', 'nic0');
+    await inject(a, 'vm1', Array.from({ length: FLOWS }, (_, i) => flowFrame({ srcMac: CLIENT_MAC, dstMac: SERVICE_MAC, index: i })), { delivered: fromNic });
+    const received = await waitFor(
+      `${FLOWS} frames on the web ports of node-b and node-c`,
+      () => {
+        const b = pcapFrames(webB).slice(base.b);
+        const c = pcapFrames(webC).slice(base.c);
+        return b.length + c.length >= FLOWS ? { b, c } : undefined;
+      },
+      60_000,
+      250,
+    );
+    const flowsAt = (frames: Buffer[]) => new Set(frames.map((f) => flowIndex(f)).filter((i): i is number => i !== undefined && i < FLOWS));
+    const atB = flowsAt(received.b);
+    const atC = flowsAt(received.c);
+    // Decapsulated, every frame is one of ours, for the service MAC, exactly once.
+    expect(received.b.length + received.c.length).toBe(FLOWS);
+    expect(atB.size + atC.size).toBe(FLOWS);
+    expect([...atB].filter((i) => atC.has(i))).toEqual([]);
+    for (const f of [...received.b, ...received.c]) expect(f.subarray(0, 6).toString('hex')).toBe(SERVICE_MAC.replaceAll(':', ''));
+
+    const shareB = atB.size / FLOWS;
+    process.stdout.write(`lab traffic: node-b ${atB.size} (${(shareB * 100).toFixed(2)} %), node-c ${atC.size} flows; weights 3:1 (75 %)\n`);
+    expect(Math.abs(shareB - 0.75)).toBeLessThanOrEqual(0.015);
+
+    // What left node-a's NIC: VXLAN from 192.0.2.1, VNI 100, to the VTEP
+    // that then delivered the flow.
+    const sent = vxlanFrames(nicA).slice(base.nic).filter((v) => (flowIndex(v.inner) ?? FLOWS) < FLOWS);
+    expect(sent.length).toBe(FLOWS);
+    for (const v of sent) {
+      expect(v.vni).toBe(100);
+      expect(v.outerSrcIp).toBe('192.0.2.1');
+      const i = flowIndex(v.inner)!;
+      expect(v.outerDstIp).toBe(atB.has(i) ? '192.0.2.2' : '192.0.2.3');
+    }
+  }, 180_000);
+
+  it('makes a weight change from `kubectl patch` live on the node within 2 s (kernel and OVS), re-adding no flow', async () => {
+    const a = lab.nodeOvs('node-a');
+    const ns = NetworkNamespace.existing(lab.netns('node-a'))!;
+    const serviceFlow = async () => {
+      const { stdout } = await a.ofctl('dump-flows', 'br-evpn', `table=1,dl_dst=${SERVICE_MAC}`);
+      const line = stdout.split('\n').find((l) => l.includes(SERVICE_MAC));
+      const m = /duration=([\d.]+)s.*n_packets=(\d+)/.exec(line ?? '');
+      if (!m) throw new Error(`no flow for ${SERVICE_MAC}:\n${stdout}`);
+      return { duration: Number(m[1]), packets: Number(m[2]) };
+    };
+    const before = await serviceFlow();
+    const t0 = Date.now();
+    await lab.cp.kubectl('patch', 'vg', 'web-ecmp', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/vteps/1/weight', value: 3 }]));
+    await waitFor(
+      'weights 3/3 in the select group and in the fdb nexthop group',
+      async () => {
+        const groups = (await a.ofctl('dump-groups', 'br-evpn')).stdout;
+        const line = groups.split('\n').find((l) => l.includes('192.0.2.2->tun_dst') && l.includes('192.0.2.3->tun_dst'));
+        const ovsOk = line !== undefined && (line.match(/weight:3/g) ?? []).length === 2;
+        const nhs = await ns.ipJson<{ id: number; group?: { id: number; weight?: number }[]; fdb?: null }>('nexthop', 'show');
+        const kernelOk = nhs.some((n) => n.group?.length === 2 && n.group.every((m) => m.weight === 3));
+        return ovsOk && kernelOk ? true : undefined;
+      },
+      2_000,
+      50,
+    );
+    const elapsed = Date.now() - t0;
+    process.stdout.write(`lab weight change: live in kernel and OVS after ${elapsed} ms\n`);
+    const after = await serviceFlow();
+    // A re-added flow restarts its duration and loses its packet count.
+    expect(after.duration).toBeGreaterThanOrEqual(before.duration);
+    expect(after.packets).toBeGreaterThanOrEqual(before.packets);
+    expect(after.packets).toBeGreaterThan(0);
+    // And the cluster says so: the group is N/N again at its new generation.
+    await waitFor('web-ecmp 1/1 at its new generation', async () => ((await readConvergence(lab.cp, lab.nodes)).groupsReady.includes('web-ecmp') ? true : undefined), 10_000, 200);
+  }, 60_000);
+
+  /**
+   * Flows that change VTEP when a fifth member joins a group of four equal
+   * ones, measured per OpenFlow selection method: the fabric's
+   * `ovs.selectionMethod` is switched with kubectl, the group created, one
+   * round of flows sent, a VTEP added with `kubectl patch`, the same flows
+   * sent again. Ideal is 1/5 (only the new member's share moves).
+   */
+  async function remapShare(method: 'dp_hash' | 'hash'): Promise<{ share: number; toNew: number; moved: number }> {
+    const a = lab.nodeOvs('node-a');
+    await lab.cp.kubectl('patch', 'ef', 'default', '--type=merge', '-p', JSON.stringify({ spec: { ovs: { selectionMethod: method } } }));
+    const vteps = ['192.0.2.2', '192.0.2.3', '192.0.2.201', '192.0.2.202'];
+    const group = {
+      apiVersion: 'evpn.ecmp.dev/v1alpha1',
+      kind: 'VtepGroup',
+      metadata: { name: 'remap' },
+      spec: { fabric: 'default', vni: 200, vteps: vteps.map((ip) => ({ ip })), macs: [REMAP_MAC], nodeSelector: { matchLabels: { 'lab.evpn.ecmp.dev/role': 'client' } } },
+    };
+    await lab.cp.kubectlInput(JSON.stringify(group), 'apply', '-f', '-');
+    const bucketsOnA = async (n: number) => {
+      const groups = (await a.ofctl('dump-groups', 'br-evpn')).stdout;
+      return groups
+        .split('\n')
+        .some((l) => l.includes('192.0.2.201->tun_dst') && l.includes(`selection_method=${method},`) && (l.match(/bucket_id:/g) ?? []).length === n)
+        ? true
+        : undefined;
+    };
+    await waitFor(`a 4-bucket ${method} group for remap on node-a`, () => bucketsOnA(4), 15_000);
+
+    const nicA = lab.layout.nicPcap('node-a');
+    const K = 4_000;
+    const srcMac = workloadPorts('node-a').find((p) => p.name === 'db')!.mac;
+    const round = async () => {
+      const base = vxlanFrames(nicA).length;
+      await inject(a, 'db', Array.from({ length: K }, (_, i) => flowFrame({ srcMac, dstMac: REMAP_MAC, index: i })), { delivered: () => txPackets(a, 'br-underlay', 'nic0') });
+      const frames = await waitFor(`${K} VNI 200 frames on node-a's NIC`, () => {
+        const f = vxlanFrames(nicA).slice(base).filter((v) => v.vni === 200);
+        return f.length >= K ? f : undefined;
+      }, 30_000, 200);
+      const path = new Map<number, string>();
+      for (const v of frames) path.set(flowIndex(v.inner)!, v.outerDstIp);
+      return path;
+    };
+    const before = await round();
+    expect(new Set(before.values())).toEqual(new Set(vteps));
+    await lab.cp.kubectl('patch', 'vg', 'remap', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/vteps/-', value: { ip: '192.0.2.203' } }]));
+    await waitFor(`a 5-bucket ${method} group for remap on node-a`, () => bucketsOnA(5), 15_000);
+    const after = await round();
+    expect(new Set(after.values())).toEqual(new Set([...vteps, '192.0.2.203']));
+
+    let moved = 0;
+    let toNew = 0;
+    for (const [i, dst] of before) {
+      if (after.get(i) === dst) continue;
+      moved += 1;
+      if (after.get(i) === '192.0.2.203') toNew += 1;
+    }
+    await lab.cp.kubectl('delete', 'vg', 'remap', '--wait=true');
+    await waitFor('the remap group gone from node-a', async () => ((await a.ofctl('dump-groups', 'br-evpn')).stdout.includes('192.0.2.201') ? undefined : true), 15_000);
+    const share = moved / K;
+    process.stdout.write(`lab membership change 4→5 (${method}): ${(share * 100).toFixed(1)} % of ${K} flows changed VTEP (ideal 20 %), ${toNew} of ${moved} to the new VTEP\n`);
+    return { share, toNew, moved };
+  }
+
+  it('reports the flows that move when a fifth VTEP joins a group of four (kubectl patch)', async () => {
+    const a = lab.nodeOvs('node-a');
+    // Two real VTEPs and three that exist only as neighbour entries on
+    // node-a: what counts is the bucket each flow takes, read from the outer
+    // destination on node-a's NIC.
+    for (const [i, ip] of ['192.0.2.201', '192.0.2.202', '192.0.2.203'].entries()) {
+      await a.appctl('tnl/neigh/set', 'br-underlay', ip, `aa:55:00:00:00:${(0xc9 + i).toString(16)}`);
+    }
+    // `hash` picks a bucket by highest random weight per flow: adding a
+    // member moves only the flows the newcomer wins.
+    const hrw = await remapShare('hash');
+    expect(hrw.share).toBeLessThan(2 * (1 / 5));
+    expect(hrw.toNew).toBe(hrw.moved);
+    // `dp_hash` (the default, for its weight fidelity) maps hash slots to
+    // buckets afresh on every group change (ovs-vswitchd 3.1): most flows
+    // move. Reported, and bounded by what a full reshuffle would move.
+    const dp = await remapShare('dp_hash');
+    expect(dp.share).toBeGreaterThan(0);
+    expect(dp.share).toBeLessThan(0.9);
+  }, 180_000);
+
+  it('removes the VtepNodeState of a deleted Node, and `lab status` reports it', async () => {
+    await lab.cp.kubectl('delete', 'node', 'node-c');
+    await waitFor('vns/node-c to be gone', async () => {
+      const { stdout } = await lab.cp.kubectl('get', 'vns', '-o', 'jsonpath={.items[*].metadata.name}');
+      return stdout.split(/\s+/).includes('node-c') ? undefined : true;
+    }, 60_000, 250);
+    await waitFor('web-return 1/1', async () => {
+      const { stdout } = await lab.cp.kubectl('get', 'vg', 'web-return', '-o', 'jsonpath={.status.ready}');
+      return stdout.trim() === '1/1' ? true : undefined;
+    }, 30_000, 250);
+    const rows = await lab.processes();
+    expect(rows.find((r) => r.name === 'node-c/agent')?.detail).toMatch(/Node node-c was deleted/);
+    const status = await cli('lab', 'status', '--dir', dir);
+    expect(status.stdout).toMatch(/^node-c\/agent\s+\d+\s+running, Node node-c was deleted/m);
+    expect(status.stdout).not.toMatch(/^node-c\s+True/m);
+  }, 120_000);
+
+  it('`lab up` again on the running lab is safe: it reuses everything', async () => {
+    const before = await lab.processes();
+    const again = await cli('lab', 'up', '--dir', dir);
+    // node-c's Node object was deleted above: up recreates it and converges again.
+    expect(again.stderr).toMatch(/reusing the running lab/);
+    expect(again.code).toBe(0);
+    const after = await lab.processes();
+    for (const r of before) expect(after.find((x) => x.name === r.name)?.pid).toBe(r.pid);
+    expect(again.stdout).toMatch(/^node-c\s+True/m);
+  }, 240_000);
+
+  it('`lab down` leaves nothing behind: no process, namespace or file', async () => {
+    const pids = (await lab.processes()).map((r) => r.pid).filter((p): p is number => p !== undefined);
+    expect(pids.length).toBeGreaterThanOrEqual(19);
+    const down = await cli('lab', 'down', '--dir', dir);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/removed/);
+    expect(pids.filter((p) => pidRunning(p))).toEqual([]);
+    expect(pidsUsing(dir)).toEqual([]);
+    for (const n of lab.nodes) expect(NetworkNamespace.exists(lab.netns(n))).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    const again = await cli('lab', 'status', '--dir', dir);
+    expect(again.stdout).toMatch(/no lab in/);
+  }, 120_000);
+});
