@@ -40,7 +40,7 @@ function status(invalid?: Record<string, number>): VtepNodeStateStatus {
     groups: [{ name: 'web', vni: 100, appliedGeneration: 1, paths: [{ vtep: '198.51.100.2', weight: 1 }], macs: 1, state: 'Programmed', message: '' }],
     learned: { ecmp: 2, singlePath: 0, ...(invalid ? { invalid } : {}) },
     lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-  } as VtepNodeStateStatus;
+  };
 }
 
 class Target {
@@ -93,7 +93,7 @@ describe.skipIf(skip)('agent Kubernetes edge against a real apiserver', () => {
       await cp.kubectlInput(nodeStateYaml('node-1', 1), 'create', '-f', '-');
       // Another node's object is not even sent to us (field selector).
       await cp.kubectlInput(nodeStateYaml('node-2', 1), 'create', '-f', '-');
-      await eventually('the spec applied', async () => target.specs.length === 1, 10_000, 50);
+      await eventually('the spec applied', () => Promise.resolve(target.specs.length === 1), 10_000, 50);
       expect(target.specs[0]!.groups[0]!.vteps).toEqual([{ vtep: '198.51.100.2', weight: 1 }]);
 
       const written = await eventually('status on the object', async () => {
@@ -112,7 +112,7 @@ describe.skipIf(skip)('agent Kubernetes edge against a real apiserver', () => {
       // Our own status writes came back as MODIFIED events: no new spec.
       expect(target.specs).toHaveLength(1);
       await cp.kubectl('patch', 'vns', 'node-1', '--type=merge', '-p', JSON.stringify({ spec: { groups: [{ name: 'web', generation: 2, vni: 100, vteps: [{ ip: '198.51.100.2', weight: 9 }], macs: ['02:00:00:00:00:aa'] }] } }));
-      await eventually('the edited spec applied', async () => target.specs.length === 2, 10_000, 50);
+      await eventually('the edited spec applied', () => Promise.resolve(target.specs.length === 2), 10_000, 50);
       expect(target.specs[1]!.generation).toBe(2);
       expect(target.specs[1]!.groups[0]!.vteps[0]!.weight).toBe(9);
       expect(target.rejections).toEqual([]);
@@ -144,9 +144,9 @@ describe.skipIf(skip)('agent Kubernetes edge against a real apiserver', () => {
   it('deleting the object withdraws the groups; writes wait for it to come back', async () => {
     const { edge, target, registry } = edgeFor('node-1');
     try {
-      await eventually('the spec applied', async () => target.specs.length === 1, 10_000, 50);
+      await eventually('the spec applied', () => Promise.resolve(target.specs.length === 1), 10_000, 50);
       await cp.kubectl('delete', 'vns', 'node-1');
-      await eventually('groups withdrawn', async () => target.specs.length === 2, 10_000, 50);
+      await eventually('groups withdrawn', () => Promise.resolve(target.specs.length === 2), 10_000, 50);
       expect(target.specs[1]!.groups).toEqual([]);
       expect(target.specs[1]!.fabric).toEqual(target.specs[0]!.fabric);
       edge.writer.write(status({ Other: 1 }));
