@@ -20,6 +20,12 @@
  * - The write is a JSON Patch `add /status`: it replaces the whole status
  *   (a JSON merge patch would keep map keys the new status no longer has,
  *   e.g. a `learned.invalid` reason that went away) and needs no read first.
+ * - After a (re)start, writes wait until the agent first reports Ready
+ *   (or `startupHoldMs`, 5 s, passed): the statuses of a starting agent
+ *   ("no desired state yet", "OVS not connected yet") are not news to
+ *   anyone, and writing them would flip a healthy node to not-ready in the
+ *   apiserver on every agent restart — for every group, on every node of a
+ *   DaemonSet rollout.
  * - Failures back off exponentially (1 s … 16 s); an apiserver outage only
  *   delays the write — the dataplane does not wait for it — and when the
  *   apiserver answers again (ApiserverHealth) the write goes out at once.
@@ -49,6 +55,8 @@ export interface StatusWriterOptions {
   retryMaxMs?: number;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /** Longest wait for the agent's first Ready status before writing anyway (default 5000). */
+  startupHoldMs?: number;
   /** Monotonic milliseconds (default performance.now; tests pass a fake clock). */
   now?: () => number;
 }
@@ -66,6 +74,9 @@ export class StatusWriter {
   private failures = 0;
   private lastErrorReason = '';
   private stopped = false;
+  /** Until when a starting agent's statuses are held (undefined: no status seen yet). */
+  private holdUntil: number | undefined;
+  private released = false;
   private readonly minIntervalMs: number;
   private readonly path: string;
   private readonly now: () => number;
@@ -85,6 +96,8 @@ export class StatusWriter {
   write(status: VtepNodeStateStatus): void {
     this.desired = status;
     this.desiredKey = statusKey(status);
+    this.holdUntil ??= this.now() + (this.opts.startupHoldMs ?? 5000);
+    if (!this.released && status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) this.released = true;
     this.reschedule();
   }
 
@@ -139,7 +152,8 @@ export class StatusWriter {
   private reschedule(): void {
     if (this.stopped || this.writing || !this.pending) return;
     clearTimeout(this.timer);
-    const delay = Math.max(0, this.notBefore - this.now());
+    const notBefore = this.released ? this.notBefore : Math.max(this.notBefore, this.holdUntil ?? 0);
+    const delay = Math.max(0, notBefore - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.writing && this.pending && !this.stopped) void this.send();
@@ -157,6 +171,7 @@ export class StatusWriter {
 
   private async patch(): Promise<void> {
     const { transport, log, health, metrics } = this.opts;
+    this.released = true;
     const status = this.desired!;
     const key = this.desiredKey;
     this.lastAttemptAt = this.now();

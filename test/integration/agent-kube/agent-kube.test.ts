@@ -39,6 +39,7 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
   let relay: ApiserverRelay;
   let op: OperatorProcess;
   let agent: KubeAgentProcess;
+  let kubeconfig = '';
 
   async function ofGroups(): Promise<OfGroup[]> {
     const out: OfGroup[] = [];
@@ -74,12 +75,13 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     await helm(['install', 'evpn', chartDir, '--namespace', NS], { kubeconfig: cp.kubeconfigPath });
     await createNode(cp, NODE, '192.0.2.1', { evpn: 'on' });
     const creds = await cp.nodeBoundCredentials(NODE, AGENT_SA, NS);
+    kubeconfig = creds.kubeconfigPath;
 
     lab = new AgentLab({ vteps: ['198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5'] });
     await lab.setup();
     relay = await ApiserverRelay.start(lab.ns, cp.server);
     op = await OperatorProcess.start(cp);
-    agent = KubeAgentProcess.start(lab.ns, { node: NODE, kubeconfig: creds.kubeconfigPath, ovsRundir: lab.ovs.rundir });
+    agent = KubeAgentProcess.start(lab.ns, { node: NODE, kubeconfig, ovsRundir: lab.ovs.rundir });
   }, 240_000);
 
   afterAll(async () => {
@@ -222,4 +224,33 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     // Per minute, at this rate: bounded by 60 (DESIGN 6), far below the 6000 kernel changes.
     expect((writes / elapsedS) * 60).toBeLessThanOrEqual(70);
   }, 90_000);
+
+  it('a restarted agent finds its status already right: it writes nothing and leaves OVS alone', async () => {
+    const groupsBefore = await ofGroups();
+    // The old agent's last coalesced write is out (its count stands still), then it stops.
+    let writes = -1;
+    await eventually('status writes settled', async () => {
+      const now = await agent.metric('evpn_agent_status_writes_total');
+      const settled = now === writes;
+      writes = now;
+      return settled;
+    }, 30_000, 2_500);
+    expect(await agent.stop()).toBe(0);
+    const before = await vns();
+    agent = KubeAgentProcess.start(lab.ns, { node: NODE, kubeconfig, ovsRundir: lab.ovs.rundir });
+    await eventually('the new agent ready', async () => {
+      const { stdout } = await lab.ns.exec('curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:18081/readyz').catch(() => ({ stdout: '' }));
+      return stdout === '200';
+    }, 30_000);
+    // Past the startup hold and a few rate-limit periods.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const after = await vns();
+    const timeless = (st: Record<string, any>) => ({ ...st, lastSyncTime: undefined, conditions: (st.conditions as Array<Record<string, unknown>>).map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    expect(timeless(after.status)).toEqual(timeless(before.status));
+    expect(await agent.metric('evpn_agent_status_writes_total')).toBe(0);
+    expect(await agent.metric('evpn_agent_status_write_errors_total')).toBe(0);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(condition(after, 'Ready')).toBe('True');
+    expect(await ofGroups()).toEqual(groupsBefore);
+  }, 60_000);
 });

@@ -141,6 +141,30 @@ describe('StatusWriter (coalesced status subresource writes)', () => {
     expect(await counter(metrics.statusWrites)).toBe(1);
   });
 
+  it('holds a starting agent\'s statuses until it first reports Ready (or 5 s passed)', async () => {
+    const starting = (message: string) => status(0, { conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message, lastTransitionTime: '2026-11-21T06:00:00Z' }] });
+    writer.write(starting('no desired state yet'));
+    writer.write(starting('Open vSwitch not connected yet'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(writes()).toHaveLength(0);
+    writer.write(status(4));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes()).toHaveLength(1);
+    expect(sent(writes()[0]!).learned?.ecmp).toBe(4);
+    // Once released, a later not-ready status is news and is written.
+    writer.write(starting('kernel write refused'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(writes()).toHaveLength(2);
+  });
+
+  it('an agent that never gets Ready still writes why, after the hold', async () => {
+    writer.write(status(0, { conditions: [{ type: 'Ready', status: 'False', reason: 'OvsUnreachable', message: 'connect: no such file', lastTransitionTime: '2026-11-21T06:00:00Z' }] }));
+    await vi.advanceTimersByTimeAsync(4900);
+    expect(writes()).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(writes()).toHaveLength(1);
+  });
+
   it('404: waits for the object to exist instead of retrying blindly', async () => {
     answer = () => {
       throw new KubeApiError('PATCH', PATH, 404, 'NotFound', 'vtepnodestates "node-a" not found');
