@@ -28,8 +28,10 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * Credentials: the kubeconfig file when given, else the Pod's service
  * account (token file re-read as the kubelet rotates it, cluster CA,
  * KUBERNETES_SERVICE_HOST/PORT). Throws a one-line reason when neither is there.
+ * The token file is re-read as the kubelet rotates it (client-node's
+ * tokenFile provider), so a long-running agent keeps a valid token.
  */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
+export function loadKubeConfig(kubeconfigPath?: string, inClusterRoot = ''): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) {
     if (!existsSync(kubeconfigPath)) throw new Error(`kubeconfig ${kubeconfigPath} does not exist`);
@@ -40,8 +42,10 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
     throw new Error('not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset): give --kubeconfig, or --state-file for standalone mode');
   }
-  if (!existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) throw new Error(`in-cluster config: ${SERVICE_ACCOUNT_DIR}/token is missing (no service account mounted)`);
-  kc.loadFromCluster();
+  const tokenFile = `${inClusterRoot}${SERVICE_ACCOUNT_DIR}/token`;
+  if (!existsSync(tokenFile)) throw new Error(`in-cluster config: ${tokenFile} is missing (no service account mounted)`);
+  // `inClusterRoot` prefixes the service-account paths (tests; a chroot).
+  kc.loadFromCluster(inClusterRoot);
   return kc;
 }
 

@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VtepNodeStateStatus } from '../../../src/api/index.js';
-import { KubernetesEdge } from '../../../src/agent/kube/edge.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeHttpTransport, KubernetesEdge, loadKubeConfig } from '../../../src/agent/kube/edge.js';
 import type { NodeSpec } from '../../../src/agent/model.js';
 import { Logger } from '../../../src/util/log.js';
 import { createMetricsRegistry, type Registry } from '../../../src/util/metrics.js';
@@ -158,6 +161,33 @@ describe.skipIf(skip)('agent Kubernetes edge against a real apiserver', () => {
       expect(target.specs.at(-1)!.groups[0]!.vteps[0]!.weight).toBe(4);
     } finally {
       await edge.stop();
+    }
+  }, 60_000);
+
+  it('in-cluster credentials (service-account files + KUBERNETES_SERVICE_HOST/PORT) authenticate as the node-bound service account', async () => {
+    const { token } = await cp.nodeBoundCredentials('node-x', 'evpn-agent');
+    const root = mkdtempSync(join(tmpdir(), 'evpn-incluster-'));
+    const env = { ...process.env };
+    try {
+      const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+      mkdirSync(sa, { recursive: true });
+      writeFileSync(join(sa, 'token'), token);
+      writeFileSync(join(sa, 'ca.crt'), cp.caCert);
+      process.env['KUBERNETES_SERVICE_HOST'] = '127.0.0.1';
+      process.env['KUBERNETES_SERVICE_PORT'] = new URL(cp.server).port;
+      const transport = new KubeHttpTransport(loadKubeConfig(undefined, root));
+      try {
+        const review = await transport.request<{ status: { userInfo: { username: string; extra?: Record<string, string[]> } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+        });
+        expect(review.status.userInfo.username).toBe('system:serviceaccount:default:evpn-agent');
+        expect(review.status.userInfo.extra?.['authentication.kubernetes.io/node-name']).toEqual(['node-x']);
+      } finally {
+        transport.close();
+      }
+    } finally {
+      process.env = env;
+      rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
 });
