@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseFlags } from './flags.js';
@@ -40,13 +41,16 @@ function processTable(rows: ProcessHealth[]): string {
 
 function tour(lab: Lab): string {
   const ns = lab.netns('node-a');
+  // The way this lab runs evpn-ecmp, so the lines work without it on PATH.
+  const self = lab.record.cli.map((a, i) => (i === 0 && a === process.execPath ? 'node' : a)).join(' ');
   return [
     'Explore:',
     `  export KUBECONFIG=${lab.kubeconfigPath}`,
-    `  ${lab.cp.kubectlPath} get evpn                       # fabrics, groups, per-node states`,
-    `  evpn-ecmp inspect kernel --netns ${ns}             # node-a's fdb nexthop groups and ECMP FDB entries`,
-    `  evpn-ecmp inspect ovs --bridge br-evpn --ovs-rundir ${lab.layout.nodeOvsDir('node-a')}`,
-    `  evpn-ecmp lab status --dir ${lab.dir}   |   evpn-ecmp lab down --dir ${lab.dir}`,
+    `  ${lab.cp.kubectlPath} get evpn`,
+    `  ${self} inspect kernel --netns ${ns}`,
+    `  ${self} inspect ovs --bridge br-evpn --ovs-rundir ${lab.layout.nodeOvsDir('node-a')}`,
+    `  ${self} lab status --dir ${lab.dir}`,
+    `  ${self} lab down --dir ${lab.dir}`,
   ].join('\n');
 }
 
@@ -83,9 +87,15 @@ async function up(args: string[]): Promise<number> {
   let lab: Lab;
   try {
     lab = await Lab.up({ dir, nodes, onProgress: (l) => progress.line(l) });
-  } finally {
+  } catch (err) {
     progress.done();
+    // What started keeps running, for a look at it; say how to see and remove it.
+    if (existsSync(join(dir, 'lab.json'))) {
+      process.stderr.write(`lab up failed; see \`evpn-ecmp lab status --dir ${dir}\` and the logs in ${dir}, remove it with \`evpn-ecmp lab down --dir ${dir}\`\n`);
+    }
+    throw err;
   }
+  progress.done();
   process.stdout.write(`\nThe lab is up (${lab.nodes.length} nodes, converged).\n\n${await lab.tables()}\n${tour(lab)}\n`);
   return 0;
 }

@@ -14,7 +14,7 @@
  * (pids are reused).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
 export type Lifetime = 'owned' | 'detached';
 
@@ -98,6 +98,20 @@ export function killNow(pid: number): void {
   } catch {
     // already gone
   }
+}
+
+/** Pids whose command line names a path inside `dir` (our own process excepted). */
+export function pidsUsing(dir: string): number[] {
+  const out: number[] = [];
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || !pidRunning(pid)) continue;
+    const argv = processCmdline(pid);
+    if (argv?.some((a) => a.includes(prefix))) out.push(pid);
+  }
+  return out;
 }
 
 export class Daemon {

@@ -11,13 +11,13 @@
  * and rebuilds a node's Open vSwitch that died; it refuses only when the
  * control plane itself is half gone.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
-import { Daemon, pidRunning, processCmdline, stopPid } from './daemon.js';
-import { haveCommand } from './exec.js';
+import { Daemon, pidsUsing, stopPid } from './daemon.js';
+import { haveCommand, type CommandError } from './exec.js';
 import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
 import { DEFAULT_NODES, LabLayout, MAX_NODES, nodeName, underlayAddress, type LabRecord } from './layout.js';
 import { AGENT_RBAC_YAML, EXAMPLES_DIR } from './manifests.js';
@@ -184,14 +184,21 @@ export class Lab {
     await lab.build(say);
     if (opts.samples !== false) {
       say(`applying the sample fabric and groups (${EXAMPLES_DIR})`);
-      await lab.cp.kubectl('apply', '-f', EXAMPLES_DIR);
+      await lab.createSamples();
     }
     say('waiting for convergence');
-    await waitForConvergence(lab.cp, lab.nodes, {
-      timeoutMs: opts.convergenceTimeoutMs ?? 180_000,
-      onProgress: (line, ms) => say(`[${(ms / 1000).toFixed(0).padStart(3)} s] ${line}`),
-      check: () => lab.deadProcess(),
-    });
+    try {
+      await waitForConvergence(lab.cp, lab.nodes, {
+        timeoutMs: opts.convergenceTimeoutMs ?? 180_000,
+        onProgress: (line, ms) => say(`[${(ms / 1000).toFixed(0).padStart(3)} s] ${line}`),
+        check: () => lab.deadProcess(),
+      });
+    } catch (err) {
+      // The agents' own words on why they are not ready, before anyone tears the lab down.
+      const pending = await readConvergence(lab.cp, lab.nodes).then((c) => Object.keys(c.nodesPending), () => lab.nodes);
+      const logs = pending.map((n) => `--- ${n}/agent.log (last lines)\n${tail(join(layout.nodeDir(n), 'agent.log'), 8)}`);
+      throw new Error([(err as Error).message, ...logs].join('\n'));
+    }
     return lab;
   }
 
@@ -270,6 +277,21 @@ export class Lab {
         cwd: layout.operatorDir,
         lifetime: 'detached',
       });
+    }
+  }
+
+  /**
+   * Creates the sample objects that do not exist. Never `apply`: on a lab
+   * that runs, the user may have edited or deleted them on purpose.
+   */
+  private async createSamples(): Promise<void> {
+    try {
+      await this.cp.kubectl('create', '-f', EXAMPLES_DIR);
+    } catch (err) {
+      const stderr = (err as CommandError).stderr ?? '';
+      const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+      // kubectl creates what it can and names each object that exists already.
+      if (lines.length === 0 || !lines.every((l) => /AlreadyExists|already exists/.test(l))) throw err;
     }
   }
 
@@ -382,20 +404,6 @@ export class Lab {
     say(`removed ${removed.length} items`);
     return removed;
   }
-}
-
-/** Pids whose command line names a path inside `dir` (our own process excepted). */
-export function pidsUsing(dir: string): number[] {
-  const out: number[] = [];
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid || !pidRunning(pid)) continue;
-    const argv = processCmdline(pid);
-    if (argv?.some((a) => a.includes(prefix))) out.push(pid);
-  }
-  return out;
 }
 
 function tail(file: string, lines = 15): string {

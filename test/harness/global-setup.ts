@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETNS_PREFIX } from './netns.js';
 import { KUBE_DIR_PREFIX, OWNER_PID_FILE } from './kube.js';
+import { pidsUsing } from '../../src/lab/daemon.js';
+
+/** Temporary lab directories of the end-to-end tests (test/integration/lab). */
+export const LAB_DIR_PREFIX = 'evpn-lab-';
 
 function pidAlive(pid: number): boolean {
   try {
@@ -77,6 +81,22 @@ function sweep(): string[] {
     } catch {
       // gone meanwhile
     }
+  }
+  // Labs of test/integration/lab: their processes are detached (they outlive
+  // the worker by design), so a worker killed outright leaves them running.
+  for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith(LAB_DIR_PREFIX))) {
+    const path = join(tmpdir(), dir);
+    if (ownerAlive(path)) continue;
+    for (const pid of pidsUsing(path)) {
+      found.push(`lab process ${pid}`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    found.push(`directory ${path}`);
+    rmSync(path, { recursive: true, force: true });
   }
   for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-') || d.startsWith(KUBE_DIR_PREFIX))) {
     const path = join(tmpdir(), dir);

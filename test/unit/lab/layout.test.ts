@@ -18,7 +18,7 @@ const record: LabRecord = {
 describe('lab layout', () => {
   const dirs: string[] = [];
   const tempLayout = () => {
-    const d = mkdtempSync(join(tmpdir(), 'evpn-lab-unit-'));
+    const d = mkdtempSync(join(tmpdir(), 'evpn-labunit-'));
     dirs.push(d);
     return new LabLayout(d);
   };
