@@ -1,51 +1,41 @@
 /**
- * OpenFlow objects rendered in ovs-ofctl's vocabulary. Used as identity
- * (a flow is keyed by table, priority and match, as OpenFlow does for
- * strict modify/delete) and as the comparison of desired and installed
- * objects, and in logs — the text an operator would read in
- * `ovs-ofctl -O OpenFlow15 dump-flows/dump-groups`.
+ * The agent's OpenFlow objects as text, in ovs-ofctl's vocabulary: the
+ * identity of a flow (table, priority and match, as OpenFlow names a flow
+ * for strict modify/delete), the comparison of desired and installed
+ * objects, and the lines in logs and drift messages.
+ *
+ * All of it is src/lib/openflow's canonical text (canonical.ts, format.ts)
+ * of the library objects the edge would send (edge/openflow.ts), so two
+ * objects compare equal exactly when Open vSwitch would hold the same
+ * thing (address spelling, default masks). Installed parts the agent never
+ * writes (`foreignMatch`, `other` actions, a group's `foreign` mark) are
+ * already text and are appended as they are.
  */
+import { canonicalAction, canonicalGroup, canonicalMatch, flowIdentity, formatAction, formatGroup, formatInstructions, formatMatch, type Bucket, type Instruction } from '../lib/openflow/index.js';
 import type { OfAction, OfFlow, OfGroup, OfMatch } from './model.js';
+import { toLibAction, toLibMatch } from './edge/openflow.js';
 
 export function matchText(m: OfMatch): string {
-  const parts: string[] = [];
-  if (m.inPort !== undefined) parts.push(`in_port=${m.inPort}`);
-  if (m.tunId !== undefined) parts.push(`tun_id=0x${m.tunId.toString(16)}`);
-  if (m.metadata !== undefined) parts.push(`metadata=0x${m.metadata.toString(16)}`);
-  if (m.ethDst !== undefined) parts.push(`dl_dst=${m.ethDst}`);
-  return parts.join(',');
-}
-
-function fullMatchText(f: Pick<OfFlow, 'match' | 'foreignMatch'>): string {
-  const m = matchText(f.match);
-  return f.foreignMatch ? (m ? `${m},${f.foreignMatch}` : f.foreignMatch) : m;
+  return formatMatch(canonicalMatch(toLibMatch(m)));
 }
 
 /** Identity of a flow in OpenFlow: table, priority, match. */
 export function flowKey(f: Pick<OfFlow, 'table' | 'priority' | 'match' | 'foreignMatch'>): string {
-  return `table=${f.table},priority=${f.priority},${fullMatchText(f)}`;
+  const identity = flowIdentity({ tableId: f.table, priority: f.priority, match: toLibMatch(f.match), instructions: [], cookie: 0n });
+  return f.foreignMatch ? `${identity},${f.foreignMatch}` : identity;
 }
 
 export function actionText(a: OfAction): string {
-  switch (a.type) {
-    case 'setTunId':
-      return `set_field:0x${a.value.toString(16)}->tun_id`;
-    case 'setTunDst':
-      return a.ip.includes(':') ? `set_field:${a.ip}->tun_ipv6_dst` : `set_field:${a.ip}->tun_dst`;
-    case 'group':
-      return `group:${a.groupId}`;
-    case 'output':
-      return `output:${a.port}`;
-    case 'other':
-      return a.text;
-  }
+  return a.type === 'other' ? a.text : formatAction(canonicalAction(toLibAction(a)));
 }
 
 /** Everything after the key: cookie and instructions. */
 export function flowBody(f: OfFlow): string {
   const parts = f.actions.map(actionText);
-  if (f.writeMetadata !== undefined) parts.push(`write_metadata:0x${f.writeMetadata.toString(16)}`);
-  if (f.gotoTable !== undefined) parts.push(`goto_table:${f.gotoTable}`);
+  const rest: Instruction[] = [];
+  if (f.writeMetadata !== undefined) rest.push({ type: 'writeMetadata', metadata: f.writeMetadata, mask: 0xffffffffffffffffn });
+  if (f.gotoTable !== undefined) rest.push({ type: 'gotoTable', tableId: f.gotoTable });
+  if (rest.length > 0) parts.push(formatInstructions(rest));
   return `cookie=0x${f.cookie.toString(16)},actions=${parts.join(',') || 'drop'}`;
 }
 
@@ -53,7 +43,19 @@ export function flowText(f: OfFlow): string {
   return `${flowKey(f)} ${flowBody(f)}`;
 }
 
+/**
+ * A select group with every bucket's weight spelt out (ovs-ofctl omits
+ * weight 1; a path's weight is what status and logs are read for).
+ */
 export function groupText(g: OfGroup): string {
-  const buckets = g.buckets.map((b) => `bucket=bucket_id:${b.bucketId},weight:${b.weight},actions=${actionText({ type: 'setTunDst', ip: b.tunDst })},output:${b.outPort}`);
-  return `group_id=${g.groupId},type=select,selection_method=${g.selectionMethod},${buckets.join(',')}${g.foreign ? `,${g.foreign}` : ''}`;
+  const buckets = g.buckets.map((b): Bucket => {
+    // An installed bucket of a foreign shape has no tunnel destination or
+    // output (edge/openflow.ts marks the group foreign): leave them out.
+    const actions: OfAction[] = [];
+    if (b.tunDst !== '') actions.push({ type: 'setTunDst', ip: b.tunDst });
+    if (b.outPort >= 0) actions.push({ type: 'output', port: b.outPort });
+    return { bucketId: b.bucketId, weight: b.weight, actions: actions.map(toLibAction) };
+  });
+  const text = formatGroup(canonicalGroup({ groupId: g.groupId, type: 'select', selectionMethod: { name: g.selectionMethod }, buckets }), { explicitWeights: true });
+  return g.foreign ? `${text},${g.foreign}` : text;
 }

@@ -15,7 +15,7 @@ export interface CookieSettings {
 
 // ------------------------------------------------------------ to the switch
 
-function toLibAction(a: OfAction): Action {
+export function toLibAction(a: OfAction): Action {
   switch (a.type) {
     case 'setTunId':
       return { type: 'setField', field: 'tun_id', value: a.value };
@@ -30,7 +30,7 @@ function toLibAction(a: OfAction): Action {
   }
 }
 
-function toLibMatch(m: OfMatch): Match {
+export function toLibMatch(m: OfMatch): Match {
   const match: Match = {};
   if (m.inPort !== undefined) match.inPort = m.inPort;
   if (m.tunId !== undefined) match.tunnelId = m.tunId;
@@ -104,7 +104,6 @@ export function toBundleMessages(changes: readonly OfChange[], cookies: CookieSe
 // ---------------------------------------------------------- from the switch
 
 function fromLibAction(a: Action): OfAction {
-  if (a.type === 'output' && a.maxLen === undefined) return { type: 'output', port: a.port };
   if (a.type === 'output') return { type: 'output', port: a.port };
   if (a.type === 'group') return { type: 'group', groupId: a.groupId };
   if (a.type === 'setField' && a.mask === undefined) {

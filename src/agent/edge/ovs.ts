@@ -1,9 +1,11 @@
 /**
  * OvsPort on src/lib/openflow (the bridge's `<rundir>/<bridge>.mgmt`) and
- * an OVSDB session (`<rundir>/db.sock`): reads back only the agent's groups
- * (inside groupIdRange) and flows (cookie under cookieMask), commits plans
- * as one atomic ordered bundle, and recovers the nhid → group id mapping
- * from the ECMP flows' cookies.
+ * src/lib/ovsdb (`<rundir>/db.sock`, through ovsdb-session.ts): reads back
+ * only the agent's groups (inside groupIdRange) and flows (cookie under
+ * cookieMask), commits plans as one atomic ordered bundle, and recovers the
+ * nhid → group id mapping from the ECMP flows' cookies. Neither library
+ * client reconnects by itself: a lost connection is reported once, and the
+ * agent reconnects and re-reads the bridge.
  */
 import { join } from 'node:path';
 import { OFPG, OpenFlowClient } from '../../lib/openflow/index.js';
@@ -24,6 +26,8 @@ export interface OvsdbSession {
   /** Calls back with the bridge's full interface list whenever it changes. */
   monitorInterfaces(bridge: string, cb: (interfaces: OvsInterface[]) => void): Promise<void>;
   onClose(cb: (reason: string) => void): void;
+  /** A malformed message from the server, dropped (the session goes on). */
+  onProtocolError?(cb: (err: Error) => void): void;
   close(): void;
 }
 
@@ -35,6 +39,7 @@ export class OvsBridge implements OvsPort {
   private interfaceListeners: Array<(ifaces: OvsInterface[]) => void> = [];
   private disconnectListeners: Array<(reason: string) => void> = [];
   private generation = 0;
+  private bridgeName = '';
 
   constructor(
     private readonly rundir: string,
@@ -62,6 +67,7 @@ export class OvsBridge implements OvsPort {
     const db = await this.connectOvsdb(join(this.rundir, 'db.sock'));
     this.db = db;
     db.onClose((reason) => lost(`OVSDB connection lost: ${reason}`));
+    db.onProtocolError?.((err) => this.log.warn('malformed OVSDB message from the server dropped', { error: err.message }));
   }
 
   async ensureTunnelPort(settings: OvsSettingsForPort): Promise<void> {
@@ -71,15 +77,14 @@ export class OvsBridge implements OvsPort {
   async interfaces(): Promise<OvsInterface[]> {
     const db = this.requireDb();
     const bridge = this.bridgeName;
-    // Monitor first, then read: a change in between (ovs-vswitchd assigning
-    // the new tunnel port its ofport) is then reported, never missed.
+    // Monitor first, then read the monitor's view: a change in between
+    // (ovs-vswitchd assigning the new tunnel port its ofport) is then
+    // reported, never missed.
     await db.monitorInterfaces(bridge, (ifaces) => {
       for (const cb of this.interfaceListeners) cb(ifaces);
     });
     return db.interfaces(bridge);
   }
-
-  private bridgeName = '';
 
   onInterfaces(cb: (interfaces: OvsInterface[]) => void): void {
     this.interfaceListeners.push(cb);

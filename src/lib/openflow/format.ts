@@ -168,11 +168,21 @@ export function formatSelectionMethod(sm: SelectionMethod): string {
   return s;
 }
 
-export function formatBucket(b: Bucket, type: GroupDesc['type'], withId = true): string {
+export interface GroupFormatOptions {
+  /**
+   * Print a select bucket's weight even when it is the default, 1, which
+   * ovs-ofctl leaves out: for logs and status where every path's weight is
+   * what the reader looks for.
+   */
+  explicitWeights?: boolean;
+}
+
+export function formatBucket(b: Bucket, type: GroupDesc['type'], withId = true, opts: GroupFormatOptions = {}): string {
   const parts: string[] = [];
   if (withId && b.bucketId !== undefined) parts.push(`bucket_id:${b.bucketId}`);
   // ovs-ofctl omits a select bucket's weight when it is the default, 1.
-  if (b.weight !== undefined && !(type === 'select' && b.weight === 1) && !(type !== 'select' && b.weight === 0)) parts.push(`weight:${b.weight}`);
+  const defaultWeight = type === 'select' ? b.weight === 1 && !opts.explicitWeights : b.weight === 0;
+  if (b.weight !== undefined && !defaultWeight) parts.push(`weight:${b.weight}`);
   if (b.watchPort !== undefined && b.watchPort !== OFPP.ANY) parts.push(`watch_port:${formatPort(b.watchPort)}`);
   if (b.watchGroup !== undefined && b.watchGroup !== OFPP.ANY) parts.push(`watch_group:${b.watchGroup}`);
   parts.push(`actions=${formatActions(b.actions)}`);
@@ -180,10 +190,10 @@ export function formatBucket(b: Bucket, type: GroupDesc['type'], withId = true):
 }
 
 /** `group_id=1,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=…` */
-export function formatGroup(g: Pick<GroupDesc, 'groupId' | 'type' | 'selectionMethod' | 'buckets'>): string {
+export function formatGroup(g: Pick<GroupDesc, 'groupId' | 'type' | 'selectionMethod' | 'buckets'>, opts: GroupFormatOptions = {}): string {
   let s = `group_id=${g.groupId},type=${g.type}`;
   if (g.selectionMethod) s += `,${formatSelectionMethod(g.selectionMethod)}`;
-  for (const b of g.buckets) s += `,bucket=${formatBucket(b, g.type)}`;
+  for (const b of g.buckets) s += `,bucket=${formatBucket(b, g.type, true, opts)}`;
   return s;
 }
 

@@ -1,3 +1,14 @@
+/** The stream is not a sequence of JSON values; `offset` counts characters from the start of the stream. */
+export class JsonStreamError extends Error {
+  override name = 'JsonStreamError';
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at stream offset ${offset}`);
+  }
+}
+
 /**
  * OVSDB's JSON-RPC (RFC 7047 §4) sends JSON values back to back with no
  * delimiter. This splitter finds where each top-level value ends by tracking
@@ -10,6 +21,8 @@ export class JsonValueSplitter {
   private escaped = false;
   private scanned = 0;
   private start = 0;
+  /** Characters of the stream dropped from `text` so far (for error offsets). */
+  private consumed = 0;
 
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
 
@@ -31,18 +44,20 @@ export class JsonValueSplitter {
         this.depth++;
       } else if (c === 0x7d || c === 0x5d) {
         this.depth--;
-        if (this.depth < 0) throw new Error(`unbalanced "${String.fromCharCode(c)}" in the JSON-RPC stream`);
+        if (this.depth < 0) throw new JsonStreamError(`unbalanced "${String.fromCharCode(c)}" in the JSON-RPC stream`, this.consumed + i);
         if (this.depth === 0) out.push(this.text.slice(this.start, i + 1));
       }
     }
     if (this.depth === 0) {
+      this.consumed += this.text.length;
       this.text = '';
       this.scanned = 0;
     } else {
+      this.consumed += this.start;
       this.text = this.text.slice(this.start);
       this.scanned = this.text.length;
       this.start = 0;
-      if (this.text.length > this.maxBytes) throw new Error(`JSON-RPC message larger than ${this.maxBytes} bytes`);
+      if (this.text.length > this.maxBytes) throw new JsonStreamError(`JSON-RPC message larger than ${this.maxBytes} bytes`, this.consumed);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OvsSandbox } from '../../harness/ovs.js';
 import { missingPrerequisites, OVS_TOOLS } from '../../harness/prereq.js';
-import { ensureBridge, ensureTunnelPort, InterfaceMonitor, OvsdbClient, OvsdbError, type InterfaceInfo } from '../../../src/lib/ovsdb/index.js';
+import { configureTunnelPort, ensureBridge, ensureTunnelPort, InterfaceMonitor, OvsdbClient, OvsdbError, type InterfaceInfo } from '../../../src/lib/ovsdb/index.js';
 import { OpenFlowClient } from '../../../src/lib/openflow/index.js';
 
 const skip = missingPrerequisites(OVS_TOOLS);
@@ -105,6 +105,45 @@ describe.skipIf(skip)('OVSDB client against ovsdb-server + ovs-vswitchd', () => 
 
     await ovs.vsctl('del-port', 'br0', 'p1');
     await until('p1 gone', () => (monitor.interfaces().has('p1') ? undefined : true));
+    await monitor.stop();
+  });
+
+  it('watches one bridge\'s interfaces, configures a tunnel port without waiting, and reports why a port failed', async () => {
+    await ovs.addBridge('br-evpn');
+    await ovs.addBridge('br-other');
+    await ovs.addDummyPort('br-other', 'q1', { ofport: 21, externalIds: { 'evpn-vni': '100' } });
+    db = await OvsdbClient.connect(`unix:${ovs.dbSocket}`);
+    const monitor = await InterfaceMonitor.start(db, { bridge: 'br-evpn' });
+
+    // A port written by hand with the explicit default dst_port is already right.
+    await ovs.vsctl('add-port', 'br-evpn', 'evpn-vxlan', '--', 'set', 'Interface', 'evpn-vxlan', 'type=vxlan', 'options:remote_ip=flow', 'options:key=flow', 'options:dst_port=4789');
+    expect(await configureTunnelPort(db, { bridge: 'br-evpn', port: 'evpn-vxlan', dstPort: 4789 })).toEqual({ created: false, updated: false });
+    const tunnel = await until('tunnel ofport', () => {
+      const r = monitor.interfaces().get('evpn-vxlan');
+      return r?.ofport !== undefined && r.ofport > 0 ? r : undefined;
+    });
+    expect(tunnel.ofport).toBe(await ovs.ofport('evpn-vxlan'));
+    expect(tunnel.error).toBeUndefined();
+    expect([...monitor.interfaces().keys()].sort()).toEqual(['br-evpn', 'evpn-vxlan']);
+
+    // A second flow-based VXLAN port on the same UDP port is refused by
+    // ovs-vswitchd (ofport -1, Interface:error); configure returns at once,
+    // the monitor carries the reason, the waiting variant rejects with it.
+    expect(await configureTunnelPort(db, { bridge: 'br-evpn', port: 'evpn-vxlan2', dstPort: 4789 })).toEqual({ created: true, updated: false });
+    const refused = await until('refused port', () => {
+      const r = monitor.interfaces().get('evpn-vxlan2');
+      return r?.error ? r : undefined;
+    });
+    expect(refused.ofport).toBe(-1);
+    expect(refused.error).toMatch(/evpn-vxlan2/);
+    await expect(ensureTunnelPort(db, { bridge: 'br-evpn', port: 'evpn-vxlan2', dstPort: 4789, timeoutMs: 2000 })).rejects.toThrow(/could not be added/);
+
+    // q1 of the other bridge stayed out of view; once it is a port of this one, it is in.
+    expect(monitor.interfaces().has('q1')).toBe(false);
+    await ovs.vsctl('del-port', 'br-other', 'q1');
+    await ovs.addDummyPort('br-evpn', 'q1', { ofport: 22, externalIds: { 'evpn-vni': '100' } });
+    const q1 = await until('q1 in br-evpn', () => (monitor.interfaces().get('q1')?.ofport === 22 ? monitor.interfaces().get('q1') : undefined));
+    expect(q1.externalIds).toEqual({ 'evpn-vni': '100' });
     await monitor.stop();
   });
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseVtepNodeState, type VtepNodeStateStatus } from '../../../src/api/index.js';
-import { JsonStreamSplitter, OvsdbProtocolError } from '../../../src/agent/edge/ovsdb-session.js';
 import { fromFlowStats, fromGroupDesc, toBundleMessages } from '../../../src/agent/edge/openflow.js';
 import { toFdbEntry, toNexthop } from '../../../src/agent/edge/kernel.js';
 import { nodeSpecFrom } from '../../../src/agent/spec.js';
@@ -8,20 +7,6 @@ import { buildStatus, type SyncFacts } from '../../../src/agent/status-report.js
 import { flowBody, groupText } from '../../../src/agent/openflow-text.js';
 import type { OfFlow, OfGroup } from '../../../src/agent/model.js';
 import type { FlowStats, GroupDesc } from '../../../src/lib/openflow/index.js';
-
-describe('OVSDB stream framing', () => {
-  it('splits concatenated JSON texts across chunk boundaries, braces inside strings included', () => {
-    const s = new JsonStreamSplitter();
-    expect(s.push('{"id":1,"result":["a}{"]}{"id":')).toEqual([{ id: 1, result: ['a}{'] }]);
-    expect(s.push('2,"x":"\\"}"}')).toEqual([{ id: 2, x: '"}' }]);
-  });
-  it('names the offset of bad input', () => {
-    const s = new JsonStreamSplitter();
-    s.push('{"a":1}');
-    expect(() => s.push('{"a":tru}')).toThrow(OvsdbProtocolError);
-    expect(() => new JsonStreamSplitter().push('{"a":1}}')).toThrow(/offset 7/);
-  });
-});
 
 describe('OpenFlow translation', () => {
   const cookies = { cookie: 0x45564e0000000000n, cookieMask: 0xffffffff00000000n };

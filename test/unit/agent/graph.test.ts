@@ -46,7 +46,7 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
     ]);
     expect(flows).toContain(`table=1,priority=100,metadata=0x64,dl_dst=${mac(1)} cookie=0x45564e000000000a,actions=set_field:0x64->tun_id,group:${ofId}`);
     expect(flows).toContain('table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:1');
-    expect(flows).toContain('table=0,priority=100,in_port=9,tun_id=0x64 cookie=0x45564e0000000000,actions=output:1');
+    expect(flows).toContain('table=0,priority=100,tun_id=0x64,in_port=9 cookie=0x45564e0000000000,actions=output:1');
     expect(g.evpnFdb.data.learned).toEqual({ ecmp: 2, singlePath: 0, invalid: {} });
   });
 

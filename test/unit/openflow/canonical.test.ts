@@ -63,6 +63,11 @@ describe('canonical forms and diffs', () => {
       'group_id=1,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=set_field:0x64->tun_id,output:5,bucket=bucket_id:1,actions=drop',
     );
     expect(formatFlow({ tableId: 0, priority: 0x8000, cookie: 0n, match: {}, instructions: [] })).toBe('cookie=0x0, table=0, actions=drop');
+    // For logs and status: every select bucket's weight, the default 1 included; other group types keep their form.
+    const twoPaths = { groupId: 2, type: 'select' as const, buckets: [{ bucketId: 0, weight: 1, actions: [out(5)] }, { bucketId: 1, weight: 3, actions: [out(6)] }] };
+    expect(formatGroup(twoPaths, { explicitWeights: true })).toBe('group_id=2,type=select,bucket=bucket_id:0,weight:1,actions=output:5,bucket=bucket_id:1,weight:3,actions=output:6');
+    expect(formatGroup(twoPaths)).toBe('group_id=2,type=select,bucket=bucket_id:0,actions=output:5,bucket=bucket_id:1,weight:3,actions=output:6');
+    expect(formatGroup({ groupId: 3, type: 'all', buckets: [{ bucketId: 0, weight: 0, actions: [out(1)] }] }, { explicitWeights: true })).toBe('group_id=3,type=all,bucket=bucket_id:0,actions=output:1');
     expect(formatMatch({ ethType: 0x0800, ipProto: 17, udpDst: 4789, inPort: 1, ipv4Dst: { value: '10.0.0.0', mask: '255.0.0.0' } })).toBe('udp,in_port=1,nw_dst=10.0.0.0/8,tp_dst=4789');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { JsonValueSplitter } from '../../../src/lib/ovsdb/json-stream.js';
+import { JsonStreamError, JsonValueSplitter } from '../../../src/lib/ovsdb/json-stream.js';
 import { fromOvsdbMap, fromOvsdbOptional, fromOvsdbSet, ovsdbMap } from '../../../src/lib/ovsdb/client.js';
 
 describe('OVSDB JSON-RPC stream splitting', () => {
@@ -20,6 +20,27 @@ describe('OVSDB JSON-RPC stream splitting', () => {
   it('rejects an unbalanced stream instead of buffering forever', () => {
     expect(() => new JsonValueSplitter().push('{"a":1}}')).toThrow(/unbalanced/);
     expect(() => new JsonValueSplitter(10).push('{"a":"01234567890123"')).toThrow(/larger than 10/);
+  });
+
+  it('names the stream offset of bad input, counted across chunks', () => {
+    const s = new JsonValueSplitter();
+    expect(s.push('{"id":1,"result":["a}{"]}{"id":')).toEqual(['{"id":1,"result":["a}{"]}']);
+    expect(s.push('2,"x":"\\"}"}')).toEqual(['{"id":2,"x":"\\"}"}']);
+    const err = (() => {
+      try {
+        s.push(' ]');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(JsonStreamError);
+    // 31 + 12 characters before, then a space: the bracket is at offset 44.
+    expect((err as JsonStreamError).offset).toBe(44);
+    expect((err as Error).message).toMatch(/at stream offset 44$/);
+    const big = new JsonValueSplitter(8);
+    big.push('{}{}');
+    expect(() => big.push('["0123456789"')).toThrow(/larger than 8 bytes at stream offset 4/);
   });
 
   it('converts OVSDB maps, sets and optional values', () => {
