@@ -123,9 +123,17 @@ export class NodeStateSource {
           await this.list();
           this.markListed();
         }
+        const opened = performance.now();
         await this.watch();
-        // The server ended the stream at its timeout: resume at once.
-        this.failures = 0;
+        // The server ended the stream at its timeout: resume at once — unless
+        // streams keep ending as soon as they open (a proxy cutting them),
+        // which must not become a tight loop of requests.
+        if (performance.now() - opened < 1000) {
+          this.failures += 1;
+          await this.pause(backoffDelay(this.failures, { baseDelayMs: this.opts.retryMinMs ?? 500, maxDelayMs: this.opts.retryMaxMs ?? 30_000 }));
+        } else {
+          this.failures = 0;
+        }
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof Gone) {

@@ -49,7 +49,7 @@ describe('NodeStateSource (this node\'s VtepNodeState: list + watch)', () => {
     source = undefined;
   });
 
-  function setup(listAnswers: Array<{ rv: string; items: unknown[] } | Error>) {
+  function setup(listAnswers: Array<{ rv: string; items: unknown[] } | Error>, retryMinMs = 1) {
     const api = new FakeTransport();
     const target = new Target();
     const observed: ObservedNodeState[] = [];
@@ -63,7 +63,7 @@ describe('NodeStateSource (this node\'s VtepNodeState: list + watch)', () => {
       if (answer instanceof Error) throw answer;
       return { metadata: { resourceVersion: answer.rv }, items: answer.items };
     };
-    source = new NodeStateSource({ transport: api, node: 'node-a', target, log: silentLogger, health, onObserved: (o) => observed.push(o), retryMinMs: 1, retryMaxMs: 4 });
+    source = new NodeStateSource({ transport: api, node: 'node-a', target, log: silentLogger, health, onObserved: (o) => observed.push(o), retryMinMs, retryMaxMs: retryMinMs * 4 });
     source.start();
     return { api, target, observed, health, lists: () => lists };
   }
@@ -132,6 +132,16 @@ describe('NodeStateSource (this node\'s VtepNodeState: list + watch)', () => {
     expect(lists()).toBe(4);
     expect(health.reachable).toBe(true);
     expect(target.specs).toHaveLength(1);
+  });
+
+  it('streams that end as soon as they open are resumed with backoff, not in a tight loop', async () => {
+    const { api } = setup([{ rv: '10', items: [nodeState(1, '9')] }], 40);
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) (await api.watchNumber(i)).end();
+    await api.watchNumber(3);
+    // 40 + 80 + 160 ms of backoff between the four watches.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(270);
+    expect(api.watches.slice(1).map((w) => w.options.query?.resourceVersion)).toEqual(['10', '10', '10']);
   });
 
   it('an unexpected answer (403) starts over from a list', async () => {
