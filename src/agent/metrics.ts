@@ -17,6 +17,7 @@ export class AgentMetrics {
   readonly kernelResyncs: Counter<'reason'>;
   readonly drift: Counter<'dataplane'>;
   readonly programmed: Gauge<'kind'>;
+  readonly floodVteps: Gauge<'vni'>;
   readonly learned: Gauge<'kind'>;
   readonly invalid: Gauge<'reason'>;
   readonly stateFileErrors: Counter;
@@ -38,7 +39,8 @@ export class AgentMetrics {
     this.kernelErrors = new Counter({ name: 'evpn_agent_kernel_errors_total', help: 'Kernel writes the kernel refused.', registers });
     this.kernelResyncs = new Counter({ name: 'evpn_agent_kernel_resyncs_total', help: 'Full kernel re-dumps diffed into the engine, by reason: overflow (ENOBUFS), malformed (undecodable notification), write-failed (a refused write).', labelNames: ['reason'], registers });
     this.drift = new Counter({ name: 'evpn_agent_drift_repairs_total', help: 'Differences found by the periodic audit and repaired.', labelNames: ['dataplane'], registers });
-    this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups, flows, paths (buckets).', labelNames: ['kind'], registers });
+    this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups (select), floodGroups (all), flows, paths (select buckets).', labelNames: ['kind'], registers });
+    this.floodVteps = new Gauge({ name: 'evpn_agent_flood_vteps', help: 'Remote VTEPs in the flood list of each VNI (all-zeros FDB entries honoured).', labelNames: ['vni'], registers });
     this.learned = new Gauge({ name: 'evpn_agent_learned_entries', help: 'Kernel FDB entries mirrored that the agent did not write, by kind.', labelNames: ['kind'], registers });
     this.invalid = new Gauge({ name: 'evpn_agent_invalid_entries', help: 'Kernel FDB entries refused, by reason.', labelNames: ['reason'], registers });
     this.stateFileErrors = new Counter({ name: 'evpn_agent_state_errors_total', help: 'Desired states refused (unreadable or invalid); the previous one stays applied.', registers });

@@ -115,11 +115,23 @@ export const NUD_PERMANENT = 0x80;
 /** What `bridge fdb add ... static` writes: NOARP|REACHABLE. */
 export const NUD_STATIC = NUD_NOARP | NUD_REACHABLE;
 
-export function fdbKey(e: { ifindex: number; mac: string; vlan: number }): string {
-  return `${e.ifindex}/${e.mac}/${e.vlan}`;
+export const ZERO_MAC = '00:00:00:00:00:00';
+
+/**
+ * Identity of a kernel FDB entry. The all-zeros MAC of a VXLAN device is
+ * one kernel entry with a list of remote destinations (vxlan_rdst), but
+ * rtnetlink reports and deletes each destination on its own
+ * (`bridge fdb append|del 00:00:00:00:00:00 dev D dst IP`), so the flood
+ * list is keyed per destination.
+ */
+export function fdbKey(e: { ifindex: number; mac: string; vlan: number; dst?: string | undefined }): string {
+  const base = `${e.ifindex}/${e.mac}/${e.vlan}`;
+  return e.mac === ZERO_MAC && e.dst !== undefined ? `${base}/${e.dst}` : base;
 }
 
-export const ZERO_MAC = '00:00:00:00:00:00';
+export function isFloodKey(key: string): boolean {
+  return key.includes(`/${ZERO_MAC}/`);
+}
 
 export interface KernelSnapshot {
   links: KernelLink[];
@@ -187,6 +199,23 @@ export interface OfFlow {
   foreignMatch?: string;
   /** The edge's own representation of an installed flow (exact match for strict deletes). */
   native?: unknown;
+}
+
+/**
+ * A VNI's flood group (OpenFlow type `all`, head-end replication): one
+ * bucket per remote VTEP of the flood list (set tun_dst, output to the
+ * tunnel port; the flow sets tun_id before the group) and one per local
+ * port of the VNI (output). Bucket ids: the VTEPs first, then the ports,
+ * both in sorted order.
+ */
+export interface FloodGroup {
+  groupId: number;
+  vni: number;
+  vteps: string[];
+  tunnelPort: number;
+  ports: number[];
+  /** Anything found installed that the agent does not write. */
+  foreign?: string;
 }
 
 // ---------------------------------------------------------------- IP helpers

@@ -3,7 +3,8 @@
  * implements them on top of src/lib/rtnetlink, src/lib/openflow and
  * src/lib/ovsdb; tests may implement them in memory.
  */
-import type { KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
+import type { FloodGroup, KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
+import type { FloodChange } from './sync/flood-plan.js';
 import type { KernelOp } from './sync/kernel-plan.js';
 import type { OfChange, OfState } from './sync/of-plan.js';
 
@@ -57,5 +58,28 @@ export interface OvsPort {
   readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled>;
   /** The changes as one ordered, atomic bundle, confirmed by a barrier. */
   commit(changes: readonly OfChange[], settings: OvsSettingsForPort): Promise<void>;
+  close(): void;
+}
+
+/** A flood-list write (all-zeros MAC, one destination). */
+export type FloodKernelOp = Extract<KernelOp, { op: 'appendFlood' | 'delFlood' }>;
+
+/**
+ * The flood list's own reach into the world (issue 11): all-zeros FDB
+ * writes in the kernel and `all` groups on the bridge. Kept apart from
+ * KernelPort/OvsPort so those stay select-group and nhid shaped; the agent
+ * orders its commits around the main bundle (flood groups added and
+ * modified before it, deleted after it), so every flow always names an
+ * existing group.
+ */
+export interface FloodPort {
+  /** `bridge fdb append|del 00:00:00:00:00:00 dev D dst IP self`; deleting what is gone succeeds. */
+  applyKernel(op: FloodKernelOp): Promise<void>;
+  /** Opens the OpenFlow connection for flood groups; rejects when the bridge is unreachable. */
+  connect(settings: OvsSettingsForPort): Promise<void>;
+  /** The `all` groups inside groupIdRange (the agent's flood groups), VNI from `vniOf` (0 when unknown). */
+  readInstalled(settings: OvsSettingsForPort, vniOf: ReadonlyMap<number, number>): Promise<Map<number, FloodGroup>>;
+  /** The changes as one ordered, atomic bundle, confirmed by a barrier. */
+  commit(changes: readonly FloodChange[]): Promise<void>;
   close(): void;
 }

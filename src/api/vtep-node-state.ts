@@ -140,6 +140,22 @@ export const vtepNodeStateStatus = z
       })
       .optional()
       .describe('Kernel FDB entries mirrored into Open vSwitch that the agent did not write.'),
+    flood: listMap(
+      z
+        .array(
+          z
+            .strictObject({
+              vni,
+              vteps: z.int().min(0).describe('Remote VTEPs in the flood list (the kernel\'s all-zeros-MAC FDB entries of the VNI).'),
+              ofGroupId: uint32.optional().describe('OpenFlow `all` group that replicates broadcast, unknown unicast and multicast (ovs-ofctl dump-groups group_id=N).'),
+            })
+            .describe('Flooding of one VNI on this node.'),
+        )
+        .max(MAX_GROUPS_PER_NODE),
+      ['vni'],
+    )
+      .optional()
+      .describe('Per VNI: flood list size and flood group (BUM traffic, head-end replication).'),
     lastSyncTime: dateTime('When the dataplane was last found in sync (RFC 3339).').optional(),
   })
   .describe('Observed state, written by this node\'s agent only.');

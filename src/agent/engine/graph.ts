@@ -7,6 +7,7 @@
  *   nexthops ──┤                               │             │          │
  *   fdb ───────┴─► evpnFdb ─────► groupIds ───► ofDesired ──(OVS sync)  │
  *   ovs ─────────────────────────┴─────────────┘                        │
+ *   nodeState, links, fdb, kernelDesired ─► floodList ─► ofDesired        │
  *   everything ─────────────────────────────────────────────────► status
  *
  * Input nodes (no inputs): nodeState, links, nexthops, fdb, ovs. The sync
@@ -16,6 +17,7 @@
 import { Engine } from './engine.js';
 import { createEvpnFdbNode } from './nodes/evpn-fdb.js';
 import { createFdbNode } from './nodes/fdb.js';
+import { createFloodListNode } from './nodes/flood-list.js';
 import { createGroupIdsNode } from './nodes/group-ids.js';
 import { createKernelDesiredNode } from './nodes/kernel-desired.js';
 import { createLinksNode } from './nodes/links.js';
@@ -33,11 +35,12 @@ export function createAgentGraph() {
   const ovs = createOvsNode();
   const kernelDesired = createKernelDesiredNode({ nodeState, links, nexthops, fdb });
   const evpnFdb = createEvpnFdbNode({ nodeState, links, nexthops, fdb });
+  const floodList = createFloodListNode({ nodeState, links, fdb, kernelDesired });
   const groupIds = createGroupIdsNode({ nodeState, evpnFdb, ovs });
-  const ofDesired = createOfDesiredNode({ nodeState, evpnFdb, groupIds, ovs });
-  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired });
+  const ofDesired = createOfDesiredNode({ nodeState, evpnFdb, groupIds, ovs, floodList });
+  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList });
   const engine = new Engine([status]);
-  return { engine, nodeState, links, nexthops, fdb, ovs, kernelDesired, evpnFdb, groupIds, ofDesired, status };
+  return { engine, nodeState, links, nexthops, fdb, ovs, kernelDesired, evpnFdb, floodList, groupIds, ofDesired, status };
 }
 
 export type AgentGraph = ReturnType<typeof createAgentGraph>;

@@ -11,9 +11,14 @@
  * entries, groups, then nexthops no group uses any more. Deleting our
  * entries before their group also avoids relying on the kernel's silent
  * removal of a deleted group's entries.
+ *
+ * Flood entries (all-zeros MAC, one per remote VTEP of a VNI) are
+ * appended where missing and deleted only when retired (see
+ * kernelDesired for why that is how we recognise our own). They are
+ * independent of the nexthop objects and go last.
  */
 import type { KernelDesiredData } from '../engine/nodes/kernel-desired.js';
-import { NTF_EXT_LEARNED, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
+import { NTF_EXT_LEARNED, NTF_SELF, NUD_NOARP, NUD_PERMANENT, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
 import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
 
 export type KernelOp =
@@ -21,7 +26,15 @@ export type KernelOp =
   | { op: 'setGroup'; replace: boolean; id: number; members: NexthopMember[] }
   | { op: 'setFdb'; replace: boolean; ifindex: number; mac: string; nhid: number }
   | { op: 'delFdb'; ifindex: number; mac: string }
-  | { op: 'delNexthop'; id: number; group: boolean };
+  | { op: 'delNexthop'; id: number; group: boolean }
+  /** `bridge fdb append 00:00:00:00:00:00 dev D dst IP self` */
+  | { op: 'appendFlood'; ifindex: number; dst: string }
+  /** `bridge fdb del 00:00:00:00:00:00 dev D dst IP self`: that destination only. */
+  | { op: 'delFlood'; ifindex: number; dst: string };
+
+export function isFloodOp(op: KernelOp): op is Extract<KernelOp, { op: 'appendFlood' | 'delFlood' }> {
+  return op.op === 'appendFlood' || op.op === 'delFlood';
+}
 
 export interface KernelConflict {
   object: string;
@@ -31,10 +44,12 @@ export interface KernelConflict {
 export interface KernelPlan {
   ops: KernelOp[];
   conflicts: KernelConflict[];
+  /** Retired flood entries already absent from the kernel (kernelDesired may forget them). */
+  floodGone: string[];
 }
 
 export function planKernelSync(
-  desired: Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'>,
+  desired: Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'> & Partial<Pick<KernelDesiredData, 'flood' | 'floodRetired'>>,
   observed: { nexthops: ReadonlyMap<number, KernelNexthop>; fdb: ReadonlyMap<string, KernelFdbEntry> },
   fabric: FabricSettings,
 ): KernelPlan {
@@ -78,7 +93,16 @@ export function planKernelSync(
   // Groups first: a nexthop still in some group cannot be deleted cleanly.
   for (const nh of stale.filter((n) => n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: true });
   for (const nh of stale.filter((n) => !n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: false });
-  return { ops, conflicts };
+
+  const floodGone: string[] = [];
+  for (const [key, want] of desired.flood ?? []) {
+    if (!observed.fdb.has(key)) ops.push({ op: 'appendFlood', ifindex: want.ifindex, dst: want.dst });
+  }
+  for (const [key, old] of desired.floodRetired ?? []) {
+    if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst });
+    else floodGone.push(key);
+  }
+  return { ops, conflicts, floodGone };
 }
 
 function sameMembers(have: NexthopMember[] | undefined, want: NexthopMember[]): boolean {
@@ -101,6 +125,11 @@ export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent
       return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, state: 0, flags: 0 } };
     case 'delNexthop':
       return { kind: 'nexthop', op: 'del', nexthop: { id: op.id, protocol, family: 0, fdb: true } };
+    case 'appendFlood':
+      // iproute2's default state for `bridge fdb append`: permanent (NOARP|PERMANENT).
+      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF } };
+    case 'delFlood':
+      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: 0, flags: 0 } };
   }
 }
 
@@ -116,5 +145,9 @@ export function describeKernelOp(op: KernelOp): string {
       return `fdb del ${op.mac} ifindex ${op.ifindex}`;
     case 'delNexthop':
       return `nexthop del id ${op.id}`;
+    case 'appendFlood':
+      return `fdb append ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}`;
+    case 'delFlood':
+      return `fdb del ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}`;
   }
 }

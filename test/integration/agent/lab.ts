@@ -39,6 +39,7 @@ export interface Status {
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
   groups?: Array<{ name: string; state: string; nexthopGroupId?: number; ofGroupId?: number; paths?: Array<{ vtep: string; weight: number }>; macs?: number; message?: string; appliedGeneration?: number }>;
   learned?: { ecmp: number; singlePath: number; invalid?: Record<string, number> };
+  flood?: Array<{ vni: number; vteps: number; ofGroupId?: number }>;
   summary?: { groups: number; paths: number; macs: number; invalid: number };
   lastSyncTime?: string;
 }
@@ -193,9 +194,16 @@ export class AgentLab {
     return (await this.http('/metrics', 'GET', 18080)).body;
   }
 
+  /** The ECMP (select) groups. */
   async dumpGroups(): Promise<string[]> {
     const { stdout } = await this.ovs.ofctl('dump-groups', 'br-evpn');
-    return stdout.split('\n').filter((l) => l.includes('group_id='));
+    return stdout.split('\n').filter((l) => l.includes('group_id=') && !l.includes('type=all'));
+  }
+
+  /** The flood (`all`) groups. */
+  async dumpFloodGroups(): Promise<string[]> {
+    const { stdout } = await this.ovs.ofctl('dump-groups', 'br-evpn');
+    return stdout.split('\n').filter((l) => l.includes('group_id=') && l.includes('type=all'));
   }
 
   async dumpFlows(): Promise<string[]> {

@@ -24,7 +24,7 @@ import type { FdbNode } from './fdb.js';
 import type { LinksNode } from './links.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
-import { ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
+import { fdbKey, ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
 import { isOwnedFdbEntry, isOwnedNexthop } from '../../ownership.js';
 
 export const INVALID_REASONS = [
@@ -239,9 +239,9 @@ function evaluate(
   byId: ReadonlyMap<number, KernelNexthop>,
   fabric: FabricSettings,
 ): EvpnEntry {
-  const key = `${entry.ifindex}/${entry.mac}/${entry.vlan}`;
+  const key = fdbKey(entry);
   // Only remote MACs of VXLAN devices: the bridge's own (master) entries carry
-  // no tunnel destination, all-zeros MACs are the flood list (a later issue).
+  // no tunnel destination, all-zeros MACs are the flood list (floodList node).
   if (!link?.vxlan || entry.mac === ZERO_MAC || (entry.flags & NTF_MASTER) !== 0) return { key, kind: 'ignored' };
   if (entry.nhid === undefined && entry.dst === undefined) return { key, kind: 'ignored' };
   const owned = isOwnedFdbEntry(entry, byId, fabric);

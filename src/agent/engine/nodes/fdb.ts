@@ -24,7 +24,7 @@ export interface FdbData {
 
 export interface FdbNode extends EngineNode<FdbData> {
   upsert(entry: KernelFdbEntry): void;
-  remove(entry: Pick<KernelFdbEntry, 'ifindex' | 'mac' | 'vlan'>): void;
+  remove(entry: Pick<KernelFdbEntry, 'ifindex' | 'mac' | 'vlan' | 'dst'>): void;
   /** The kernel deleted nexthop `id`; if it was a group, its FDB entries are gone too. */
   nexthopDeleted(id: number): void;
   replaceAll(entries: KernelFdbEntry[]): void;

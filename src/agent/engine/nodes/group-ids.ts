@@ -18,6 +18,12 @@
  * An id is never reused while a group with that id may still be installed:
  * released ids stay in quarantine until the OVS sync confirms their
  * deletion (`confirmDeleted`).
+ *
+ * Flood groups (one `all` group per VNI with local ports) share the range:
+ * adopted from the installed flood flow of the VNI (table T+1, metadata=VNI,
+ * group:F — see ofDesired), else the slot counted down from the range's end
+ * (end - 1 - (VNI mod size)), so ECMP ids, which count up from the start,
+ * rarely meet them; then probing downwards.
  */
 import type { EngineNode, HandlerResult } from '../engine.js';
 import type { EvpnFdbData } from './evpn-fdb.js';
@@ -28,10 +34,12 @@ import type { IdRange } from '../../model.js';
 
 export interface GroupIdsData {
   ofGroupOf: Map<number, number>;
+  /** VNI → flood group id. */
+  floodGroupOf: Map<number, number>;
   /** Released ids whose deletion OVS has not confirmed yet. */
   quarantine: Set<number>;
   exhausted: Set<number>;
-  tracked: { full: boolean; changed: Set<number> };
+  tracked: { full: boolean; changed: Set<number>; changedFlood: Set<number> };
 }
 
 export interface GroupIdsNode extends EngineNode<GroupIdsData> {
@@ -41,7 +49,13 @@ export interface GroupIdsNode extends EngineNode<GroupIdsData> {
 
 export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: EngineNode<EvpnFdbData>; ovs: OvsNode }): GroupIdsNode {
   const { nodeState, evpnFdb, ovs } = deps;
-  const data: GroupIdsData = { ofGroupOf: new Map(), quarantine: new Set(), exhausted: new Set(), tracked: { full: false, changed: new Set() } };
+  const data: GroupIdsData = {
+    ofGroupOf: new Map(),
+    floodGroupOf: new Map(),
+    quarantine: new Set(),
+    exhausted: new Set(),
+    tracked: { full: false, changed: new Set(), changedFlood: new Set() },
+  };
   const used = new Set<number>();
 
   const range = (): IdRange | undefined => nodeState.data.spec?.fabric.ovs.groupIdRange;
@@ -59,8 +73,45 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
   };
   const adoptedByOther = (id: number, nhid: number): boolean => {
     for (const [n, g] of ovs.data.adoptedGroups) if (g === id && n !== nhid) return true;
+    for (const g of ovs.data.adoptedFloodGroups.values()) if (g === id) return true;
     return false;
   };
+  const adoptedByOtherFlood = (id: number, vni: number): boolean => {
+    for (const g of ovs.data.adoptedGroups.values()) if (g === id) return true;
+    for (const [v, g] of ovs.data.adoptedFloodGroups) if (g === id && v !== vni) return true;
+    return false;
+  };
+
+  const allocateFlood = (vni: number, r: IdRange): number | undefined => {
+    const adopted = ovs.data.adoptedFloodGroups.get(vni);
+    if (adopted !== undefined && inRange(adopted, r) && !used.has(adopted)) return adopted;
+    const first = r.size - 1 - (vni % r.size);
+    for (let i = 0; i < r.size; i++) {
+      const id = r.start + ((first - i + r.size) % r.size);
+      if (!used.has(id) && !data.quarantine.has(id) && !adoptedByOtherFlood(id, vni)) return id;
+    }
+    return undefined;
+  };
+  const assignFlood = (vni: number, r: IdRange, previous?: number): void => {
+    const keep = previous !== undefined && !ovs.data.adoptedFloodGroups.has(vni) && inRange(previous, r) && !used.has(previous) && !adoptedByOtherFlood(previous, vni);
+    const id = keep ? previous : allocateFlood(vni, r);
+    if (id !== undefined) {
+      data.floodGroupOf.set(vni, id);
+      used.add(id);
+      data.quarantine.delete(id);
+    }
+    if (id !== previous) data.tracked.changedFlood.add(vni);
+  };
+  const releaseFlood = (vni: number): void => {
+    const id = data.floodGroupOf.get(vni);
+    if (id === undefined) return;
+    data.floodGroupOf.delete(vni);
+    used.delete(id);
+    data.quarantine.add(id);
+    data.tracked.changedFlood.add(vni);
+  };
+  /** VNIs with local ports get a flood group: their BUM traffic has somewhere to go. */
+  const floodVnis = (): number[] => [...ovs.data.portsByVni.keys()].sort((a, b) => a - b);
 
   const assign = (nhid: number, r: IdRange): void => {
     const id = allocate(nhid, r);
@@ -107,6 +158,18 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
         }
       }
     }
+    const previousFlood = new Map(data.floodGroupOf);
+    data.floodGroupOf.clear();
+    if (r) {
+      const vnis = floodVnis();
+      // Adopted first, so a fresh allocation never takes an id found installed.
+      for (const vni of vnis) if (ovs.data.adoptedFloodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
+      for (const vni of vnis) if (!ovs.data.adoptedFloodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
+    }
+    for (const [vni, id] of previousFlood) {
+      if (data.floodGroupOf.get(vni) !== id) data.tracked.changedFlood.add(vni);
+      if (!used.has(id)) data.quarantine.add(id);
+    }
     for (const [nhid, id] of previous) {
       if (data.ofGroupOf.get(nhid) !== id) data.tracked.changed.add(nhid);
       if (!used.has(id)) data.quarantine.add(id);
@@ -128,7 +191,19 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     for (const nhid of [...candidates].sort((a, b) => a - b)) {
       if (evpnFdb.data.ecmpUsers.has(nhid) && !data.ofGroupOf.has(nhid)) assign(nhid, r);
     }
-    return data.tracked.changed.size > 0 ? 'updated' : 'unchanged';
+    return data.tracked.changed.size > 0 || data.tracked.changedFlood.size > 0 ? 'updated' : 'unchanged';
+  };
+
+  const onOvs = (): HandlerResult => {
+    if (ovs.data.tracked.adoptedChanged) return 'unhandled';
+    const r = range();
+    if (!r) return 'unchanged';
+    for (const vni of [...ovs.data.tracked.changedVnis].sort((a, b) => a - b)) {
+      const wanted = ovs.data.portsByVni.has(vni);
+      if (!wanted) releaseFlood(vni);
+      else if (!data.floodGroupOf.has(vni)) assignFlood(vni, r);
+    }
+    return data.tracked.changedFlood.size > 0 ? 'updated' : 'unchanged';
   };
 
   return {
@@ -136,7 +211,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     inputs: [
       { node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged ? 'unhandled' : 'unchanged') },
       { node: evpnFdb, handler: onEvpnFdb },
-      { node: ovs, handler: () => (ovs.data.tracked.adoptedChanged ? 'unhandled' : 'unchanged') },
+      { node: ovs, handler: onOvs },
     ],
     data,
     recompute,
@@ -146,6 +221,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changed.clear();
+      data.tracked.changedFlood.clear();
     },
   };
 }

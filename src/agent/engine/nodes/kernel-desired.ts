@@ -21,6 +21,21 @@
  * membership change replaces the same group in place (NLM_F_REPLACE):
  * the FDB entries, and OVS, keep pointing at the same id.
  *
+ * Flood list (DESIGN §4): per VNI, one all-zeros-MAC entry per remote VTEP
+ * of the VNI's groups (`bridge fdb append 00:00:00:00:00:00 dev D dst IP`),
+ * as an EVPN control plane installs for its type-3 routes.
+ *
+ * Ownership of flood entries. The VXLAN FDB stores no rtnetlink protocol
+ * (NDA_PROTOCOL is accepted and dropped, Linux 6.18) and a flood entry
+ * names no nexthop, so nothing in the kernel marks it as ours. The rule:
+ * an all-zeros entry whose (device, dst) is desired now is ours (writing
+ * it again would change nothing); one that was desired earlier in this
+ * process's life and no longer is, is "retired" and deleted; any other is
+ * left alone, because another EVPN speaker may have installed it. The
+ * price: an entry we wrote whose VTEP left the spec while the agent was
+ * not running stays in the kernel, which is the safe side (an extra flood
+ * copy, never a lost one).
+ *
  * Handled incrementally: group-level spec changes (only those groups are
  * rebuilt); nexthop changes that do not touch our range; FDB changes
  * (they matter only for adoption at the first computation).
@@ -30,7 +45,7 @@ import type { FdbNode } from './fdb.js';
 import type { LinksNode } from './links.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
-import { fdbKey, ipFamily, type FabricSettings, type NexthopMember, type SpecGroup } from '../../model.js';
+import { fdbKey, ipFamily, ZERO_MAC, type FabricSettings, type NexthopMember, type SpecGroup } from '../../model.js';
 import { inRange, isConflictingNexthop, isOwnedNexthop } from '../../ownership.js';
 
 export interface DesiredNexthop {
@@ -45,6 +60,13 @@ export interface DesiredFdbEntry {
   ifindex: number;
   mac: string;
   nhid: number;
+}
+
+/** `00:00:00:00:00:00 dst <dst>` on the VNI's device. */
+export interface DesiredFloodEntry {
+  ifindex: number;
+  dst: string;
+  vni: number;
 }
 
 export type SpecGroupProblem = 'InvalidSpec' | 'MacConflict' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
@@ -66,7 +88,16 @@ export interface KernelDesiredData {
   placements: Map<string, SpecGroupPlacement>;
   /** Ids in our range held by objects of another protocol. */
   conflicts: number[];
-  tracked: { full: boolean; changedGroups: Set<string> };
+  /** Flood entries by fdbKey. */
+  flood: Map<string, DesiredFloodEntry>;
+  /** Flood entries this process desired earlier and no longer does: delete them if present. */
+  floodRetired: Map<string, DesiredFloodEntry>;
+  tracked: { full: boolean; changedGroups: Set<string>; floodChanged: boolean };
+}
+
+export interface KernelDesiredNode extends EngineNode<KernelDesiredData> {
+  /** The kernel sync found these retired flood entries gone: forget them. */
+  floodGone(keys: Iterable<string>): void;
 }
 
 export function deviceName(template: string, vni: number): string {
@@ -78,7 +109,7 @@ export function createKernelDesiredNode(deps: {
   links: LinksNode;
   nexthops: NexthopsNode;
   fdb: FdbNode;
-}): EngineNode<KernelDesiredData> {
+}): KernelDesiredNode {
   const { nodeState, links, nexthops, fdb } = deps;
   const data: KernelDesiredData = {
     nexthops: new Map(),
@@ -86,7 +117,9 @@ export function createKernelDesiredNode(deps: {
     fdb: new Map(),
     placements: new Map(),
     conflicts: [],
-    tracked: { full: false, changedGroups: new Set() },
+    flood: new Map(),
+    floodRetired: new Map(),
+    tracked: { full: false, changedGroups: new Set(), floodChanged: false },
   };
   // Process-lifetime memory of assignments (see header).
   const vtepIds = new Map<string, number>();
@@ -219,6 +252,31 @@ export function createKernelDesiredNode(deps: {
     }
   };
 
+  /** The flood list follows the placed groups: every VTEP of every group written to the kernel. */
+  const rebuildFlood = (): void => {
+    const next = new Map<string, DesiredFloodEntry>();
+    const spec = nodeState.data.spec;
+    for (const g of spec?.groups ?? []) {
+      const p = data.placements.get(g.name);
+      if (p?.nexthopGroupId === undefined || p.ifindex === undefined) continue;
+      for (const v of g.vteps) {
+        const key = fdbKey({ ifindex: p.ifindex, mac: ZERO_MAC, vlan: 0, dst: v.vtep });
+        next.set(key, { ifindex: p.ifindex, dst: v.vtep, vni: g.vni });
+      }
+    }
+    for (const [key, e] of data.flood) {
+      if (!next.has(key)) {
+        data.floodRetired.set(key, e);
+        data.tracked.floodChanged = true;
+      }
+    }
+    for (const key of next.keys()) {
+      if (!data.flood.has(key)) data.tracked.floodChanged = true;
+      data.floodRetired.delete(key);
+    }
+    data.flood = next;
+  };
+
   const computeConflicts = (fabric: FabricSettings): void => {
     data.conflicts = [...nexthops.data.byId.values()].filter((nh) => isConflictingNexthop(nh, fabric)).map((nh) => nh.id).sort((a, b) => a - b);
   };
@@ -238,6 +296,7 @@ export function createKernelDesiredNode(deps: {
       computeConflicts(spec.fabric);
       for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
     }
+    rebuildFlood();
     data.tracked.full = true;
     return 'updated';
   };
@@ -270,7 +329,8 @@ export function createKernelDesiredNode(deps: {
     }
     const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
     for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) vtepIds.delete(ip);
-    return data.tracked.changedGroups.size > 0 ? 'updated' : 'unchanged';
+    rebuildFlood();
+    return data.tracked.changedGroups.size > 0 || data.tracked.floodChanged ? 'updated' : 'unchanged';
   };
 
   const onLinks = (): HandlerResult => {
@@ -312,9 +372,13 @@ export function createKernelDesiredNode(deps: {
     ],
     data,
     recompute,
+    floodGone(keys) {
+      for (const key of keys) data.floodRetired.delete(key);
+    },
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();
+      data.tracked.floodChanged = false;
     },
   };
 }

@@ -14,31 +14,52 @@
  *    (reference/ovn-ecmp-fdb.md §1.6).
  * Every flow carries the fabric cookie; ECMP flows also carry the kernel
  * nhid in the cookie bits outside cookieMask (see groupIds).
- * (The per-VNI flood group is a later issue: it will be one more input,
- * the zero-MAC entries, and one more flow per VNI at the lowest priority.)
+ *  - table T+1, metadata=V at FLOOD_PRIORITY, the lowest of the VNI:
+ *      set tun_id=V, group:F — broadcast, multicast and unknown unicast
+ *  - one `all` group F per VNI with local ports (head-end replication): a
+ *    bucket per VTEP of the VNI's flood list (set tun_dst, output:<tunnel>)
+ *    and one per local port (output). Open vSwitch skips an output to the
+ *    packet's in_port, so a frame never returns to the port it came from;
+ *    tunnel traffic never reaches table T+1 (the classifier delivers it to
+ *    the local ports), so it is never flooded back into the fabric (split
+ *    horizon).
+ * Every flow carries the fabric cookie; ECMP flows also carry the kernel
+ * nhid in the cookie bits outside cookieMask (see groupIds); flood flows
+ * leave them zero.
  *
- * Consumes: nodeState (ovs settings), evpnFdb, groupIds, ovs.
- * Produces: groups by id and flows by key (table, priority, match);
- * tracked: changed group ids and flow keys.
+ * Consumes: nodeState (ovs settings), evpnFdb, groupIds, ovs, floodList.
+ * Produces: groups by id, flood groups by id, and flows by key (table,
+ * priority, match); tracked: changed group ids, flood group ids, flow keys.
  * Handled incrementally: entry changes (their MAC flow only), group path
  * changes (that group only: a weight change on a group used by 10,000 MACs
  * is one group change and no flow change), group id changes, local port
- * changes per VNI. Tunnel port or fabric changes recompute.
+ * changes per VNI, flood list changes per VNI (the flood group is modified
+ * in place). Tunnel port or fabric changes recompute.
  */
 import type { EngineNode, HandlerResult } from '../engine.js';
 import type { EvpnEntry, EvpnFdbData } from './evpn-fdb.js';
 import type { GroupIdsNode } from './group-ids.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OvsNode } from './ovs.js';
-import type { FabricSettings, OfFlow, OfGroup } from '../../model.js';
+import type { FloodListData } from './flood-list.js';
+import type { FabricSettings, FloodGroup, OfFlow, OfGroup } from '../../model.js';
 import { flowBody, flowKey, groupText } from '../../openflow-text.js';
+import { floodGroupText } from '../../flood-openflow.js';
 
 export const PRIORITY = 100;
+/** Below every MAC flow of the VNI: only what no MAC flow claims is flooded. */
+export const FLOOD_PRIORITY = 1;
 
 export interface OfDesiredData {
   groups: Map<number, OfGroup>;
+  floodGroups: Map<number, FloodGroup>;
   flows: Map<string, OfFlow>;
-  tracked: { full: boolean; changedGroups: Set<number>; changedFlows: Set<string> };
+  tracked: { full: boolean; changedGroups: Set<number>; changedFloodGroups: Set<number>; changedFlows: Set<string> };
+}
+
+/** The key of a VNI's flood flow (table T+1, FLOOD_PRIORITY, metadata=VNI). */
+export function floodFlowKey(tableBase: number, vni: number): string {
+  return flowKey({ table: tableBase + 1, priority: FLOOD_PRIORITY, match: { metadata: BigInt(vni) } });
 }
 
 /** The cookie of an ECMP flow: the fabric's, plus the nhid in the free bits. */
@@ -51,9 +72,16 @@ export function createOfDesiredNode(deps: {
   evpnFdb: EngineNode<EvpnFdbData>;
   groupIds: GroupIdsNode;
   ovs: OvsNode;
+  floodList: EngineNode<FloodListData>;
 }): EngineNode<OfDesiredData> {
-  const { nodeState, evpnFdb, groupIds, ovs } = deps;
-  const data: OfDesiredData = { groups: new Map(), flows: new Map(), tracked: { full: false, changedGroups: new Set(), changedFlows: new Set() } };
+  const { nodeState, evpnFdb, groupIds, ovs, floodList } = deps;
+  const data: OfDesiredData = {
+    groups: new Map(),
+    floodGroups: new Map(),
+    flows: new Map(),
+    tracked: { full: false, changedGroups: new Set(), changedFloodGroups: new Set(), changedFlows: new Set() },
+  };
+  const floodGroupOfVni = new Map<number, number>();
   const macFlowOwners = new Map<string, Set<string>>();
   const flowOfEntry = new Map<string, string>();
   const groupOfNhid = new Map<number, number>();
@@ -179,7 +207,46 @@ export function createOfDesiredNode(deps: {
     else vniFlows.delete(vni);
   };
 
+  const refreshFlood = (f: FabricSettings, vni: number): void => {
+    const before = floodGroupOfVni.get(vni);
+    const id = groupIds.data.floodGroupOf.get(vni);
+    const ports = ovs.data.portsByVni.get(vni) ?? [];
+    const tunnel = ovs.data.tunnelOfport;
+    let group: FloodGroup | undefined;
+    if (id !== undefined && ports.length > 0) {
+      // Without a usable tunnel port the VNI still floods among its local ports.
+      const vteps = tunnel === undefined ? [] : (floodList.data.vteps.get(vni) ?? []);
+      group = { groupId: id, vni, vteps, tunnelPort: tunnel ?? 0, ports };
+    }
+    if (before !== undefined && before !== group?.groupId) {
+      data.floodGroups.delete(before);
+      floodGroupOfVni.delete(vni);
+      data.tracked.changedFloodGroups.add(before);
+    }
+    const key = floodFlowKey(f.ovs.tableBase, vni);
+    if (!group) {
+      setFlow(key, undefined);
+      return;
+    }
+    floodGroupOfVni.set(vni, group.groupId);
+    const old = data.floodGroups.get(group.groupId);
+    if (!old || floodGroupText(old) !== floodGroupText(group)) {
+      data.floodGroups.set(group.groupId, group);
+      data.tracked.changedFloodGroups.add(group.groupId);
+    }
+    setFlow(key, {
+      table: f.ovs.tableBase + 1,
+      priority: FLOOD_PRIORITY,
+      cookie: f.ovs.cookie,
+      match: { metadata: BigInt(vni) },
+      actions: [{ type: 'setTunId', value: BigInt(vni) }, { type: 'group', groupId: group.groupId }],
+    });
+  };
+
   const recompute = (): 'updated' => {
+    const oldFloodGroups = [...data.floodGroups.keys()];
+    data.floodGroups.clear();
+    floodGroupOfVni.clear();
     const oldGroups = [...data.groups.keys()];
     const oldFlows = [...data.flows.keys()];
     data.groups.clear();
@@ -193,8 +260,10 @@ export function createOfDesiredNode(deps: {
       for (const nhid of groupIds.data.ofGroupOf.keys()) refreshGroup(f, nhid);
       for (const key of evpnFdb.data.entries.keys()) refreshEntry(f, key);
       for (const vni of ovs.data.portsByVni.keys()) refreshVni(f, vni);
+      for (const vni of groupIds.data.floodGroupOf.keys()) refreshFlood(f, vni);
     }
     data.tracked.full = true;
+    for (const id of oldFloodGroups) data.tracked.changedFloodGroups.add(id);
     for (const id of oldGroups) data.tracked.changedGroups.add(id);
     for (const key of oldFlows) data.tracked.changedFlows.add(key);
     return 'updated';
@@ -215,18 +284,29 @@ export function createOfDesiredNode(deps: {
       refreshGroup(f, nhid);
       for (const key of evpnFdb.data.ecmpUsers.get(nhid) ?? []) refreshEntry(f, key);
     }
+    for (const vni of groupIds.data.tracked.changedFlood) refreshFlood(f, vni);
     return changedResult();
   };
 
   const onOvs = (): HandlerResult => {
     const f = fabric();
     if (!f || ovs.data.tracked.tunnelChanged) return 'unhandled';
-    for (const vni of ovs.data.tracked.changedVnis) refreshVni(f, vni);
+    for (const vni of ovs.data.tracked.changedVnis) {
+      refreshVni(f, vni);
+      refreshFlood(f, vni);
+    }
+    return changedResult();
+  };
+
+  const onFloodList = (): HandlerResult => {
+    const f = fabric();
+    if (!f) return 'unhandled';
+    for (const vni of floodList.data.tracked.changedVnis) refreshFlood(f, vni);
     return changedResult();
   };
 
   const changedResult = (): HandlerResult =>
-    data.tracked.changedFlows.size > 0 || data.tracked.changedGroups.size > 0 ? 'updated' : 'unchanged';
+    data.tracked.changedFlows.size > 0 || data.tracked.changedGroups.size > 0 || data.tracked.changedFloodGroups.size > 0 ? 'updated' : 'unchanged';
 
   return {
     name: 'ofDesired',
@@ -235,12 +315,14 @@ export function createOfDesiredNode(deps: {
       { node: evpnFdb, handler: onEvpnFdb },
       { node: groupIds, handler: onGroupIds },
       { node: ovs, handler: onOvs },
+      { node: floodList, handler: onFloodList },
     ],
     data,
     recompute,
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();
+      data.tracked.changedFloodGroups.clear();
       data.tracked.changedFlows.clear();
     },
   };

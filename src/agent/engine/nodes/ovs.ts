@@ -18,23 +18,27 @@ export interface OvsData {
   portsByVni: Map<number, number[]>;
   /** kernel nexthop group id → OpenFlow group id found installed. */
   adoptedGroups: Map<number, number>;
+  /** VNI → flood group id found installed (from the VNI's flood flow). */
+  adoptedFloodGroups: Map<number, number>;
   tracked: { tunnelChanged: boolean; changedVnis: Set<number>; adoptedChanged: boolean };
 }
 
 export interface OvsNode extends EngineNode<OvsData> {
   /** The full current Interface table of the bridge (the monitor's view). */
   setInterfaces(tunnelPort: string, interfaces: OvsInterface[]): void;
-  setAdopted(groups: Map<number, number>): void;
+  setAdopted(groups: Map<number, number>, floodGroups?: Map<number, number>): void;
 }
 
 export function createOvsNode(): OvsNode {
   let pendingIfaces: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
   let pendingAdopted: Map<number, number> | undefined;
+  let pendingAdoptedFlood: Map<number, number> | undefined;
   const data: OvsData = {
     tunnelOfport: undefined,
     tunnelProblem: undefined,
     portsByVni: new Map(),
     adoptedGroups: new Map(),
+    adoptedFloodGroups: new Map(),
     tracked: { tunnelChanged: false, changedVnis: new Set(), adoptedChanged: false },
   };
   return {
@@ -44,8 +48,9 @@ export function createOvsNode(): OvsNode {
     setInterfaces(tunnelPort, interfaces) {
       pendingIfaces = { tunnelPort, interfaces };
     },
-    setAdopted(groups) {
+    setAdopted(groups, floodGroups = new Map()) {
       pendingAdopted = groups;
+      pendingAdoptedFlood = floodGroups;
     },
     recompute() {
       if (pendingIfaces) {
@@ -77,6 +82,13 @@ export function createOvsNode(): OvsNode {
         }
         pendingAdopted = undefined;
       }
+      if (pendingAdoptedFlood) {
+        if (!sameMap(pendingAdoptedFlood, data.adoptedFloodGroups)) {
+          data.adoptedFloodGroups = pendingAdoptedFlood;
+          data.tracked.adoptedChanged = true;
+        }
+        pendingAdoptedFlood = undefined;
+      }
       const t = data.tracked;
       return t.tunnelChanged || t.changedVnis.size > 0 || t.adoptedChanged ? 'updated' : 'unchanged';
     },
@@ -86,4 +98,8 @@ export function createOvsNode(): OvsNode {
       data.tracked.adoptedChanged = false;
     },
   };
+}
+
+function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }

@@ -4,7 +4,8 @@
  * matches (the sync layers add OVS facts and conditions on top).
  *
  * Consumes: nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds,
- * ofDesired. Produces: group reports and learned counts.
+ * ofDesired, floodList. Produces: group reports, learned counts, and per
+ * VNI its flood list size and flood group.
  * Always recomputed: it is O(groups + MACs) and only read when written out.
  */
 import type { EngineNode } from '../engine.js';
@@ -15,6 +16,7 @@ import type { KernelDesiredData } from './kernel-desired.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
+import type { FloodListData } from './flood-list.js';
 import { fdbKey, type Path } from '../../model.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
 
@@ -34,8 +36,16 @@ export interface GroupReport {
   message: string;
 }
 
+/** One VNI's BUM replication: how many remote VTEPs, and the OpenFlow `all` group. */
+export interface FloodReport {
+  vni: number;
+  vteps: number;
+  ofGroupId?: number;
+}
+
 export interface StatusData {
   groups: GroupReport[];
+  flood: FloodReport[];
   learned: LearnedCounts;
   conflicts: number[];
 }
@@ -48,17 +58,24 @@ export function createStatusNode(deps: {
   evpnFdb: EngineNode<EvpnFdbData>;
   groupIds: GroupIdsNode;
   ofDesired: EngineNode<OfDesiredData>;
+  floodList: EngineNode<FloodListData>;
 }): EngineNode<StatusData> {
-  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired } = deps;
-  const data: StatusData = { groups: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
+  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList } = deps;
+  const data: StatusData = { groups: [], flood: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
   return {
     name: 'status',
-    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired].map((node) => ({ node })),
+    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList].map((node) => ({ node })),
     data,
     recompute() {
       const spec = nodeState.data.spec;
       data.learned = structuredClone(evpnFdb.data.learned);
       data.conflicts = [...kernelDesired.data.conflicts];
+      const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys()]);
+      data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
+        const ofGroupId = groupIds.data.floodGroupOf.get(vni);
+        const planned = ofGroupId !== undefined && ofDesired.data.floodGroups.has(ofGroupId);
+        return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
+      });
       data.groups = (spec?.groups ?? []).map((g) => {
         const placement = kernelDesired.data.placements.get(g.name);
         const nhid = placement?.nexthopGroupId;
