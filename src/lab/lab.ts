@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
 import { Daemon, pidsUsing, stopPid } from './daemon.js';
-import { haveCommand, type CommandError } from './exec.js';
+import { haveCommand, run, type CommandError } from './exec.js';
 import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
 import { DEFAULT_NODES, LabLayout, MAX_NODES, nodeName, underlayAddress, type LabRecord } from './layout.js';
-import { AGENT_RBAC_YAML, EXAMPLES_DIR } from './manifests.js';
+import { AGENT_RBAC_YAML, BUILD_SCRIPT, EXAMPLES_DIR } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
   agentKubeconfig,
@@ -148,6 +148,11 @@ export class Lab {
     if (!Number.isInteger(count) || count < 3 || count > MAX_NODES) throw new Error(`--nodes must be between 3 and ${MAX_NODES} (the sample groups need node-a, node-b and node-c)`);
     if (existing && existing.nodes.length !== count) {
       throw new Error(`the lab in ${opts.dir} runs ${existing.nodes.length} nodes; run \`evpn-ecmp lab down\` first to change to ${count}`);
+    }
+    if (missingControlPlaneBinaries().length && existsSync(BUILD_SCRIPT)) {
+      // Built once from their Go modules and cached; later labs reuse them.
+      say(`building the control-plane binaries into ${controlPlaneBinDir()} (once; this takes minutes)`);
+      await run('bash', [BUILD_SCRIPT], { timeoutMs: 60 * 60_000 });
     }
     const missing = missingLabPrerequisites();
     if (missing.length) throw new Error(`the lab needs: ${missing.join('; ')}`);

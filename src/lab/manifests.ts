@@ -11,6 +11,9 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The commented sample EvpnFabric and VtepGroups (`kubectl apply -f examples/`). */
 export const EXAMPLES_DIR = join(REPO_ROOT, 'examples');
 
+/** Builds etcd, kube-apiserver, kube-controller-manager and kubectl from their Go modules (cached). */
+export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/control-plane/build.sh');
+
 export const AGENT_NAMESPACE = 'evpn-system';
 export const AGENT_SERVICE_ACCOUNT = 'evpn-ecmp-agent';
 

@@ -162,7 +162,8 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       'weights 3/3 in the select group and in the fdb nexthop group',
       async () => {
         const groups = (await a.ofctl('dump-groups', 'br-evpn')).stdout;
-        const line = groups.split('\n').find((l) => l.includes('192.0.2.2->tun_dst') && l.includes('192.0.2.3->tun_dst'));
+        // The select group (the VNI's flood group, type=all, lists the same VTEPs).
+        const line = groups.split('\n').find((l) => l.includes('type=select') && l.includes('192.0.2.2->tun_dst') && l.includes('192.0.2.3->tun_dst'));
         const ovsOk = line !== undefined && (line.match(/weight:3/g) ?? []).length === 2;
         const nhs = await ns.ipJson<{ id: number; group?: { id: number; weight?: number }[]; fdb?: null }>('nexthop', 'show');
         const kernelOk = nhs.some((n) => n.group?.length === 2 && n.group.every((m) => m.weight === 3));
