@@ -70,10 +70,16 @@ async function measureChanges(session: AgentSession, client: RtnetlinkClient, id
     let after = before;
     endToEnd.push(await timeMs(async () => {
       await client.addFdbGroup({ id, replace: true, protocol: RTPROT_STATIC, members: members.map((m, k) => ({ id: m, weight: weights[k % weights.length]! })) });
-      after = await until('the change to reach OVS', async () => {
-        const c = await counters(session);
-        return c.count > before.count && c.groupMods > before.groupMods ? c : undefined;
-      }, 10_000, 1);
+      try {
+        after = await until('the change to reach OVS', async () => {
+          const c = await counters(session);
+          return c.count > before.count && c.groupMods > before.groupMods ? c : undefined;
+        }, 60_000, 1);
+      } catch (err) {
+        const now = await counters(session);
+        throw new Error(`change ${i + 1} of group ${id}: ${(err as Error).message}; counters before ${JSON.stringify(before)}, now ${JSON.stringify(now)}; `
+          + `kernel resyncs ${await session.metric('evpn_agent_kernel_resyncs_total')}\nagent log:\n${session.agent?.tail(15) ?? ''}`);
+      }
     }));
     // Let anything trailing (a second iteration) land before the next change.
     await new Promise((r) => setTimeout(r, 20));
