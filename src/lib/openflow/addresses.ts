@@ -32,8 +32,12 @@ export function macToBytes(field: string, mac: string): Buffer {
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function macFromBytes(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  let s = HEX_BYTE[b[0]!]!;
+  for (let i = 1; i < b.length; i++) s += `:${HEX_BYTE[b[i]!]!}`;
+  return s;
 }
 
 export function ipv4ToBytes(field: string, ip: string): Buffer {

@@ -4,7 +4,7 @@ import { OFP_DEFAULT_PRIORITY } from './flow.js';
 import { formatGroup, formatInstructions, formatMatch } from './format.js';
 import type { Bucket, GroupDesc, GroupType, SelectionMethod } from './group.js';
 import { ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes, macFromBytes, macToBytes } from './addresses.js';
-import { fullMask, OXM_FIELDS, oxmFieldByName, splitMasked, type Match, type OxmFieldDef, type OxmValue } from './oxm.js';
+import { fullMask, OXM_FIELDS, oxmFieldByKey, oxmFieldByName, splitMasked, type Match, type MatchKey, type OxmFieldDef, type OxmValue } from './oxm.js';
 
 /**
  * Canonical forms, so "what we want" and "what the switch reports" compare
@@ -15,11 +15,16 @@ import { fullMask, OXM_FIELDS, oxmFieldByName, splitMasked, type Match, type Oxm
  * sends only the difference.
  */
 
+/** xx:xx:xx:xx:xx:xx in lowercase: already the spelling canonValue would produce. */
+const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 function canonValue(d: OxmFieldDef, v: OxmValue): OxmValue {
   switch (d.kind) {
     case 'u64':
       return typeof v === 'bigint' ? v : BigInt(v);
     case 'mac':
+      // Fast path: desired state holds 100k MACs already spelt this way.
+      if (typeof v === 'string' && CANONICAL_MAC.test(v)) return v;
       return macFromBytes(macToBytes(d.name, String(v)));
     case 'ipv4':
       return ipv4FromBytes(ipv4ToBytes(d.name, String(v)));
@@ -49,6 +54,7 @@ function applyMask(d: OxmFieldDef, value: OxmValue, mask: OxmValue): OxmValue {
 }
 
 function canonMasked(d: OxmFieldDef, raw: OxmValue | { value: OxmValue; mask?: OxmValue }): OxmValue | { value: OxmValue; mask: OxmValue } {
+  if (typeof raw !== 'object') return canonValue(d, raw);
   const { value, mask } = splitMasked(raw);
   const v = canonValue(d, value);
   if (mask === undefined) return v;
@@ -60,10 +66,14 @@ function canonMasked(d: OxmFieldDef, raw: OxmValue | { value: OxmValue; mask?: O
 export function canonicalMatch(match: Match): Match {
   const out: Record<string, unknown> = {};
   const m = match as Record<string, OxmValue | { value: OxmValue; mask?: OxmValue } | undefined>;
-  for (const d of OXM_FIELDS) {
-    const v = m[d.key];
-    if (v !== undefined) out[d.key] = canonMasked(d, v);
+  // Only the fields present, in OXM table order (a flow sets a handful of them).
+  const present: OxmFieldDef[] = [];
+  for (const key in m) {
+    const d = m[key] !== undefined ? oxmFieldByKey(key as MatchKey) : undefined;
+    if (d) present.push(d);
   }
+  if (present.length > 1) present.sort((a, b) => OXM_FIELDS.indexOf(a) - OXM_FIELDS.indexOf(b));
+  for (const d of present) out[d.key] = canonMasked(d, m[d.key]!);
   if (match.other && match.other.length > 0) out.other = match.other.map((o) => ({ ...o, payload: o.payload.toLowerCase() }));
   return out;
 }

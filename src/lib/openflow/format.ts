@@ -3,7 +3,7 @@ import type { FlowMod, FlowStats } from './flow.js';
 import { OFP_DEFAULT_PRIORITY } from './flow.js';
 import type { Bucket, GroupDesc, GroupMod, SelectionMethod } from './group.js';
 import { ipv4ToBytes, ipv6ToBytes } from './addresses.js';
-import { fullMask, OXM_FIELDS, splitMasked, type Match, type OxmFieldDef, type OxmValue } from './oxm.js';
+import { fullMask, OXM_FIELDS, oxmFieldByName, type Match, type OxmFieldDef, type OxmValue } from './oxm.js';
 
 /**
  * Text in ovs-ofctl's vocabulary and spelling (OVS lib/ofp-group.c
@@ -82,6 +82,7 @@ const MATCH_ORDER = [
   'tcpSrc', 'tcpDst', 'udpSrc', 'udpDst',
 ];
 const fieldByKey = new Map(OXM_FIELDS.map((d) => [d.key as string, d]));
+const printOrder = new Map(MATCH_ORDER.map((key, i) => [key, i]));
 
 /** `reg0=0x7,tun_id=0x64,metadata=0x5/0xff,in_port=3,dl_dst=02:00:00:00:00:01` */
 export function formatMatch(match: Match): string {
@@ -92,14 +93,18 @@ export function formatMatch(match: Match): string {
   const protoName = ethType !== undefined && ipProto !== undefined ? PROTO_NAMES[ethType]?.[ipProto] : undefined;
   const shorthand = protoName ?? (ethType !== undefined ? ETH_TYPE_NAMES[ethType] : undefined);
   if (shorthand) parts.push(shorthand);
-  for (const key of MATCH_ORDER) {
-    const v = m[key];
+  // Only the fields present (a flow sets a handful of ~40), in print order.
+  const keys: string[] = [];
+  for (const key in m) if (m[key] !== undefined && printOrder.has(key)) keys.push(key);
+  if (keys.length > 1) keys.sort((a, b) => printOrder.get(a)! - printOrder.get(b)!);
+  for (const key of keys) {
+    const v = m[key]!;
     const d = fieldByKey.get(key);
-    if (v === undefined || !d) continue;
+    if (!d) continue;
     if (key === 'ethType' && shorthand) continue;
     if (key === 'ipProto' && protoName) continue;
-    const { value, mask } = splitMasked(v);
-    parts.push(`${d.matchName}=${formatMasked(d, value, mask)}`);
+    if (typeof v !== 'object') parts.push(`${d.matchName}=${formatOxmValue(d, v)}`);
+    else parts.push(`${d.matchName}=${formatMasked(d, v.value, v.mask)}`);
   }
   for (const raw of match.other ?? []) parts.push(`oxm(class=${hex(raw.oxmClass)},field=${raw.field}${raw.hasMask ? ',masked' : ''},${raw.payload})`);
   return parts.join(',');
@@ -114,7 +119,7 @@ export function formatAction(a: Action): string {
     case 'group':
       return `group:${a.groupId}`;
     case 'setField': {
-      const d = OXM_FIELDS.find((f) => f.name === a.field);
+      const d = oxmFieldByName(a.field);
       const text = d ? formatMasked(d, a.value, a.mask) : String(a.value);
       return `set_field:${text}->${a.field}`;
     }
@@ -160,7 +165,7 @@ export function formatSelectionMethod(sm: SelectionMethod): string {
   if (sm.fields && sm.fields.length > 0) {
     s += `,fields(${sm.fields
       .map((f) => {
-        const d = OXM_FIELDS.find((x) => x.name === f.field);
+        const d = oxmFieldByName(f.field);
         return f.mask === undefined || !d || f.mask === fullMask(d) ? f.field : `${f.field}=${formatOxmValue(d, f.mask)}`;
       })
       .join(',')})`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalGroup, deleteStrictOf, diffFlows, diffGroups, flowIdentity, flowKey, groupKey } from '../../../src/lib/openflow/canonical.js';
+import { canonicalGroup, canonicalMatch, deleteStrictOf, diffFlows, diffGroups, flowIdentity, flowKey, groupKey } from '../../../src/lib/openflow/canonical.js';
 import { formatFlow, formatGroup, formatMatch } from '../../../src/lib/openflow/format.js';
 import type { FlowStats, GroupDesc, GroupMod } from '../../../src/lib/openflow/index.js';
 
@@ -69,5 +69,9 @@ describe('canonical forms and diffs', () => {
     expect(formatGroup(twoPaths)).toBe('group_id=2,type=select,bucket=bucket_id:0,actions=output:5,bucket=bucket_id:1,weight:3,actions=output:6');
     expect(formatGroup({ groupId: 3, type: 'all', buckets: [{ bucketId: 0, weight: 0, actions: [out(1)] }] }, { explicitWeights: true })).toBe('group_id=3,type=all,bucket=bucket_id:0,actions=output:1');
     expect(formatMatch({ ethType: 0x0800, ipProto: 17, udpDst: 4789, inPort: 1, ipv4Dst: { value: '10.0.0.0', mask: '255.0.0.0' } })).toBe('udp,in_port=1,nw_dst=10.0.0.0/8,tp_dst=4789');
+    // Whatever order the fields were set in, and however a MAC is spelt: ovs-ofctl's order and spelling.
+    const scrambled = { ethDst: '02:00:00:00:00:AA', inPort: 3, metadata: { value: 5n, mask: 0xffffffffffffffffn }, tunnelId: 100n };
+    expect(formatMatch(canonicalMatch(scrambled))).toBe('tun_id=0x64,metadata=0x5,in_port=3,dl_dst=02:00:00:00:00:aa');
+    expect(canonicalMatch({ ethDst: '2:0:0:0:0:aa', metadata: 5n })).toEqual({ metadata: 5n, ethDst: '02:00:00:00:00:aa' });
   });
 });
