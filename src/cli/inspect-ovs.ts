@@ -66,6 +66,12 @@ export interface OvsView {
     /** The flow as `ovs-ofctl dump-flows` prints it, without duration and counters. */
     text: string;
   }[];
+  /**
+   * The flood groups of the agent's VNIs (DESIGN §4): an `all` group named
+   * by a flow that matches metadata=VNI only (the VNI's lowest-priority
+   * flow in the FDB table). `buckets` counts flood VTEPs and local ports.
+   */
+  flood: { vni: number; group_id: number; table: number; priority: number; buckets: number }[];
 }
 
 export function groupView(g: GroupEntry): OvsView['groups'][number] {
@@ -126,7 +132,26 @@ export async function readOvsView(client: OpenFlowClient, bridge: string, filter
     datapath_id: `0x${(client.connection?.datapathId ?? 0n).toString(16).padStart(16, '0')}`,
     groups: groups.map(groupView),
     flows: flows.map(flowView),
+    flood: floodGroups(groups, flows),
   };
+}
+
+/** VNI → `all` group, read from the flows that send a VNI's unmatched traffic to one. */
+export function floodGroups(groups: readonly GroupEntry[], flows: readonly FlowStats[]): OvsView['flood'] {
+  const all = new Map(groups.filter((g) => g.type === 'all').map((g) => [g.groupId, g]));
+  const out: OvsView['flood'] = [];
+  for (const f of flows) {
+    const fields = Object.entries(f.match).filter(([, v]) => v !== undefined).map(([k]) => k);
+    if (fields.length !== 1 || fields[0] !== 'metadata' || typeof f.match.metadata !== 'bigint') continue;
+    for (const ins of f.instructions) {
+      if (ins.type !== 'applyActions') continue;
+      for (const a of ins.actions) {
+        const g = a.type === 'group' ? all.get(a.groupId) : undefined;
+        if (g) out.push({ vni: Number(f.match.metadata), group_id: g.groupId, table: f.tableId, priority: f.priority, buckets: g.buckets.length });
+      }
+    }
+  }
+  return out.sort((a, b) => a.vni - b.vni || a.group_id - b.group_id);
 }
 
 function textOf(view: OvsView): string {
@@ -138,6 +163,8 @@ function textOf(view: OvsView): string {
       lines.push(`   ref_count=${g.ref_count},packet_count=${g.packet_count},byte_count=${g.byte_count}${buckets.length ? `,${buckets.join(',')}` : ''}`);
     }
   }
+  lines.push(`flood groups (${view.flood.length}):`);
+  for (const f of view.flood) lines.push(` vni=${f.vni} group_id=${f.group_id} buckets=${f.buckets} (table=${f.table},priority=${f.priority})`);
   lines.push(`flows (${view.flows.length}):`);
   for (const f of view.flows) {
     lines.push(` ${f.text.replace(/^(cookie=\S+, table=\d+, )/, `$1n_packets=${f.n_packets}, n_bytes=${f.n_bytes}, `)}`);

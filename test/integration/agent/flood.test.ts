@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { arpRequest, macString, readPcap, udpIpv4Frame } from '../../harness/packet.js';
+import { run } from '../../harness/exec.js';
 import { AgentLab, metricValue, vtepMac } from './lab.js';
+
+const CLI = new URL('./run-cli.ts', import.meta.url).pathname;
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const A = ['192.0.2.11', '192.0.2.12'];
@@ -90,6 +93,11 @@ describe.skipIf(skip)('agent: flood lists (BUM traffic)', () => {
     const floodFlow = flows.find((f) => f.includes(`group:${id}`));
     expect(floodFlow).toMatch(/table=1, .*priority=1,metadata=0x64 /);
     expect(floodFlow).toContain('set_field:0x64->tun_id');
+    // `evpn-ecmp inspect ovs` names the flood group of each VNI.
+    const inspect = await run(process.execPath, ['--import', 'tsx', CLI, 'inspect', 'ovs', '--bridge', 'br-evpn', '--ovs-rundir', lab.ovs.rundir, '--json']);
+    const view = JSON.parse(inspect.stdout) as { flood: Array<{ vni: number; group_id: number; buckets: number }> };
+    expect(view.flood.find((f) => f.vni === 100)).toMatchObject({ group_id: id, buckets: 3 + 3 });
+    expect(view.flood.find((f) => f.vni === 200)).toMatchObject({ group_id: status.flood!.find((f) => f.vni === 200)!.ofGroupId, buckets: 2 });
 
     // An ARP request (broadcast) on l100a.
     const arp = arpRequest('02:00:00:00:01:01', '10.0.0.1', '10.0.0.2');
