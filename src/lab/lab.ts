@@ -13,7 +13,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
 import { Daemon, pidsUsing, stopPid } from './daemon.js';
@@ -64,7 +66,34 @@ export interface ProcessHealth {
 export function selfCli(): string[] {
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot tell which script runs evpn-ecmp (process.argv[1] is empty)');
-  return [process.execPath, ...process.execArgv, entry];
+  return [process.execPath, ...absoluteNodeFlags(process.execArgv), resolvePath(entry)];
+}
+
+/**
+ * Node resolves the module named by `--import`/`--loader`/`--require`
+ * (e.g. `--import tsx`) from the working directory; the lab's processes run
+ * in the lab directory, so such names are resolved here, once.
+ */
+function absoluteNodeFlags(argv: readonly string[]): string[] {
+  const takesModule = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+  const resolveFromCwd = createRequire(join(process.cwd(), 'noop.js'));
+  const absolute = (spec: string) => {
+    if (spec.startsWith('file:') || spec.startsWith('/') || spec.startsWith('data:')) return spec;
+    try {
+      return pathToFileURL(resolveFromCwd.resolve(spec)).href;
+    } catch {
+      return spec;
+    }
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    if (eq > 0 && takesModule.has(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=${absolute(a.slice(eq + 1))}`);
+    else if (takesModule.has(a) && i + 1 < argv.length) out.push(a, absolute(argv[++i]!));
+    else out.push(a);
+  }
+  return out;
 }
 
 /** A loopback TCP port that was free a moment ago. */
@@ -219,7 +248,7 @@ export class Lab {
 
     if (!Daemon.fromPidFile('relay', join(layout.dir, 'relay.pid'), join(layout.dir, 'relay.log'), hostRelayMarks(layout))) {
       say('starting the apiserver relay (the agents reach the apiserver through it from their namespaces)');
-      Daemon.spawn({
+      const relay = Daemon.spawn({
         name: 'relay',
         command: cmd,
         args: [...pre, 'lab', 'relay', '--listen', `unix:${layout.apiserverRelaySocket}`, '--connect', `tcp:127.0.0.1:${this.record.apiserverPort}`],
@@ -228,7 +257,7 @@ export class Lab {
         cwd: layout.dir,
         lifetime: 'detached',
       });
-      await waitForFile(layout.apiserverRelaySocket, 'the apiserver relay socket');
+      await waitForFile(layout.apiserverRelaySocket, 'the apiserver relay socket', relay);
     }
     await this.cp.kubectlInput(AGENT_RBAC_YAML, 'apply', '-f', '-');
 
@@ -428,9 +457,10 @@ async function httpReady(url: string): Promise<string> {
   }
 }
 
-async function waitForFile(path: string, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitForFile(path: string, what: string, by: Daemon, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
+    if (!by.running) throw new Error(`${by.name} ${by.exitDescription ?? 'exited'} before creating ${what}; last lines of ${by.logFile}:\n${by.logTail(10)}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${path})`);
     await new Promise((r) => setTimeout(r, 50));
   }

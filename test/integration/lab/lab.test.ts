@@ -106,7 +106,8 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       return stdout.includes('192.0.2.2') && stdout.includes('192.0.2.3') ? true : undefined;
     }, 10_000);
     await new Promise((r) => setTimeout(r, 300));
-    const base = { b: pcapFrames(webB).length, c: pcapFrames(webC).length, nic: vxlanFrames(nicA).length };
+    const dbPorts = ['node-b', 'node-c'].map((n) => lab.layout.portPcap(n, 'db'));
+    const base = { b: pcapFrames(webB).length, c: pcapFrames(webC).length, nic: vxlanFrames(nicA).length, db: dbPorts.map((p) => pcapFrames(p).length) };
 
     const fromNic = () => txPackets(a, 'br-underlay', 'nic0');
     await inject(a, 'vm1', Array.from({ length: FLOWS }, (_, i) => flowFrame({ srcMac: CLIENT_MAC, dstMac: SERVICE_MAC, index: i })), { delivered: fromNic });
@@ -128,6 +129,9 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(atB.size + atC.size).toBe(FLOWS);
     expect([...atB].filter((i) => atC.has(i))).toEqual([]);
     for (const f of [...received.b, ...received.c]) expect(f.subarray(0, 6).toString('hex')).toBe(SERVICE_MAC.replaceAll(':', ''));
+
+    // VNI 100 traffic never reaches a port of VNI 200.
+    expect(dbPorts.map((p) => pcapFrames(p).length)).toEqual(base.db);
 
     const shareB = atB.size / FLOWS;
     process.stdout.write(`lab traffic: node-b ${atB.size} (${(shareB * 100).toFixed(2)} %), node-c ${atC.size} flows; weights 3:1 (75 %)\n`);
