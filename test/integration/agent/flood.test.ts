@@ -66,9 +66,9 @@ describe.skipIf(skip)('agent: flood lists (BUM traffic)', () => {
     return { id, text };
   };
 
-  async function start(): Promise<void> {
+  async function start(extra: string[] = []): Promise<void> {
     lab.writeState([{ name: 'web', vni: 100, vteps: [{ ip: A[0]! }, { ip: A[1]! }], macs: ['02:00:00:00:00:aa'] }]);
-    lab.startAgent();
+    lab.startAgent(extra);
     await lab.waitReady(1);
   }
 
@@ -209,5 +209,23 @@ describe.skipIf(skip)('agent: flood lists (BUM traffic)', () => {
     expect(metricValue(metrics, 'evpn_agent_openflow_group_mods_total', { command: 'add' }) ?? 0).toBe(0);
     expect(metricValue(metrics, 'evpn_agent_openflow_group_mods_total', { command: 'modify' }) ?? 0).toBe(0);
     expect(metricValue(metrics, 'evpn_agent_kernel_writes_total', { op: 'appendFlood' }) ?? 0).toBe(0);
+  });
+
+  it('repairs a flood group deleted behind its back (audit) and a flood entry deleted from the kernel', async () => {
+    await start(['--audit-interval', '1']);
+    const before = await floodGroupOf(100);
+    await until('flood entries in the kernel', async () => (await floodDsts()).length === 3);
+    // OVS deletes the flows that name a deleted group: both must come back, with the same id.
+    await lab.ovs.ofctl('del-groups', 'br-evpn', `group_id=${before.id}`);
+    await until('flood group restored', async () => (await lab.dumpFloodGroups()).some((g) => g.includes(`group_id=${before.id},`)), 15_000);
+    await until('flood flow restored', async () => (await lab.dumpFlows()).some((f) => f.includes(`group:${before.id}`)), 15_000);
+    expect((await floodGroupOf(100)).text).toBe(before.text);
+    const drift = await lab.waitStatus('drift shown', (s) => (s.conditions?.find((c) => c.type === 'DataplaneDrift')?.message ?? '').includes('flood group'));
+    expect(drift.conditions?.find((c) => c.type === 'DataplaneDrift')?.message).toContain(`group_id=${before.id}`);
+
+    // One of our kernel entries deleted by hand: written again.
+    await lab.ns.bridge('fdb', 'del', ZERO, 'dev', 'evpn-100', 'dst', A[0]!);
+    await until('flood entry rewritten', async () => (await floodDsts()).includes(A[0]!));
+    expect(await floodDsts()).toEqual([...A, OTHER].sort());
   });
 });
