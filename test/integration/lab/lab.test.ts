@@ -290,14 +290,21 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(status.stdout).not.toMatch(/^node-c\s+True/m);
   }, 120_000);
 
-  it('`lab up` again on the running lab is safe: it reuses everything', async () => {
+  it('`lab up` again on the running lab is safe: it reuses what runs and restarts a dead agent', async () => {
     const before = await lab.processes();
+    const deadAgent = before.find((r) => r.name === 'node-b/agent')!;
+    process.kill(deadAgent.pid!, 'SIGKILL');
+    await waitFor('node-b/agent to be gone', () => (pidRunning(deadAgent.pid!) ? undefined : true), 10_000);
     const again = await cli('lab', 'up', '--dir', dir);
     // node-c's Node object was deleted above: up recreates it and converges again.
     expect(again.stderr).toMatch(/reusing the running lab/);
+    expect(again.stderr).toMatch(/node-b: starting the agent/);
     expect(again.code).toBe(0);
     const after = await lab.processes();
-    for (const r of before) expect(after.find((x) => x.name === r.name)?.pid).toBe(r.pid);
+    for (const r of before.filter((x) => x !== deadAgent)) expect(after.find((x) => x.name === r.name)?.pid).toBe(r.pid);
+    const restarted = after.find((x) => x.name === 'node-b/agent')!;
+    expect(restarted.running).toBe(true);
+    expect(restarted.pid).not.toBe(deadAgent.pid);
     expect(again.stdout).toMatch(/^node-c\s+True/m);
     // The samples are created only where missing: the weight patched above stays.
     const { stdout } = await lab.cp.kubectl('get', 'vg', 'web-ecmp', '-o', 'jsonpath={.spec.vteps[*].weight}');
