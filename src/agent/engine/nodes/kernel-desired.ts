@@ -259,6 +259,10 @@ export function createKernelDesiredNode(deps: {
     for (const g of spec?.groups ?? []) {
       const p = data.placements.get(g.name);
       if (p?.nexthopGroupId === undefined || p.ifindex === undefined) continue;
+      // A collect_metadata device keys its FDB by (MAC, VNI): a flood entry
+      // there needs NDA_SRC_VNI, which the per-VNI device model does not
+      // write. Such devices are mirrored (floodList), not written.
+      if (links.data.byIndex.get(p.ifindex)?.vxlan?.external) continue;
       for (const v of g.vteps) {
         const key = fdbKey({ ifindex: p.ifindex, mac: ZERO_MAC, vlan: 0, dst: v.vtep });
         next.set(key, { ifindex: p.ifindex, dst: v.vtep, vni: g.vni });
