@@ -122,7 +122,7 @@ async function status(args: string[]): Promise<number> {
 async function down(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { dir: { type: 'string' } });
   const dir = resolve(values.dir ?? defaultLabDir());
-  const removed = await Lab.down(dir);
+  const removed = await Lab.down(dir, (line) => process.stderr.write(`${line}\n`));
   if (removed.length === 0) process.stdout.write(`no lab in ${dir}\n`);
   else process.stdout.write(`lab in ${dir} removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n`);
   return 0;

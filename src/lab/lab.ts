@@ -401,7 +401,23 @@ export class Lab {
    */
   static async down(dir: string, say: (line: string) => void = () => undefined): Promise<string[]> {
     const layout = new LabLayout(dir);
-    const record = layout.read();
+    let record: LabRecord | undefined;
+    try {
+      record = layout.read();
+    } catch (err) {
+      // A damaged lab.json must not make the lab impossible to remove: stop
+      // whatever runs from the directory and remove it; namespaces, whose
+      // names lab.json held, are left for `ip netns delete`.
+      say(`${(err as Error).message}; removing what runs from ${dir} without it`);
+      const removed: string[] = [];
+      for (const pid of pidsUsing(dir)) {
+        await stopPid(pid, 3_000);
+        removed.push(`process ${pid}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(`directory ${dir}`);
+      return removed;
+    }
     if (!record) return [];
     const removed: string[] = [];
     const stop = async (d: Daemon | undefined, owner = '') => {
@@ -435,7 +451,6 @@ export class Lab {
     }
     rmSync(dir, { recursive: true, force: true });
     removed.push(`directory ${dir}`);
-    say(`removed ${removed.length} items`);
     return removed;
   }
 }
