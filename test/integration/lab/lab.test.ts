@@ -149,6 +149,26 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     }
   }, 180_000);
 
+  it('carries the replies back: node-b reaches the client on node-a through the single-path group', async () => {
+    const b = lab.nodeOvs('node-b');
+    const vm1A = lab.layout.portPcap('node-a', 'vm1');
+    const reply = (index: number) => flowFrame({ srcMac: SERVICE_MAC, dstMac: CLIENT_MAC, index });
+    // Warm-up: node-b resolves node-a's underlay MAC by ARP first.
+    await inject(b, 'web', [reply(60_000), reply(60_001)]);
+    await waitFor('ARP for node-a on node-b', async () => ((await b.appctl('tnl/neigh/show')).stdout.includes('192.0.2.1') ? true : undefined), 10_000);
+    const base = pcapFrames(vm1A).length;
+    await inject(b, 'web', Array.from({ length: 200 }, (_, i) => reply(i)), { delivered: () => txPackets(b, 'br-underlay', 'nic0') });
+    const got = await waitFor('200 replies on node-a vm1', () => {
+      const f = pcapFrames(vm1A).slice(base);
+      return f.length >= 200 ? f : undefined;
+    }, 20_000);
+    expect(got.length).toBe(200);
+    expect(new Set(got.map((f) => flowIndex(f)))).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
+    const sent = vxlanFrames(lab.layout.nicPcap('node-b')).filter((v) => (flowIndex(v.inner) ?? 1e9) < 200 && v.outerDstIp === '192.0.2.1');
+    expect(sent.length).toBeGreaterThanOrEqual(200);
+    expect(new Set(sent.map((v) => `${v.outerSrcIp} vni ${v.vni}`))).toEqual(new Set(['192.0.2.2 vni 100']));
+  }, 60_000);
+
   it('makes a weight change from `kubectl patch` live on the node within 2 s (kernel and OVS), re-adding no flow', async () => {
     const a = lab.nodeOvs('node-a');
     const ns = NetworkNamespace.existing(lab.netns('node-a'))!;
