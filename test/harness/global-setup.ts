@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETNS_PREFIX } from './netns.js';
@@ -86,7 +86,9 @@ function sweep(): string[] {
   // the worker by design), so a worker killed outright leaves them running.
   for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith(LAB_DIR_PREFIX))) {
     const path = join(tmpdir(), dir);
-    if (ownerAlive(path)) continue;
+    // Only a test's lab names its owner; a lab someone started by hand in a
+    // look-alike directory has no owner.pid and is not ours to remove.
+    if (!existsSync(join(path, OWNER_PID_FILE)) || ownerAlive(path)) continue;
     for (const pid of pidsUsing(path)) {
       found.push(`lab process ${pid}`);
       try {
