@@ -156,6 +156,11 @@ export const labCommand: Command = {
   summary: 'the local lab: control plane, operator, simulated nodes and fabric on one machine (up|status|down)',
   usage: USAGE,
   async run(args) {
+    // `lab status | head`: a reader that leaves early is not an error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
     const [sub, ...rest] = args;
     switch (sub) {
       case 'up':
