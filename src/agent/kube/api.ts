@@ -1,31 +1,17 @@
 /**
  * The agent's connection to the kube-apiserver: plain requests and a
- * streaming watch, over the credentials of a KubeConfig
- * (`@kubernetes/client-node` resolves kubeconfig files and in-cluster
- * service-account files; this module only sends requests).
+ * streaming watch, sent through src/kube/apiserver.ts (credentials of a
+ * KubeConfig, one keep-alive agent).
  *
  * The agent needs exactly three calls — list one object by field selector,
  * watch it, patch its status — and needs to tell an outage (connection
  * refused, reset, timed out: retry) from an answer (403, 404, 410, 422: act
  * on it). Both are surfaced as typed errors, never as crashes.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { apiError, ApiserverConnection, KubeApiError, parseJsonBody, readResponse } from '../../kube/apiserver.js';
 
-/** A non-2xx answer from the apiserver, with its metav1.Status reason and message. */
-export class KubeApiError extends Error {
-  override name = 'KubeApiError';
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly status: number,
-    readonly reason: string,
-    readonly detail: string,
-  ) {
-    super(`${method} ${path}: ${status} ${reason}: ${detail}`);
-  }
-}
+export { KubeApiError };
 
 /** The apiserver could not be reached or stopped answering (outage, not an answer). */
 export class KubeUnreachableError extends Error {
@@ -101,47 +87,35 @@ export function decodeWatchLine(text: string, lineNo: number): WatchEvent {
 }
 
 export class KubeHttpTransport implements KubeTransport {
-  private readonly server: URL;
-  /** One keep-alive agent: a TLS handshake per status write would dominate its cost. */
-  private agent: http.Agent | undefined;
+  private readonly apiserver: ApiserverConnection;
 
-  constructor(private readonly config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+  constructor(config: KubeConfig) {
+    this.apiserver = new ApiserverConnection(config);
   }
 
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    this.apiserver.close();
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const req = await this.open(method, path, options.query, body, options.contentType, options.timeoutMs ?? 30_000);
-    const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(new KubeUnreachableError(method, path, err)));
-      });
-      req.on('error', (err) => reject(new KubeUnreachableError(method, path, err)));
-      req.end(body);
-    });
-    let parsed: unknown;
+    const req = await this.apiserver.open(method, path, { query: options.query, body, contentType: options.contentType, timeoutMs: options.timeoutMs ?? 30_000 });
+    let answer: { statusCode: number; text: string };
     try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
+      answer = await readResponse(req, body);
+    } catch (err) {
+      throw new KubeUnreachableError(method, path, err);
     }
-    if (statusCode < 200 || statusCode >= 300) throw apiError(method, path, statusCode, parsed, text);
+    const { statusCode, text } = answer;
+    if (statusCode < 200 || statusCode >= 300) throw apiError(method, path, statusCode, text);
+    const parsed = parseJsonBody(text);
     if (parsed === undefined) throw new KubeApiError(method, path, statusCode, 'InvalidResponse', 'response body is not JSON');
     return parsed as T;
   }
 
   async watch(path: string, options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<void> {
-    const req = await this.open('GET', path, { ...options.query, watch: 'true' }, undefined, undefined, options.idleTimeoutMs);
+    // The idle timeout doubles as the socket timeout: a silent stream is an outage.
+    const req = await this.apiserver.open('GET', path, { query: { ...options.query, watch: 'true' }, timeoutMs: options.idleTimeoutMs });
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (err?: Error) => {
@@ -161,16 +135,7 @@ export class KubeHttpTransport implements KubeTransport {
         if (status < 200 || status >= 300) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              parsed = undefined;
-            }
-            finish(apiError('GET', path, status, parsed, text));
-          });
+          res.on('end', () => finish(apiError('GET', path, status, Buffer.concat(chunks).toString('utf8'))));
           res.on('error', (err) => finish(new KubeUnreachableError('GET', path, err)));
           return;
         }
@@ -202,37 +167,6 @@ export class KubeHttpTransport implements KubeTransport {
       req.end();
     });
   }
-
-  /** A request with auth applied; `timeoutMs` is a socket idle timeout, reported as unreachable. */
-  private async open(method: string, path: string, query: Record<string, string | undefined> | undefined, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<http.ClientRequest> {
-    const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const opts: https.RequestOptions = {
-      method,
-      headers: {
-        Accept: 'application/json',
-        ...(body !== undefined ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
-      },
-      timeout: timeoutMs,
-    };
-    // Per request: projected service-account tokens are rotated by the kubelet.
-    await this.config.applyToHTTPSOptions(opts);
-    const secure = url.protocol === 'https:';
-    this.agent ??= secure
-      ? new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
-      : new http.Agent({ keepAlive: true });
-    opts.agent = this.agent;
-    const req = (secure ? https : http).request(url, opts);
-    req.on('timeout', () => req.destroy(new Error(`no answer for ${timeoutMs} ms`)));
-    return req;
-  }
-}
-
-function apiError(method: string, path: string, status: number, parsed: unknown, text: string): KubeApiError {
-  const s = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { reason?: unknown; message?: unknown };
-  const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : (http.STATUS_CODES[status] ?? 'Unknown');
-  const message = typeof s.message === 'string' ? s.message : text.slice(0, 200);
-  return new KubeApiError(method, path, status, reason, message);
 }
 
 /** A failure worth retrying later as an outage (no answer, or the apiserver says it is unavailable). */

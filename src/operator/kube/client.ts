@@ -1,7 +1,7 @@
 /**
- * A small Kubernetes REST client over the credentials of a KubeConfig
- * (`@kubernetes/client-node` resolves kubeconfig files, in-cluster service
- * account tokens and exec plugins; this module only sends requests).
+ * A small Kubernetes REST client over the credentials of a KubeConfig,
+ * sent through src/kube/apiserver.ts (`@kubernetes/client-node` resolves
+ * kubeconfig files, in-cluster service account tokens and exec plugins).
  *
  * It exists beside the generated client because the operator needs exact
  * control of what goes on the wire: server-side apply with a field manager,
@@ -9,23 +9,10 @@
  * MicroTime timestamps, and a count of every write so "an idle operator
  * writes nothing" can be measured rather than assumed.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { apiError, ApiserverConnection, KubeApiError, parseJsonBody, readResponse } from '../../kube/apiserver.js';
 
-/** A non-2xx answer from the apiserver, with its metav1.Status reason. */
-export class KubeApiError extends Error {
-  override name = 'KubeApiError';
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(`${method} ${path}: ${status} ${reason}: ${message}`);
-  }
-}
+export { KubeApiError };
 
 export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
@@ -48,69 +35,35 @@ export interface RequestOptions {
 export type RequestObserver = (verb: Verb, resource: string, status: number) => void;
 
 export class KubeClient {
-  private readonly server: URL;
-  /** One keep-alive agent for every request: a TLS handshake per write would dominate a rollout. */
-  private agent: http.Agent | undefined;
+  private readonly apiserver: ApiserverConnection;
 
   constructor(
     readonly config: KubeConfig,
     private readonly observe: RequestObserver = () => undefined,
   ) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+    this.apiserver = new ApiserverConnection(config);
   }
 
   /** Closes idle keep-alive connections (at shutdown, so the process can exit). */
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    this.apiserver.close();
   }
 
   async request<T>(method: string, path: string, options: RequestOptions): Promise<T> {
-    const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const opts: https.RequestOptions = {
-      method,
-      headers: {
-        Accept: 'application/json',
-        ...(body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
-      },
-      timeout: options.timeoutMs ?? 30_000,
-    };
-    // Per request: bearer tokens (service account, exec plugins) rotate.
-    await this.config.applyToHTTPSOptions(opts);
-    const transport = url.protocol === 'https:' ? https : http;
-    this.agent ??=
-      url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
-        : new http.Agent({ keepAlive: true });
-    opts.agent = this.agent;
+    const req = await this.apiserver.open(method, path, {
+      query: options.query,
+      body,
+      contentType: options.contentType,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      timeoutError: () => new Error(`${method} ${path}: timed out`),
+    });
     let status = 0;
     try {
-      const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {
-        const req = transport.request(url, opts, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
-        req.on('error', reject);
-        req.end(body);
-      });
+      const { statusCode, text } = await readResponse(req, body);
       status = statusCode;
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (statusCode < 200 || statusCode >= 300) {
-        const s = (parsed ?? {}) as { reason?: string; message?: string };
-        throw new KubeApiError(method, path, statusCode, s.reason ?? http.STATUS_CODES[statusCode] ?? 'Unknown', s.message ?? text.slice(0, 200));
-      }
+      if (statusCode < 200 || statusCode >= 300) throw apiError(method, path, statusCode, text);
+      const parsed = parseJsonBody(text);
       if (parsed === undefined && text !== '') throw new KubeApiError(method, path, statusCode, 'InvalidResponse', 'response is not JSON');
       return parsed as T;
     } finally {
