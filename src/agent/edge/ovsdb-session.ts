@@ -53,12 +53,14 @@ class LibOvsdbSession implements OvsdbSession {
 
   close(): void {
     this.closed = true;
-    if (this.reporter) void this.monitor?.then((m) => m.removeAllListeners(), () => undefined);
+    // No report after close, even from an update already read off the socket.
+    void this.monitor?.then((m) => m.removeAllListeners(), () => undefined);
     this.db.close();
   }
 
   /**
-   * One monitor of the bridge's interfaces per session: its initial
+   * One monitor of the bridge's interfaces per session (the bridge of the
+   * first call; the agent opens a new session per connect): its initial
    * contents and its updates form one ordered stream, so a change made
    * right after the first read (ovs-vswitchd assigning the tunnel port its
    * ofport) is reported, never missed.
