@@ -34,6 +34,13 @@ export interface DaemonSpec {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for `p`, at most `ms`; the timer never outlives the wait (it would hold a CLI's exit). */
+async function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The NUL-separated command line of a process; undefined when it is gone. */
 export function processCmdline(pid: number): string[] | undefined {
   try {
@@ -123,7 +130,18 @@ export class Daemon {
     private readonly child: ChildProcess | undefined,
     private readonly marks: readonly string[],
     private readonly pidFile: string | undefined,
-  ) {}
+  ) {
+    // Resolves once Node has reaped the child (its 'exit' event): until then
+    // a stopped child lingers as a zombie that `kill(pid, 0)` still finds.
+    this.reaped = child
+      ? new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        })
+      : Promise.resolve();
+  }
+
+  private readonly reaped: Promise<void>;
 
   static spawn(spec: DaemonSpec): Daemon {
     const log = openSync(spec.logFile, 'a');
@@ -192,12 +210,14 @@ export class Daemon {
       if (Date.now() > deadline) return false;
       await sleep(20);
     }
+    await within(this.reaped, Math.max(0, deadline - Date.now()));
     return true;
   }
 
   /** Stops it by pid (SIGTERM, SIGKILL after `graceMs`) and removes its pid file. */
   async stop(graceMs = 5_000): Promise<void> {
     if (this.running) await stopPid(this.pid, graceMs);
+    await within(this.reaped, 5_000);
     if (this.pidFile) rmSync(this.pidFile, { force: true });
   }
 
