@@ -4,7 +4,7 @@
  * have the agent's shape are kept with a `foreign` / `other` mark, so the
  * sync modifies or deletes them instead of misreading them.
  */
-import { OFPG, OFPP, type Action, type BundleMessage, type FlowMod, type FlowStats, type GroupDesc, type Instruction, type Match } from '../../lib/openflow/index.js';
+import { OFPG, OFPP, type Action, type BundleMessage, type FlowMod, type FlowStats, type GroupDesc, type Instruction, type Match, type SelectionMethod } from '../../lib/openflow/index.js';
 import type { OfAction, OfFlow, OfGroup, OfMatch } from '../model.js';
 import type { OfChange } from '../sync/of-plan.js';
 
@@ -47,6 +47,19 @@ function instructionsOf(f: OfFlow): Instruction[] {
   return out;
 }
 
+/**
+ * The fields `selection_method=hash` hashes over. Open vSwitch hashes exactly
+ * the listed fields (skipping those whose prerequisites a packet lacks); with
+ * none listed, every flow hashes alike and takes the first bucket (seen on
+ * OVS 3.1 with traffic: the "default fields" of ovs-ofctl(8) apply only when
+ * no selection method is given).
+ */
+const HASH_FIELDS = ['eth_src', 'eth_dst', 'eth_type', 'ip_proto', 'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst'];
+
+function selectionMethodOf(name: OfGroup['selectionMethod']): SelectionMethod {
+  return name === 'hash' ? { name, fields: HASH_FIELDS.map((field) => ({ field })) } : { name };
+}
+
 /** One bundle message per change, in the plan's order. */
 export function toBundleMessages(changes: readonly OfChange[], cookies: CookieSettings): BundleMessage[] {
   return changes.map((c): BundleMessage => {
@@ -59,7 +72,7 @@ export function toBundleMessages(changes: readonly OfChange[], cookies: CookieSe
           command: c.command,
           type: 'select',
           groupId: g.groupId,
-          selectionMethod: { name: g.selectionMethod },
+          selectionMethod: selectionMethodOf(g.selectionMethod),
           buckets: g.buckets.map((b) => ({
             bucketId: b.bucketId,
             weight: b.weight,
