@@ -196,7 +196,17 @@ export class InterfaceMonitor extends EventEmitter<InterfaceMonitorEvents> {
 
   static async start(db: OvsdbClient, opts: InterfaceMonitorOptions = {}): Promise<InterfaceMonitor> {
     const m = new InterfaceMonitor(db, opts.bridge);
-    db.on('update', m.onUpdate);
+    // Updates that arrive before the initial contents are applied are held
+    // back and applied after them, in order. The reply and the first update
+    // often come in one read: the update is dispatched at once, the reply's
+    // continuation only afterwards, and applying the (older) initial
+    // contents last would undo it (e.g. lose the ofport ovs-vswitchd just
+    // assigned to a new port, for good).
+    const early: TableUpdates[] = [];
+    const hold = (id: unknown, updates: TableUpdates): void => {
+      if (id === m.monitorId) early.push(updates);
+    };
+    db.on('update', hold);
     try {
       // One monitor over the three tables: its initial contents are one
       // consistent snapshot, and later changes to membership and rows arrive
@@ -208,9 +218,10 @@ export class InterfaceMonitor extends EventEmitter<InterfaceMonitorEvents> {
       }
       const initial = await db.monitor(OVS_DB, m.monitorId, requests);
       m.apply(initial);
-    } catch (err) {
-      db.off('update', m.onUpdate);
-      throw err;
+      for (const updates of early) m.apply(updates);
+      db.on('update', m.onUpdate);
+    } finally {
+      db.off('update', hold);
     }
     return m;
   }
