@@ -22,6 +22,7 @@ import { missingControlPlane } from '../../harness/kube.js';
 import { NETNS_PREFIX } from '../../harness/netns.js';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
+import { arpRequest, ethFrame, macString } from '../../harness/packet.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl']) ?? missingControlPlane();
 
@@ -167,6 +168,59 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     const sent = vxlanFrames(lab.layout.nicPcap('node-b')).filter((v) => (flowIndex(v.inner) ?? 1e9) < 200 && v.outerDstIp === '192.0.2.1');
     expect(sent.length).toBeGreaterThanOrEqual(200);
     expect(new Set(sent.map((v) => `${v.outerSrcIp} vni ${v.vni}`))).toEqual(new Set(['192.0.2.2 vni 100']));
+  }, 60_000);
+
+  it('floods an ARP request once to every port of its VNI on every node, and the unicast reply finds its way back', async () => {
+    const isArp = (f: Buffer) => f.length >= 42 && f.readUInt16BE(12) === 0x0806;
+    const arpOp = (f: Buffer) => f.readUInt16BE(20);
+    const arpCount = (node: string, port: string) => pcapFrames(lab.layout.portPcap(node, port)).filter(isArp).length;
+    const vni100 = [['node-a', 'web'], ['node-b', 'vm1'], ['node-b', 'web'], ['node-c', 'vm1'], ['node-c', 'web']] as const;
+    const quiet = [['node-a', 'vm1'], ['node-a', 'db'], ['node-b', 'db'], ['node-c', 'db']] as const;
+    const count = () => Object.fromEntries([...vni100, ...quiet].map(([n, p]) => [`${n}/${p}`, arpCount(n, p)]));
+    const before = count();
+
+    // Who has 10.255.0.1? from the client on node-a: broadcast, so it takes
+    // the VNI's flood group (head-end replication to node-b and node-c, and
+    // node-a's other VNI 100 port).
+    await inject(lab.nodeOvs('node-a'), 'vm1', [arpRequest(CLIENT_MAC, '10.0.0.1', '10.255.0.1')]);
+    await waitFor('the ARP request on every VNI 100 port of every node', () => {
+      const now = count();
+      return vni100.every(([n, p]) => now[`${n}/${p}`]! > before[`${n}/${p}`]!) ? true : undefined;
+    }, 10_000);
+    // Let any duplicate or loop show itself before counting.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = count();
+    for (const [n, p] of vni100) expect(after[`${n}/${p}`]! - before[`${n}/${p}`]!, `${n}/${p}`).toBe(1);
+    // Never back out of the port it came in on, never into VNI 200.
+    for (const [n, p] of quiet) expect(after[`${n}/${p}`]! - before[`${n}/${p}`]!, `${n}/${p}`).toBe(0);
+    const atB = pcapFrames(lab.layout.portPcap('node-b', 'web')).filter(isArp).at(-1)!;
+    expect(arpOp(atB)).toBe(1);
+    expect(macString(atB, 6)).toBe(CLIENT_MAC);
+
+    // The service on node-b answers with a unicast ARP reply: it reaches the
+    // client on node-a exactly once, through node-b's single path back.
+    const arp = Buffer.alloc(28);
+    arp.writeUInt16BE(1, 0);
+    arp.writeUInt16BE(0x0800, 2);
+    arp[4] = 6;
+    arp[5] = 4;
+    arp.writeUInt16BE(2, 6);
+    Buffer.from(SERVICE_MAC.replaceAll(':', ''), 'hex').copy(arp, 8);
+    Buffer.from([10, 255, 0, 1]).copy(arp, 14);
+    Buffer.from(CLIENT_MAC.replaceAll(':', ''), 'hex').copy(arp, 18);
+    Buffer.from([10, 0, 0, 1]).copy(arp, 24);
+    await inject(lab.nodeOvs('node-b'), 'web', [ethFrame(CLIENT_MAC, SERVICE_MAC, 0x0806, arp)]);
+    const reply = await waitFor('the ARP reply on node-a vm1', () => {
+      const got = pcapFrames(lab.layout.portPcap('node-a', 'vm1')).filter(isArp).slice(before['node-a/vm1']);
+      return got.length > 0 ? got : undefined;
+    }, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const replies = pcapFrames(lab.layout.portPcap('node-a', 'vm1')).filter(isArp).slice(before['node-a/vm1']);
+    expect(replies).toHaveLength(1);
+    expect(arpOp(reply[0]!)).toBe(2);
+    expect(macString(reply[0]!, 0)).toBe(CLIENT_MAC);
+    // A unicast reply is not flooded: node-c's ports saw nothing more.
+    expect(arpCount('node-c', 'vm1')).toBe(after['node-c/vm1']);
   }, 60_000);
 
   it('makes a weight change from `kubectl patch` live on the node within 2 s (kernel and OVS), re-adding no flow', async () => {
