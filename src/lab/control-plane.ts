@@ -46,7 +46,7 @@ export function controlPlaneBinDir(): string {
 }
 
 /** A loopback TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -12,11 +12,10 @@
  * control plane itself is half gone.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir } from './control-plane.js';
+import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir, freePort } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
 import { Daemon, pidsUsing, stopPid } from './daemon.js';
 import { haveCommand, run, type CommandError } from './exec.js';
@@ -94,18 +93,6 @@ function absoluteNodeFlags(argv: readonly string[]): string[] {
     else out.push(a);
   }
   return out;
-}
-
-/** A loopback TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** What the lab needs from the machine; one line per missing piece. */

@@ -65,18 +65,37 @@ export function ethFrame(dstMac: string, srcMac: string, ethType: number, payloa
   return Buffer.concat([eth, payload]);
 }
 
-/** A broadcast ARP request "who has targetIp, tell senderIp". */
-export function arpRequest(senderMac: string, senderIp: string, targetIp: string): Buffer {
+interface ArpSpec {
+  op: 1 | 2;
+  senderMac: string;
+  senderIp: string;
+  targetMac: string;
+  targetIp: string;
+}
+
+/** An Ethernet/ARP frame for IPv4 (request: op 1, reply: op 2). */
+function arpFrame(dstMac: string, a: ArpSpec): Buffer {
   const arp = Buffer.alloc(28);
   arp.writeUInt16BE(1, 0);
   arp.writeUInt16BE(0x0800, 2);
   arp[4] = 6;
   arp[5] = 4;
-  arp.writeUInt16BE(1, 6);
-  macBytes(senderMac).copy(arp, 8);
-  ipv4Bytes(senderIp).copy(arp, 14);
-  ipv4Bytes(targetIp).copy(arp, 24);
-  return ethFrame('ff:ff:ff:ff:ff:ff', senderMac, 0x0806, arp);
+  arp.writeUInt16BE(a.op, 6);
+  macBytes(a.senderMac).copy(arp, 8);
+  ipv4Bytes(a.senderIp).copy(arp, 14);
+  macBytes(a.targetMac).copy(arp, 18);
+  ipv4Bytes(a.targetIp).copy(arp, 24);
+  return ethFrame(dstMac, a.senderMac, 0x0806, arp);
+}
+
+/** A broadcast ARP request "who has targetIp, tell senderIp". */
+export function arpRequest(senderMac: string, senderIp: string, targetIp: string): Buffer {
+  return arpFrame('ff:ff:ff:ff:ff:ff', { op: 1, senderMac, senderIp, targetMac: '00:00:00:00:00:00', targetIp });
+}
+
+/** A unicast ARP reply "senderIp is at senderMac", sent to the asker. */
+export function arpReply(senderMac: string, senderIp: string, targetMac: string, targetIp: string): Buffer {
+  return arpFrame(targetMac, { op: 2, senderMac, senderIp, targetMac, targetIp });
 }
 
 /** Reads the frames of a classic pcap file (either byte order); a missing file has no frames. */

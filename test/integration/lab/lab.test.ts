@@ -22,7 +22,7 @@ import { missingControlPlane } from '../../harness/kube.js';
 import { NETNS_PREFIX } from '../../harness/netns.js';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
-import { arpRequest, ethFrame, macString } from '../../harness/packet.js';
+import { arpReply, arpRequest, macString } from '../../harness/packet.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl']) ?? missingControlPlane();
 
@@ -199,17 +199,7 @@ describe.skipIf(skip)('the local lab, end to end', () => {
 
     // The service on node-b answers with a unicast ARP reply: it reaches the
     // client on node-a exactly once, through node-b's single path back.
-    const arp = Buffer.alloc(28);
-    arp.writeUInt16BE(1, 0);
-    arp.writeUInt16BE(0x0800, 2);
-    arp[4] = 6;
-    arp[5] = 4;
-    arp.writeUInt16BE(2, 6);
-    Buffer.from(SERVICE_MAC.replaceAll(':', ''), 'hex').copy(arp, 8);
-    Buffer.from([10, 255, 0, 1]).copy(arp, 14);
-    Buffer.from(CLIENT_MAC.replaceAll(':', ''), 'hex').copy(arp, 18);
-    Buffer.from([10, 0, 0, 1]).copy(arp, 24);
-    await inject(lab.nodeOvs('node-b'), 'web', [ethFrame(CLIENT_MAC, SERVICE_MAC, 0x0806, arp)]);
+    await inject(lab.nodeOvs('node-b'), 'web', [arpReply(SERVICE_MAC, '10.255.0.1', CLIENT_MAC, '10.0.0.1')]);
     const reply = await waitFor('the ARP reply on node-a vm1', () => {
       const got = pcapFrames(lab.layout.portPcap('node-a', 'vm1')).filter(isArp).slice(before['node-a/vm1']);
       return got.length > 0 ? got : undefined;
