@@ -50,6 +50,10 @@ export const PRIORITY = 100;
 /** Below every MAC flow of the VNI: only what no MAC flow claims is flooded. */
 export const FLOOD_PRIORITY = 1;
 
+/** A MAC as the canonical match text prints it (see macFlowKey). */
+const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+const PROBE_MAC = '02:00:00:00:00:01';
+
 export interface OfDesiredData {
   groups: Map<number, OfGroup>;
   floodGroups: Map<number, FloodGroup>;
@@ -82,7 +86,11 @@ export function createOfDesiredNode(deps: {
     tracked: { full: false, changedGroups: new Set(), changedFloodGroups: new Set(), changedFlows: new Set() },
   };
   const floodGroupOfVni = new Map<number, number>();
-  const macFlowOwners = new Map<string, Set<string>>();
+  // A MAC flow has one owning entry but for the rare VNI+MAC on two devices:
+  // a bare key, a Set only when shared (100,000 one-element Sets cost ~20 MiB).
+  const macFlowOwners = new Map<string, string | Set<string>>();
+  // Per table+VNI, the MAC flow key up to the MAC (see macFlowKey).
+  const macKeyPrefixes = new Map<string, string | null>();
   const flowOfEntry = new Map<string, string>();
   const groupOfNhid = new Map<number, number>();
   const vniFlows = new Map<number, string[]>();
@@ -105,8 +113,9 @@ export function createOfDesiredNode(deps: {
     if (e.kind !== 'ecmp' && e.kind !== 'single') return undefined;
     const tunnel = ovs.data.tunnelOfport;
     if (tunnel === undefined) return undefined;
-    const base = { table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: BigInt(e.vni), ethDst: e.mac } };
-    const setTunId = { type: 'setTunId' as const, value: BigInt(e.vni) };
+    const vni = BigInt(e.vni);
+    const base = { table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac } };
+    const setTunId = { type: 'setTunId' as const, value: vni };
     if (e.kind === 'single') {
       return { ...base, cookie: f.ovs.cookie, actions: [setTunId, { type: 'setTunDst', ip: e.vtep }, { type: 'output', port: tunnel }] };
     }
@@ -115,15 +124,33 @@ export function createOfDesiredNode(deps: {
     return { ...base, cookie: ecmpCookie(f, e.nhid), actions: [setTunId, { type: 'group', groupId }] };
   };
 
+  /**
+   * flowKey of a MAC flow, without building and formatting a match per
+   * entry: the canonical text of `metadata=V,dl_dst=MAC` ends in the MAC as
+   * written when it is already canonical (lower-case, colon-separated), so
+   * the text before it is computed once per table and VNI. Any other
+   * spelling takes the full path.
+   */
+  const macFlowKey = (table: number, vni: number, mac: string): string => {
+    const full = (): string => flowKey({ table, priority: PRIORITY, match: { metadata: BigInt(vni), ethDst: mac } });
+    if (!CANONICAL_MAC.test(mac)) return full();
+    const id = `${table}/${vni}`;
+    let prefix = macKeyPrefixes.get(id);
+    if (prefix === undefined) {
+      const probe = flowKey({ table, priority: PRIORITY, match: { metadata: BigInt(vni), ethDst: PROBE_MAC } });
+      prefix = probe.endsWith(PROBE_MAC) ? probe.slice(0, -PROBE_MAC.length) : null;
+      macKeyPrefixes.set(id, prefix);
+    }
+    return prefix === null ? full() : prefix + mac;
+  };
+
   const keyOfEntry = (f: FabricSettings, e: EvpnEntry): string | undefined =>
-    e.kind === 'ecmp' || e.kind === 'single'
-      ? flowKey({ table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: BigInt(e.vni), ethDst: e.mac } })
-      : undefined;
+    e.kind === 'ecmp' || e.kind === 'single' ? macFlowKey(f.ovs.tableBase + 1, e.vni, e.mac) : undefined;
 
   /** Two devices may carry the same VNI and MAC: the lowest entry key wins, deterministically. */
   const refreshMacFlow = (f: FabricSettings, key: string): void => {
     const owners = macFlowOwners.get(key);
-    const winner = owners && owners.size > 0 ? [...owners].sort()[0] : undefined;
+    const winner = typeof owners === 'string' ? owners : owners && owners.size > 0 ? [...owners].sort()[0] : undefined;
     const entry = winner === undefined ? undefined : evpnFdb.data.entries.get(winner);
     setFlow(key, entry ? macFlow(f, entry) : undefined);
   };
@@ -133,15 +160,21 @@ export function createOfDesiredNode(deps: {
     const entry = evpnFdb.data.entries.get(entryKey);
     const after = entry ? keyOfEntry(f, entry) : undefined;
     if (before !== undefined && before !== after) {
-      macFlowOwners.get(before)?.delete(entryKey);
-      if (macFlowOwners.get(before)?.size === 0) macFlowOwners.delete(before);
+      const owners = macFlowOwners.get(before);
+      if (owners === entryKey) macFlowOwners.delete(before);
+      else if (typeof owners === 'object') {
+        owners.delete(entryKey);
+        if (owners.size === 1) macFlowOwners.set(before, owners.values().next().value!);
+      }
       flowOfEntry.delete(entryKey);
       refreshMacFlow(f, before);
     }
     if (after !== undefined) {
-      let owners = macFlowOwners.get(after);
-      if (!owners) macFlowOwners.set(after, (owners = new Set()));
-      owners.add(entryKey);
+      const owners = macFlowOwners.get(after);
+      if (owners === undefined) macFlowOwners.set(after, entryKey);
+      else if (typeof owners === 'string') {
+        if (owners !== entryKey) macFlowOwners.set(after, new Set([owners, entryKey]));
+      } else owners.add(entryKey);
       flowOfEntry.set(entryKey, after);
       refreshMacFlow(f, after);
     }
@@ -252,6 +285,7 @@ export function createOfDesiredNode(deps: {
     data.groups.clear();
     data.flows.clear();
     macFlowOwners.clear();
+    macKeyPrefixes.clear();
     flowOfEntry.clear();
     groupOfNhid.clear();
     vniFlows.clear();
