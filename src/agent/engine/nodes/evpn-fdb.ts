@@ -24,7 +24,7 @@ import type { FdbNode } from './fdb.js';
 import type { LinksNode } from './links.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
-import { fdbKey, ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
+import { ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
 import { isOwnedFdbEntry, isOwnedNexthop } from '../../ownership.js';
 
 export const INVALID_REASONS = [
@@ -125,7 +125,7 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
     if (entry.nhid !== undefined && !data.groups.has(entry.nhid)) {
       data.groups.set(entry.nhid, resolveGroup(entry.nhid, nexthops.data.byId, f));
     }
-    setEntry(key, evaluate(entry, links.data.byIndex.get(entry.ifindex), data.groups, nexthops.data.byId, f));
+    setEntry(key, evaluate(key, entry, links.data.byIndex.get(entry.ifindex), data.groups, nexthops.data.byId, f));
   };
 
   /** Drops resolutions nobody names any more, so the map stays bounded. */
@@ -228,18 +228,23 @@ export function resolveGroup(nhid: number, byId: ReadonlyMap<number, KernelNexth
     return { ok: false, reason: 'FamilyMismatch', detail: `group ${nhid} is IPv${family}, the fabric IPv${fabric.family}` };
   }
   if (weights.size === 0) return { ok: false, reason: 'MemberMissing', detail: `group ${nhid} has no members` };
-  const paths = [...weights].map(([vtep, weight]) => ({ vtep, weight })).sort((a, b) => compareIp(a.vtep, b.vtep));
+  // Sort keys computed once per path, not once per comparison (10,000 groups at start).
+  const paths = [...weights]
+    .map(([vtep, weight]) => ({ sortKey: ipSortKey(vtep), path: { vtep, weight } }))
+    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
+    .map((p) => p.path);
   return { ok: true, paths, owned: isOwnedNexthop(group, fabric) };
 }
 
+/** `key` is fdbKey(entry), the fdb node's own string (shared, not rebuilt per entry). */
 function evaluate(
+  key: string,
   entry: KernelFdbEntry,
   link: KernelLink | undefined,
   groups: ReadonlyMap<number, GroupResolution>,
   byId: ReadonlyMap<number, KernelNexthop>,
   fabric: FabricSettings,
 ): EvpnEntry {
-  const key = fdbKey(entry);
   // Only remote MACs of VXLAN devices: the bridge's own (master) entries carry
   // no tunnel destination, all-zeros MACs are the flood list (floodList node).
   if (!link?.vxlan || entry.mac === ZERO_MAC || (entry.flags & NTF_MASTER) !== 0) return { key, kind: 'ignored' };
