@@ -113,15 +113,20 @@ export function createOfDesiredNode(deps: {
     if (e.kind !== 'ecmp' && e.kind !== 'single') return undefined;
     const tunnel = ovs.data.tunnelOfport;
     if (tunnel === undefined) return undefined;
+    // Literals rather than `{ ...base, ... }`: one of these per MAC (100,000
+    // at scale), and a spread copy is both an extra object and a larger one.
     const vni = BigInt(e.vni);
-    const base = { table: f.ovs.tableBase + 1, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac } };
+    const table = f.ovs.tableBase + 1;
     const setTunId = { type: 'setTunId' as const, value: vni };
     if (e.kind === 'single') {
-      return { ...base, cookie: f.ovs.cookie, actions: [setTunId, { type: 'setTunDst', ip: e.vtep }, { type: 'output', port: tunnel }] };
+      return {
+        table, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac },
+        cookie: f.ovs.cookie, actions: [setTunId, { type: 'setTunDst', ip: e.vtep }, { type: 'output', port: tunnel }],
+      };
     }
     const groupId = groupOfNhid.get(e.nhid);
     if (groupId === undefined) return undefined;
-    return { ...base, cookie: ecmpCookie(f, e.nhid), actions: [setTunId, { type: 'group', groupId }] };
+    return { table, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac }, cookie: ecmpCookie(f, e.nhid), actions: [setTunId, { type: 'group', groupId }] };
   };
 
   /**
