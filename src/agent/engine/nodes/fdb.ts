@@ -53,8 +53,7 @@ export function createFdbNode(): FdbNode {
     removeFrom(data.byIfindex, old.ifindex, key);
     data.tracked.changed.add(key);
   };
-  const put = (entry: KernelFdbEntry): void => {
-    const key = fdbKey(entry);
+  const put = (entry: KernelFdbEntry, key = fdbKey(entry)): void => {
     const old = data.byKey.get(key);
     if (old && JSON.stringify(old) === JSON.stringify(entry)) return;
     if (old) del(key);
@@ -78,9 +77,11 @@ export function createFdbNode(): FdbNode {
         if (item.removed !== undefined) del(item.removed);
         if (item.nhDeleted !== undefined) for (const key of [...(data.byNhid.get(item.nhDeleted) ?? [])]) del(key);
         if (item.snapshot) {
-          const seen = new Set(item.snapshot.map(fdbKey));
+          // Each key built once (100,000 entries per dump at scale).
+          const keys = item.snapshot.map(fdbKey);
+          const seen = new Set(keys);
           for (const key of [...data.byKey.keys()]) if (!seen.has(key)) del(key);
-          for (const entry of item.snapshot) put(entry);
+          item.snapshot.forEach((entry, i) => put(entry, keys[i]));
         }
       }
       return data.tracked.changed.size > 0 ? 'updated' : 'unchanged';
