@@ -3,6 +3,7 @@
  * defaults them too; resolving here as well means a node's spec is always
  * complete (the agent never guesses) and equal specs compare equal.
  */
+import { kernelSettings, ovsSettings, vxlanSettings } from '../api/index.js';
 import type { AddressFamily, EvpnFabric, KernelSettings, OvsSettings, VxlanSettings } from './model.js';
 
 export interface ResolvedFabric {
@@ -14,24 +15,12 @@ export interface ResolvedFabric {
   kernel: KernelSettings;
 }
 
-export const FABRIC_DEFAULTS = {
-  vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
-  ovs: {
-    bridge: 'br-evpn',
-    tunnelPort: 'evpn-vxlan',
-    tableBase: 0,
-    groupIdRange: { start: 65536, size: 65536 },
-    selectionMethod: 'dp_hash',
-    cookie: '0x45564e0000000000',
-    cookieMask: '0xffffffff00000000',
-  },
-  kernel: {
-    manage: true,
-    mirrorLearned: true,
-    protocol: 236,
-    nexthopIdRange: { start: 0xec000000, size: 1048576 },
-  },
-} as const satisfies { vxlan: VxlanSettings; ovs: OvsSettings; kernel: KernelSettings };
+/** DESIGN 3.1's defaults, taken from the API schemas (the CRDs are generated from the same source). */
+export const FABRIC_DEFAULTS: { vxlan: VxlanSettings; ovs: OvsSettings; kernel: KernelSettings } = {
+  vxlan: vxlanSettings.parse({}),
+  ovs: ovsSettings.parse({}),
+  kernel: kernelSettings.parse({}),
+};
 
 export function resolveFabric(fabric: EvpnFabric): ResolvedFabric {
   const spec = fabric.spec ?? {};
