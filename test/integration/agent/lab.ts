@@ -220,6 +220,11 @@ export class AgentLab {
   }
 }
 
+/** A flow's age in seconds from its `ovs-ofctl dump-flows` line (a re-added flow starts again at 0). */
+export function flowDuration(line: string): number {
+  return Number(/duration=([\d.]+)s/.exec(line)?.[1]);
+}
+
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;

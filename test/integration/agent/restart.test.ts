@@ -1,14 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { udpIpv4Frame } from '../../harness/packet.js';
-import { AgentLab, metricValue } from './lab.js';
+import { AgentLab, metricValue, flowDuration } from './lab.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const A = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
-
-function duration(line: string): number {
-  return Number(/duration=([\d.]+)s/.exec(line)?.[1]);
-}
 
 describe.skipIf(skip)('agent: restarts and a shared bridge', () => {
   let lab: AgentLab;
@@ -58,7 +54,7 @@ describe.skipIf(skip)('agent: restarts and a shared bridge', () => {
     expect((await lab.dumpGroups()).sort()).toEqual([...groupsBefore].sort());
     const flowsAfter = await lab.dumpFlows();
     expect(flowsAfter.length).toBe(flowsBefore.length);
-    for (const f of flowsAfter.filter((l) => l.includes('dl_dst=02:00:00:00:00:aa'))) expect(duration(f)).toBeGreaterThan(1);
+    for (const f of flowsAfter.filter((l) => l.includes('dl_dst=02:00:00:00:00:aa'))) expect(flowDuration(f)).toBeGreaterThan(1);
     const statsAfter = (await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${first.groups![0]!.ofGroupId}`)).stdout;
     expect(Number(/packet_count=(\d+)/.exec(statsAfter)?.[1])).toBe(20);
     const m = await metricsAfter();

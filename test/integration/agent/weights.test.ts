@@ -1,16 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
-import { AgentLab, metricValue } from './lab.js';
+import { AgentLab, metricValue, flowDuration } from './lab.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const A = ['192.0.2.11', '192.0.2.12'];
 
 function macs(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
-}
-
-function durationOf(flow: string): number {
-  return Number(/duration=([\d.]+)s/.exec(flow)?.[1]);
 }
 
 describe.skipIf(skip)('agent: weight changes', () => {
@@ -60,6 +56,6 @@ describe.skipIf(skip)('agent: weight changes', () => {
     const flowModsAfter = ['add', 'modifyStrict', 'deleteStrict'].map((c) => metricValue(metricsAfter, 'evpn_agent_openflow_flow_mods_total', { command: c }) ?? 0);
     expect(flowModsAfter).toEqual(flowModsBefore);
     const sampleAfter = (await lab.dumpFlows()).find((f) => f.includes(`dl_dst=${all[0]}`))!;
-    expect(durationOf(sampleAfter)).toBeGreaterThan(durationOf(sample) + 1);
+    expect(flowDuration(sampleAfter)).toBeGreaterThan(flowDuration(sample) + 1);
   });
 });
