@@ -52,6 +52,21 @@ export class Underlay {
     return readPcap(this.pcapPath);
   }
 
+  /**
+   * The VXLAN frames transmitted so far, once there are at least `count`
+   * (or after `timeoutMs`, whatever there is). ovs-vswitchd handles frames
+   * injected with netdev-dummy/receive asynchronously, so the pcap can lag
+   * the last injection by a moment; callers assert the exact count.
+   */
+  async waitForVxlanFrames(count: number, timeoutMs = 5_000, port = 4789): Promise<VxlanFrame[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const frames = this.vxlanFrames(port);
+      if (frames.length >= count || Date.now() > deadline) return frames;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The transmitted frames that are VXLAN, decoded. */
   vxlanFrames(port = 4789): VxlanFrame[] {
     return this.frames()

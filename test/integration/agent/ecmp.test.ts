@@ -66,7 +66,7 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
       const frame = udpIpv4Frame({ srcMac: '02:00:00:00:01:01', dstMac: macA, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 10_000 + i, dstPort: 80 });
       await lab.ovs.receive('p100', frame.toString('hex'));
     }
-    const frames = lab.underlay.vxlanFrames();
+    const frames = await lab.underlay.waitForVxlanFrames(n);
     expect(frames).toHaveLength(n);
     for (const f of frames) {
       expect(f.vni).toBe(100);
@@ -90,7 +90,7 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
       const frame = udpIpv4Frame({ srcMac: '02:00:00:00:01:01', dstMac: macB, srcIp: '10.0.0.1', dstIp: '10.0.0.3', srcPort: 20_000 + i, dstPort: 80 });
       await lab.ovs.receive('p100', frame.toString('hex'));
     }
-    const toB = lab.underlay.vxlanFrames().filter((f) => macString(f.inner, 0) === macB);
+    const toB = (await lab.underlay.waitForVxlanFrames(2 * n)).filter((f) => macString(f.inner, 0) === macB);
     expect(toB).toHaveLength(n);
     for (const ip of B) expect(toB.filter((f) => f.outerDstIp === ip).length).toBeGreaterThan(20);
 

@@ -34,8 +34,9 @@ describe.skipIf(skip)('agent: IPv6 VTEPs, 64-path groups, single-path entries', 
     expect(groups[0]).toContain(`group_id=${g.ofGroupId},`);
     expect(groups[0]).toContain(`set_field:${vteps[0]}->tun_ipv6_dst`);
     expect(groups[0]).toContain('weight:2');
+    const before = lab.underlay.vxlanFrames().length;
     await send(lab, '02:00:00:00:06:01', 60);
-    const frames = lab.underlay.vxlanFrames();
+    const frames = (await lab.underlay.waitForVxlanFrames(before + 60)).slice(before);
     expect(frames).toHaveLength(60);
     expect(new Set(frames.map((f) => f.outerDstIp))).toEqual(new Set(vteps));
     expect(frames.every((f) => f.vni === 100 && f.outerSrcIp === '2001:db8::1')).toBe(true);
@@ -59,9 +60,10 @@ describe.skipIf(skip)('agent: IPv6 VTEPs, 64-path groups, single-path entries', 
     const single = (await lab.dumpFlows()).find((f) => f.includes('dl_dst=02:00:00:00:05:01'))!;
     expect(single).toContain('set_field:192.0.2.99->tun_dst');
     expect(single).not.toContain('group:');
+    const before = lab.underlay.vxlanFrames().length;
     await send(lab, '02:00:00:00:05:01', 3);
     await send(lab, '02:00:00:00:64:01', 200);
-    const frames = lab.underlay.vxlanFrames();
+    const frames = (await lab.underlay.waitForVxlanFrames(before + 203)).slice(before);
     expect(frames.filter((f) => macString(f.inner, 0) === '02:00:00:00:05:01').every((f) => f.outerDstIp === '192.0.2.99')).toBe(true);
     const wide = frames.filter((f) => macString(f.inner, 0) === '02:00:00:00:64:01');
     expect(wide).toHaveLength(200);

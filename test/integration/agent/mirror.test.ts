@@ -54,8 +54,9 @@ describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installe
     expect(nh.map((n) => n.id).sort((a, b) => a - b)).toEqual([10, 11, 20]);
 
     // Traffic goes to the mirrored group's VTEPs.
+    const beforeC1 = lab.underlay.vxlanFrames().length;
     await send('02:00:00:00:00:c1', 60, 1000);
-    expect(new Set(lab.underlay.vxlanFrames().map((f) => f.outerDstIp))).toEqual(new Set([V[0], V[1]]));
+    expect(new Set((await lab.underlay.waitForVxlanFrames(beforeC1 + 60)).map((f) => f.outerDstIp))).toEqual(new Set([V[0], V[1]]));
 
     // Replacing a member's gateway notifies only the member: the bucket must follow anyway.
     await lab.ns.ip('nexthop', 'replace', 'id', '11', 'via', V[2]!, 'fdb');
@@ -88,8 +89,9 @@ describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installe
     await lab.ns.bridge('fdb', 'add', '02:00:00:00:00:c5', 'dev', 'evpn-100', 'self', 'extern_learn', 'nhid', '41');
     await lab.waitStatus('new group mirrored', (s) => s.learned?.ecmp === 1);
     expect((await lab.dumpFlows()).some((f) => f.includes('dl_dst=02:00:00:00:00:c5'))).toBe(true);
+    const beforeC5 = lab.underlay.vxlanFrames().length;
     await send('02:00:00:00:00:c5', 5, 5000);
-    expect(lab.underlay.vxlanFrames().filter((f) => macString(f.inner, 0) === '02:00:00:00:00:c5').length).toBe(5);
+    expect((await lab.underlay.waitForVxlanFrames(beforeC5 + 5)).filter((f) => macString(f.inner, 0) === '02:00:00:00:00:c5').length).toBe(5);
 
     await lab.ns.ip('nexthop', 'replace', 'id', '42', 'via', '2001:db8::42', 'fdb');
     status = await lab.waitStatus('MixedFamily reported', (s) => s.learned?.invalid?.['MixedFamily'] === 1);

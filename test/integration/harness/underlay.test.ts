@@ -40,7 +40,7 @@ describe.skipIf(skip)('harness: underlay', () => {
       const frame = udpIpv4Frame({ srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:aa', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 10_000 + i, dstPort: 80 });
       await ovs.receive('p1', frame.toString('hex'));
     }
-    const frames = underlay.vxlanFrames();
+    const frames = await underlay.waitForVxlanFrames(flows);
     expect(frames).toHaveLength(flows);
     for (const f of frames) {
       expect(f.vni).toBe(100);
