@@ -29,6 +29,7 @@ import { floodGroupText } from './flood-openflow.js';
 import type { FloodGroup, OfFlow } from './model.js';
 import { applyOfChanges, planOfSync, type OfChange, type OfState } from './sync/of-plan.js';
 import { flowText, groupText } from './openflow-text.js';
+import { installedSlotTables } from './hash-slots.js';
 
 export interface AgentOptions {
   kernel: KernelPort;
@@ -386,7 +387,7 @@ export class Agent {
         if (this.opts.flood) await this.opts.flood.connect(settings);
         const installed = await this.readBridge(settings);
         if (settings !== this.ovsSettings) throw new Error('OVS settings changed while connecting');
-        this.graph.ovs.setAdopted(installed.adopted, installed.adoptedFlood);
+        this.graph.ovs.setAdopted(installed.adopted, installed.adoptedFlood, installedSlotTables(installed.groups.values()));
         this.installed = { groups: installed.groups, flows: installed.flows };
         this.installedFlood = installed.flood;
         this.ofScope.full = true;

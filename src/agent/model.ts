@@ -31,6 +31,8 @@ export interface FabricSettings {
     tableBase: number;
     groupIdRange: IdRange;
     selectionMethod: 'dp_hash' | 'hash';
+    /** dp_hash only: hash slots dealt by the agent, or one weighted bucket per VTEP (see hash-slots.ts). */
+    bucketLayout: 'slots' | 'weights';
     cookie: bigint;
     cookieMask: bigint;
   };

@@ -24,6 +24,7 @@ export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
         tableBase: s.ovs.tableBase,
         groupIdRange: { start: s.ovs.groupIdRange.start, size: s.ovs.groupIdRange.size },
         selectionMethod: s.ovs.selectionMethod,
+        bucketLayout: s.ovs.bucketLayout,
         cookie: BigInt(s.ovs.cookie),
         cookieMask: BigInt(s.ovs.cookieMask),
       },

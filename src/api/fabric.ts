@@ -60,6 +60,14 @@ export const ovsSettings = z
       .enum(['dp_hash', 'hash'])
       .default('dp_hash')
       .describe('Select-group selection method: dp_hash (default; follows weights closely) or hash.'),
+    bucketLayout: z
+      .enum(['slots', 'weights'])
+      .default('slots')
+      .describe(
+        'dp_hash groups only. slots (default): the agent writes 16 to 256 equal buckets (hash slots) and deals them to the VTEPs by weight, ' +
+          'so a member or weight change moves only the flows it must (a 5th VTEP joining 4 moves about 20 %). ' +
+          'weights: one bucket per VTEP with its weight; Open vSwitch deals the slots itself and re-deals most of them on any change (about 75 %).',
+      ),
     cookie: z
       .string()
       .regex(/^0x[0-9a-f]{1,16}$/, 'must be a lowercase hex number such as 0x45564e0000000000')

@@ -44,6 +44,7 @@ export function resolveFabric(fabric: EvpnFabric): ResolvedFabric {
         size: ovs.groupIdRange?.size ?? d.ovs.groupIdRange.size,
       },
       selectionMethod: ovs.selectionMethod ?? d.ovs.selectionMethod,
+      bucketLayout: ovs.bucketLayout ?? d.ovs.bucketLayout,
       cookie: ovs.cookie ?? d.ovs.cookie,
       cookieMask: ovs.cookieMask ?? d.ovs.cookieMask,
     },

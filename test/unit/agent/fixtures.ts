@@ -16,6 +16,7 @@ export function fabric(over: Partial<FabricSettings> = {}): FabricSettings {
       tableBase: 0,
       groupIdRange: { start: 65536, size: 65536 },
       selectionMethod: 'dp_hash',
+      bucketLayout: 'slots',
       cookie: 0x45564e0000000000n,
       cookieMask: 0xffffffff00000000n,
     },

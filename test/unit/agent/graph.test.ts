@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
 import { flowText, groupText } from '../../../src/agent/openflow-text.js';
+import { expectWeightShares, vtepShares } from '../../harness/slots.js';
+import { installedSlotTables } from '../../../src/agent/hash-slots.js';
 import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
 import type { KernelEvent, KernelFdbEntry, KernelNexthop } from '../../../src/agent/model.js';
 import { NH_START, PROTO, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
@@ -41,8 +43,10 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
     const { groups, flows } = ofState(g);
     const ofId = g.groupIds.data.ofGroupOf.get(10)!;
     expect(ofId).toBe(65536 + 10); // preferred slot: start + nhid mod size
+    // Weights 3:1 as 16 hash slots: 12 to the first VTEP, 4 to the second.
+    const slots = [...Array<string>(12).fill('192.0.2.2'), ...Array<string>(4).fill('192.0.2.3')];
     expect(groups).toEqual([
-      `group_id=${ofId},type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:3,actions=set_field:192.0.2.2->tun_dst,output:9,bucket=bucket_id:1,weight:1,actions=set_field:192.0.2.3->tun_dst,output:9`,
+      `group_id=${ofId},type=select,selection_method=dp_hash,${slots.map((ip, i) => `bucket=bucket_id:${i},weight:1,actions=set_field:${ip}->tun_dst,output:9`).join(',')}`,
     ]);
     expect(flows).toContain(`table=1,priority=100,metadata=0x64,dl_dst=${mac(1)} cookie=0x45564e000000000a,actions=set_field:0x64->tun_id,group:${ofId}`);
     expect(flows).toContain('table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:1');
@@ -105,6 +109,7 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
     const g = graphWith({ nexthops, fdb });
     expect(g.ofDesired.data.flows.size).toBe(10_000 + 6); // + classifier, tunnel delivery and flood flows of VNIs 100, 200
     const statsBefore = g.engine.nodeStats();
+    const slotsBefore = g.ofDesired.data.groups.get(65546)!.buckets.map((b) => b.tunDst);
     applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[1, 1], [2, 1]]) });
     const report = g.engine.run();
     expect(g.ofDesired.data.tracked.changedGroups).toEqual(new Set([65546]));
@@ -115,7 +120,10 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
       expect(statsAfter[name]!.recompute).toBe(statsBefore[name]!.recompute);
     }
     expect(report.recomputed).not.toContain('ofDesired');
-    expect(groupText(g.ofDesired.data.groups.get(65546)!)).toContain('weight:1,actions=set_field:192.0.2.2');
+    // 3:1 → 1:1 re-deals 4 of the 16 slots, nothing else.
+    const slotsAfter = g.ofDesired.data.groups.get(65546)!.buckets.map((b) => b.tunDst);
+    expect(vtepShares(g.ofDesired.data.groups.get(65546)!.buckets)).toEqual(new Map([['192.0.2.2', 0.5], ['192.0.2.3', 0.5]]));
+    expect(slotsAfter.filter((vtep, s) => vtep !== slotsBefore[s])).toEqual(Array(4).fill('192.0.2.3'));
   });
 });
 
@@ -218,6 +226,8 @@ describe('engine graph: incremental processing equals a full recompute', () => {
           { name: 'p1', ofport: 1, vni: 100 },
           { name: 'p2', ofport: 2, vni: 200 },
         ]);
+        // A restarted agent finds the slot tables in OVS and keeps them.
+        fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
         fresh.engine.run();
         expect(ofState(g)).toEqual(ofState(fresh));
         expect(g.evpnFdb.data.learned).toEqual(fresh.evpnFdb.data.learned);
@@ -310,7 +320,7 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
   });
   const specArb = fc.uniqueArray(groupArb, { selector: (g) => g.name, maxLength: 3 }).map((gs) => gs.map((g) => ({ ...g, generation: 1 })));
 
-  it('converges, after kernel writes are fed back, to what a fresh agent computes from the same kernel', () => {
+  it('converges, after kernel writes are fed back, to what a fresh agent computes from the same kernel and OVS', () => {
     fc.assert(
       fc.property(fc.array(specArb, { minLength: 1, maxLength: 6 }), (specs) => {
         const g = graphWith();
@@ -332,8 +342,7 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
             // A group no MAC uses needs no OpenFlow group ("one per nexthop group in use").
             if (placement.problem || sg.macs.length === 0) continue;
             const ofId = g.groupIds.data.ofGroupOf.get(placement.nexthopGroupId!)!;
-            const buckets = g.ofDesired.data.groups.get(ofId)!.buckets.map((b) => `${b.tunDst}/${b.weight}`).sort();
-            expect(buckets).toEqual(sg.vteps.map((v) => `${v.vtep}/${v.weight}`).sort());
+            expectWeightShares(g.ofDesired.data.groups.get(ofId)!.buckets, sg.vteps);
             for (const m of sg.macs) {
               const flow = [...g.ofDesired.data.flows.values()].find((f) => f.match.ethDst === m && f.match.metadata === BigInt(sg.vni));
               expect(flow?.actions).toContainEqual({ type: 'group', groupId: ofId });
@@ -348,6 +357,8 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
           { name: 'p1', ofport: 1, vni: 100 },
           { name: 'p2', ofport: 2, vni: 200 },
         ]);
+        // A restarted agent finds the slot tables in OVS and keeps them.
+        fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
         fresh.engine.run();
         expect(ofState(g)).toEqual(ofState(fresh));
       }),

@@ -26,6 +26,7 @@ describe('defaults (DESIGN 3.1)', () => {
         tableBase: 0,
         groupIdRange: { start: 65536, size: 65536 },
         selectionMethod: 'dp_hash',
+        bucketLayout: 'slots',
         cookie: '0x45564e0000000000',
         cookieMask: '0xffffffff00000000',
       },

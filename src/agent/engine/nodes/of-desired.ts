@@ -7,8 +7,12 @@
  *  - table T+1, metadata=V,dl_dst=MAC:
  *      set tun_id=V, group:G                          (ECMP)
  *      set tun_id=V, set tun_dst=VTEP, output:<tunnel> (single path)
- *  - one select group per kernel nexthop group in use, one bucket per path
- *    (weight, set tun_dst, output:<tunnel>). Buckets end in their own
+ *  - one select group per kernel nexthop group in use, each bucket setting
+ *    tun_dst and output:<tunnel>: with dp_hash and bucketLayout=slots, one
+ *    equal bucket per hash slot, slots dealt to the paths by weight and
+ *    re-dealt minimally on change (hash-slots.ts; the last table of each
+ *    group is kept, seeded from what OVS holds after a restart); otherwise
+ *    one bucket per path with its weight. Buckets end in their own
  *    output: OVS restores the packet's registers after a bucket, so a
  *    bucket that only loads a register for a later table loses it
  *    (reference/ovn-ecmp-fdb.md §1.6).
@@ -45,6 +49,7 @@ import type { FloodListData } from './flood-list.js';
 import type { FabricSettings, FloodGroup, OfFlow, OfGroup } from '../../model.js';
 import { flowBody, flowKey, groupText } from '../../openflow-text.js';
 import { floodGroupText } from '../../flood-openflow.js';
+import { layoutSlots } from '../../hash-slots.js';
 
 export const PRIORITY = 100;
 /** Below every MAC flow of the VNI: only what no MAC flow claims is flooded. */
@@ -94,6 +99,11 @@ export function createOfDesiredNode(deps: {
   const flowOfEntry = new Map<string, string>();
   const groupOfNhid = new Map<number, number>();
   const vniFlows = new Map<number, string[]>();
+  // The slot table each laid-out group was last given: the next layout
+  // moves as few slots of it as it can. History, not derived state, so a
+  // recompute keeps it; after an OVS (re)connect, what OVS holds wins.
+  const slotTables = new Map<number, readonly string[]>();
+  let seededFrom: ReadonlyMap<number, readonly string[]> | undefined;
 
   const fabric = (): FabricSettings | undefined => nodeState.data.spec?.fabric;
 
@@ -192,15 +202,23 @@ export function createOfDesiredNode(deps: {
     const tunnel = ovs.data.tunnelOfport;
     let group: OfGroup | undefined;
     if (id !== undefined && resolution?.ok && tunnel !== undefined) {
+      const slots = f.ovs.selectionMethod === 'dp_hash' && f.ovs.bucketLayout === 'slots'
+        ? layoutSlots(resolution.paths, slotTables.get(id))
+        : undefined;
+      if (slots) slotTables.set(id, slots);
+      else slotTables.delete(id);
       group = {
         groupId: id,
         selectionMethod: f.ovs.selectionMethod,
-        buckets: resolution.paths.map((p, i) => ({ bucketId: i, weight: p.weight, tunDst: p.vtep, outPort: tunnel })),
+        buckets: slots
+          ? slots.map((vtep, i) => ({ bucketId: i, weight: 1, tunDst: vtep, outPort: tunnel }))
+          : resolution.paths.map((p, i) => ({ bucketId: i, weight: p.weight, tunDst: p.vtep, outPort: tunnel })),
       };
     }
     if (before !== undefined && before !== group?.groupId) {
       data.groups.delete(before);
       groupOfNhid.delete(nhid);
+      slotTables.delete(before);
       data.tracked.changedGroups.add(before);
     }
     if (group) {
@@ -294,6 +312,10 @@ export function createOfDesiredNode(deps: {
     flowOfEntry.clear();
     groupOfNhid.clear();
     vniFlows.clear();
+    if (ovs.data.adoptedSlots !== seededFrom) {
+      seededFrom = ovs.data.adoptedSlots;
+      for (const [id, table] of seededFrom) slotTables.set(id, table);
+    }
     const f = fabric();
     if (f) {
       for (const nhid of groupIds.data.ofGroupOf.keys()) refreshGroup(f, nhid);
@@ -301,6 +323,7 @@ export function createOfDesiredNode(deps: {
       for (const vni of ovs.data.portsByVni.keys()) refreshVni(f, vni);
       for (const vni of groupIds.data.floodGroupOf.keys()) refreshFlood(f, vni);
     }
+    for (const id of slotTables.keys()) if (!data.groups.has(id)) slotTables.delete(id);
     data.tracked.full = true;
     for (const id of oldFloodGroups) data.tracked.changedFloodGroups.add(id);
     for (const id of oldGroups) data.tracked.changedGroups.add(id);
@@ -329,7 +352,8 @@ export function createOfDesiredNode(deps: {
 
   const onOvs = (): HandlerResult => {
     const f = fabric();
-    if (!f || ovs.data.tracked.tunnelChanged) return 'unhandled';
+    // New adoption (an OVS (re)connect) re-seeds the slot tables: recompute.
+    if (!f || ovs.data.tracked.tunnelChanged || ovs.data.tracked.adoptedChanged) return 'unhandled';
     for (const vni of ovs.data.tracked.changedVnis) {
       refreshVni(f, vni);
       refreshFlood(f, vni);

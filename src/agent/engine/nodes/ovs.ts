@@ -5,7 +5,7 @@
  * after each (re)connect, the OpenFlow group ids already installed for
  * kernel nexthop groups (recovered from our flows' cookies, see groupIds).
  * Produces: the tunnel port's ofport, the local ports per VNI, the adopted
- * group ids; tracked: whether the tunnel port changed, which VNIs' port
+ * group ids and the hash-slot tables of the installed dp_hash groups; tracked: whether the tunnel port changed, which VNIs' port
  * sets changed, whether adoption changed.
  */
 import type { EngineNode } from '../engine.js';
@@ -20,25 +20,29 @@ export interface OvsData {
   adoptedGroups: Map<number, number>;
   /** VNI → flood group id found installed (from the VNI's flood flow). */
   adoptedFloodGroups: Map<number, number>;
+  /** OpenFlow group id → the hash-slot table (slot → VTEP) of an installed dp_hash group. */
+  adoptedSlots: Map<number, readonly string[]>;
   tracked: { tunnelChanged: boolean; changedVnis: Set<number>; adoptedChanged: boolean };
 }
 
 export interface OvsNode extends EngineNode<OvsData> {
   /** The full current Interface table of the bridge (the monitor's view). */
   setInterfaces(tunnelPort: string, interfaces: OvsInterface[]): void;
-  setAdopted(groups: Map<number, number>, floodGroups?: Map<number, number>): void;
+  setAdopted(groups: Map<number, number>, floodGroups?: Map<number, number>, slots?: Map<number, readonly string[]>): void;
 }
 
 export function createOvsNode(): OvsNode {
   let pendingIfaces: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
   let pendingAdopted: Map<number, number> | undefined;
   let pendingAdoptedFlood: Map<number, number> | undefined;
+  let pendingAdoptedSlots: Map<number, readonly string[]> | undefined;
   const data: OvsData = {
     tunnelOfport: undefined,
     tunnelProblem: undefined,
     portsByVni: new Map(),
     adoptedGroups: new Map(),
     adoptedFloodGroups: new Map(),
+    adoptedSlots: new Map(),
     tracked: { tunnelChanged: false, changedVnis: new Set(), adoptedChanged: false },
   };
   return {
@@ -48,9 +52,10 @@ export function createOvsNode(): OvsNode {
     setInterfaces(tunnelPort, interfaces) {
       pendingIfaces = { tunnelPort, interfaces };
     },
-    setAdopted(groups, floodGroups = new Map()) {
+    setAdopted(groups, floodGroups = new Map(), slots = new Map()) {
       pendingAdopted = groups;
       pendingAdoptedFlood = floodGroups;
+      pendingAdoptedSlots = slots;
     },
     recompute() {
       if (pendingIfaces) {
@@ -89,6 +94,15 @@ export function createOvsNode(): OvsNode {
         }
         pendingAdoptedFlood = undefined;
       }
+      if (pendingAdoptedSlots) {
+        const same = pendingAdoptedSlots.size === data.adoptedSlots.size
+          && [...pendingAdoptedSlots].every(([id, t]) => sameTable(t, data.adoptedSlots.get(id)));
+        if (!same) {
+          data.adoptedSlots = pendingAdoptedSlots;
+          data.tracked.adoptedChanged = true;
+        }
+        pendingAdoptedSlots = undefined;
+      }
       const t = data.tracked;
       return t.tunnelChanged || t.changedVnis.size > 0 || t.adoptedChanged ? 'updated' : 'unchanged';
     },
@@ -98,6 +112,10 @@ export function createOvsNode(): OvsNode {
       data.tracked.adoptedChanged = false;
     },
   };
+}
+
+function sameTable(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
