@@ -15,6 +15,7 @@ import {
   type FlowStatsRequest,
   type GroupEntry,
 } from '../lib/openflow/index.js';
+import { ovsDpHashTable } from '../agent/hash-slots.js';
 
 const USAGE = [
   'evpn-ecmp inspect ovs --bridge NAME [--ovs-rundir DIR] [--json] [--cookie C[/M]] [--table N]',
@@ -50,6 +51,12 @@ export interface OvsView {
     packet_count?: Counter;
     byte_count?: Counter;
     buckets: { bucket_id: number; weight?: number; actions: string; packet_count?: Counter; byte_count?: Counter }[];
+    /**
+     * A dp_hash group's hash slots per distinct bucket action, as
+     * Open vSwitch deals them (src/agent/hash-slots.ts): the share of flows
+     * each destination really gets, whichever layout wrote the group.
+     */
+    hash_slots?: { slots: number; targets: { actions: string; slots: number }[] };
     /** The group exactly as `ovs-ofctl -O OpenFlow15 dump-groups` prints it. */
     text: string;
   }[];
@@ -97,12 +104,23 @@ export function groupView(g: GroupEntry): OvsView['groups'][number] {
     if (g.selectionMethod.param) v.selection_method_param = `0x${g.selectionMethod.param.toString(16)}`;
     if (g.selectionMethod.fields) v.fields = g.selectionMethod.fields.map((f) => (f.mask === undefined ? f.field : `${f.field}=${String(f.mask)}`));
   }
+  const slots = g.type === 'select' && g.selectionMethod?.name === 'dp_hash' ? hashSlots(v.buckets) : undefined;
+  if (slots) v.hash_slots = slots;
   if (g.stats) {
     v.ref_count = g.stats.refCount;
     v.packet_count = counter(g.stats.packetCount);
     v.byte_count = counter(g.stats.byteCount);
   }
   return v;
+}
+
+function hashSlots(buckets: OvsView['groups'][number]['buckets']): OvsView['groups'][number]['hash_slots'] {
+  const table = ovsDpHashTable(buckets.map((b) => b.weight ?? 1));
+  if (!table) return undefined;
+  // In bucket order: every destination listed, even one dealt no slot.
+  const counts = new Map<string, number>(buckets.map((b) => [b.actions, 0]));
+  for (const i of table) counts.set(buckets[i]!.actions, counts.get(buckets[i]!.actions)! + 1);
+  return { slots: table.length, targets: [...counts].map(([actions, n]) => ({ actions, slots: n })) };
 }
 
 export function flowView(f: FlowStats): OvsView['flows'][number] {
@@ -158,6 +176,11 @@ function textOf(view: OvsView): string {
   const lines = [`bridge ${view.bridge}: OpenFlow ${view.openflow_version}, datapath_id ${view.datapath_id}`, `groups (${view.groups.length}):`];
   for (const g of view.groups) {
     lines.push(` ${g.text}`);
+    if (g.hash_slots) {
+      const { slots, targets } = g.hash_slots;
+      const shares = targets.map((t) => `${t.slots} (${((100 * t.slots) / slots).toFixed(1)} %) ${t.actions}`);
+      lines.push(`   hash slots ${slots}: ${shares.join('; ')}`);
+    }
     if (g.packet_count !== undefined) {
       const buckets = g.buckets.map((b) => `bucket_id:${b.bucket_id}:packet_count=${b.packet_count ?? '?'},byte_count=${b.byte_count ?? '?'}`);
       lines.push(`   ref_count=${g.ref_count},packet_count=${g.packet_count},byte_count=${g.byte_count}${buckets.length ? `,${buckets.join(',')}` : ''}`);

@@ -23,6 +23,7 @@ import { NETNS_PREFIX } from '../../harness/netns.js';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
 import { arpReply, arpRequest, macString } from '../../harness/packet.js';
+import { bucketsOfLine, vtepShares } from '../../harness/slots.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl']) ?? missingControlPlane();
 
@@ -227,12 +228,14 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     const t0 = Date.now();
     await lab.cp.kubectl('patch', 'vg', 'web-ecmp', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/vteps/1/weight', value: 3 }]));
     await waitFor(
-      'weights 3/3 in the select group and in the fdb nexthop group',
+      'weights 3/3 in the fdb nexthop group, equal shares in the select group',
       async () => {
         const groups = (await a.ofctl('dump-groups', 'br-evpn')).stdout;
         // The select group (the VNI's flood group, type=all, lists the same VTEPs).
         const line = groups.split('\n').find((l) => l.includes('type=select') && l.includes('192.0.2.2->tun_dst') && l.includes('192.0.2.3->tun_dst'));
-        const ovsOk = line !== undefined && (line.match(/weight:3/g) ?? []).length === 2;
+        // 3:1 → 3:3: half of the hash slots each.
+        const shares = line === undefined ? new Map<string, number>() : vtepShares(bucketsOfLine(line));
+        const ovsOk = shares.size === 2 && [...shares.values()].every((x) => x === 0.5);
         const nhs = await ns.ipJson<{ id: number; group?: { id: number; weight?: number }[]; fdb?: null }>('nexthop', 'show');
         const kernelOk = nhs.some((n) => n.group?.length === 2 && n.group.every((m) => m.weight === 3));
         return ovsOk && kernelOk ? true : undefined;
@@ -255,14 +258,15 @@ describe.skipIf(skip)('the local lab, end to end', () => {
 
   /**
    * Flows that change VTEP when a fifth member joins a group of four equal
-   * ones, measured per OpenFlow selection method: the fabric's
-   * `ovs.selectionMethod` is switched with kubectl, the group created, one
-   * round of flows sent, a VTEP added with `kubectl patch`, the same flows
-   * sent again. Ideal is 1/5 (only the new member's share moves).
+   * ones, measured per OpenFlow group layout: the fabric's `ovs` settings
+   * are switched with kubectl, the group created, one round of flows sent,
+   * a VTEP added with `kubectl patch`, the same flows sent again. Ideal is
+   * 1/5 (only the new member's share moves).
    */
-  async function remapShare(method: 'dp_hash' | 'hash'): Promise<{ share: number; toNew: number; moved: number }> {
+  async function remapShare(ovs: { selectionMethod: 'dp_hash' | 'hash'; bucketLayout: 'slots' | 'weights' }): Promise<{ share: number; toNew: number; moved: number }> {
     const a = lab.nodeOvs('node-a');
-    await lab.cp.kubectl('patch', 'ef', 'default', '--type=merge', '-p', JSON.stringify({ spec: { ovs: { selectionMethod: method } } }));
+    const label = ovs.selectionMethod === 'hash' ? 'hash' : `dp_hash, bucketLayout=${ovs.bucketLayout}`;
+    await lab.cp.kubectl('patch', 'ef', 'default', '--type=merge', '-p', JSON.stringify({ spec: { ovs } }));
     const vteps = ['192.0.2.2', '192.0.2.3', '192.0.2.201', '192.0.2.202'];
     const group = {
       apiVersion: 'evpn.ecmp.dev/v1alpha1',
@@ -271,15 +275,14 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       spec: { fabric: 'default', vni: 200, vteps: vteps.map((ip) => ({ ip })), macs: [REMAP_MAC], nodeSelector: { matchLabels: { 'lab.evpn.ecmp.dev/role': 'client' } } },
     };
     await lab.cp.kubectlInput(JSON.stringify(group), 'apply', '-f', '-');
-    const bucketsOnA = async (n: number) => {
+    // The remap group on node-a, once it has this method and reaches exactly these VTEPs.
+    const groupOnA = async (members: string[]) => {
       const groups = (await a.ofctl('dump-groups', 'br-evpn')).stdout;
-      return groups
-        .split('\n')
-        .some((l) => l.includes('192.0.2.201->tun_dst') && l.includes(`selection_method=${method},`) && (l.match(/bucket_id:/g) ?? []).length === n)
-        ? true
-        : undefined;
+      const line = groups.split('\n').find((l) => l.includes('192.0.2.201->tun_dst') && l.includes(`selection_method=${ovs.selectionMethod},`));
+      const buckets = line === undefined ? [] : bucketsOfLine(line);
+      return JSON.stringify([...vtepShares(buckets).keys()].sort()) === JSON.stringify([...members].sort()) ? buckets : undefined;
     };
-    await waitFor(`a 4-bucket ${method} group for remap on node-a`, () => bucketsOnA(4), 15_000);
+    const four = await waitFor(`a ${label} group of 4 VTEPs for remap on node-a`, () => groupOnA(vteps), 15_000);
 
     const nicA = lab.layout.nicPcap('node-a');
     const K = 4_000;
@@ -298,7 +301,7 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     const before = await round();
     expect(new Set(before.values())).toEqual(new Set(vteps));
     await lab.cp.kubectl('patch', 'vg', 'remap', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/spec/vteps/-', value: { ip: '192.0.2.203' } }]));
-    await waitFor(`a 5-bucket ${method} group for remap on node-a`, () => bucketsOnA(5), 15_000);
+    const five = await waitFor(`a ${label} group of 5 VTEPs for remap on node-a`, () => groupOnA([...vteps, '192.0.2.203']), 15_000);
     const after = await round();
     expect(new Set(after.values())).toEqual(new Set([...vteps, '192.0.2.203']));
 
@@ -312,11 +315,13 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     await lab.cp.kubectl('delete', 'vg', 'remap', '--wait=true');
     await waitFor('the remap group gone from node-a', async () => ((await a.ofctl('dump-groups', 'br-evpn')).stdout.includes('192.0.2.201') ? undefined : true), 15_000);
     const share = moved / K;
-    process.stdout.write(`lab membership change 4→5 (${method}): ${(share * 100).toFixed(1)} % of ${K} flows changed VTEP (ideal 20 %), ${toNew} of ${moved} to the new VTEP\n`);
+    process.stdout.write(
+      `lab membership change 4→5 (${label}; ${four.length} → ${five.length} buckets): ${(share * 100).toFixed(1)} % of ${K} flows changed VTEP (ideal 20 %), ${toNew} of ${moved} to the new VTEP\n`,
+    );
     return { share, toNew, moved };
   }
 
-  it('reports the flows that move when a fifth VTEP joins a group of four (kubectl patch)', async () => {
+  it('moves about a fifth of the flows, all to the newcomer, when a fifth VTEP joins four (kubectl patch)', async () => {
     const a = lab.nodeOvs('node-a');
     // Two real VTEPs and three that exist only as neighbour entries on
     // node-a: what counts is the bucket each flow takes, read from the outer
@@ -326,16 +331,22 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     }
     // `hash` picks a bucket by highest random weight per flow: adding a
     // member moves only the flows the newcomer wins.
-    const hrw = await remapShare('hash');
+    const hrw = await remapShare({ selectionMethod: 'hash', bucketLayout: 'slots' });
     expect(hrw.share).toBeLessThan(2 * (1 / 5));
     expect(hrw.toNew).toBe(hrw.moved);
-    // `dp_hash` (the default, for its weight fidelity) maps hash slots to
-    // buckets afresh on every group change (ovs-vswitchd 3.1): most flows
-    // move. Reported, and bounded by what a full reshuffle would move.
-    const dp = await remapShare('dp_hash');
-    expect(dp.share).toBeGreaterThan(0);
-    expect(dp.share).toBeLessThan(0.9);
-  }, 180_000);
+    // dp_hash with one weighted bucket per VTEP: ovs-vswitchd re-deals its
+    // hash slots on every group change and most flows move. Reported, and
+    // bounded only by what a full reshuffle would move.
+    const weights = await remapShare({ selectionMethod: 'dp_hash', bucketLayout: 'weights' });
+    expect(weights.share).toBeGreaterThan(0);
+    expect(weights.share).toBeLessThan(0.9);
+    // The default: the agent deals the slots and moves only the newcomer's
+    // 25 of 128 (19.5 %); the rest is sampling.
+    const slots = await remapShare({ selectionMethod: 'dp_hash', bucketLayout: 'slots' });
+    expect(slots.share).toBeLessThan(2 * (1 / 5));
+    expect(slots.share).toBeGreaterThan(0.15);
+    expect(slots.toNew).toBe(slots.moved);
+  }, 300_000);
 
   it('removes the VtepNodeState of a deleted Node, and `lab status` reports it', async () => {
     await lab.cp.kubectl('delete', 'node', 'node-c');

@@ -77,6 +77,17 @@ describe.skipIf(skip)('evpn-ecmp inspect ovs', () => {
     expect(g7).toMatchObject({ type: 'select', selection_method: 'dp_hash', ref_count: 10, packet_count: 0 });
     expect(g7.buckets.map((b) => [b.bucket_id, b.weight])).toEqual([0, 1, 2, 3].map((b) => [b, weightOf(7, b)]));
     expect(g7.buckets[1]?.actions).toBe('set_field:0x7->tun_id,set_field:198.51.0.9->tun_dst,output:1');
+    // What Open vSwitch makes of the weights: a table of 16..256 slots dealt
+    // by weight, each bucket within one slot of its weight's share.
+    const slots = g7.hash_slots!;
+    expect([16, 32, 64, 128, 256]).toContain(slots.slots);
+    expect(slots.targets.reduce((n, t) => n + t.slots, 0)).toBe(slots.slots);
+    const total = [0, 1, 2, 3].reduce((n, b) => n + weightOf(7, b), 0);
+    for (const b of g7.buckets) {
+      const got = slots.targets.find((t) => t.actions === b.actions)?.slots ?? 0;
+      expect(Math.abs(got / slots.slots - b.weight! / total)).toBeLessThan(1 / slots.slots);
+    }
+    expect(view.groups.find((g) => g.group_id === 65536 + 6)!.hash_slots).toBeUndefined(); // selection_method=hash
     const flow = view.flows.find((f) => f.table === 0)!;
     expect(flow).toMatchObject({ priority: 10, cookie: '0x0', match: 'in_port=1', actions: 'write_metadata:0x64,goto_table:1', n_packets: 0 });
   });
@@ -89,6 +100,7 @@ describe.skipIf(skip)('evpn-ecmp inspect ovs', () => {
     expect(out).toContain(`flows (${FLOWS + 1}):`);
     expect(out).toMatch(/^ group_id=65537,type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:8,actions=set_field:0x1->tun_id,set_field:198\.51\.0\.2->tun_dst,output:1,/m);
     expect(out).toMatch(/^ {3}ref_count=10,packet_count=0,byte_count=0,bucket_id:0:packet_count=0,byte_count=0,/m);
+    expect(out).toMatch(/^ {3}hash slots (16|32|64|128|256): \d+ \(\d+\.\d %\) set_field:0x1->tun_id,set_field:198\.51\.0\.2->tun_dst,output:1; /m);
     expect(out).toMatch(/^ cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=10,in_port=1 actions=write_metadata:0x64,goto_table:1$/m);
   });
 
