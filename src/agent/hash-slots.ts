@@ -155,11 +155,16 @@ export function ovsDpHashTable(weights: readonly number[]): number[] | undefined
 export function installedSlotTables(groups: Iterable<OfGroup>): Map<number, readonly string[]> {
   const tables = new Map<number, readonly string[]>();
   for (const g of groups) {
-    if (g.foreign !== undefined || g.selectionMethod !== 'dp_hash') continue;
-    const table = ovsDpHashTable(g.buckets.map((b) => b.weight));
-    if (table) tables.set(g.groupId, table.map((i) => g.buckets[i]!.tunDst));
+    const table = slotTableOf(g);
+    if (table) tables.set(g.groupId, table);
   }
   return tables;
+}
+
+/** Slot → VTEP of one dp_hash group as Open vSwitch deals it; undefined for other groups. */
+export function slotTableOf(g: OfGroup): string[] | undefined {
+  if (g.foreign !== undefined || g.selectionMethod !== 'dp_hash') return undefined;
+  return ovsDpHashTable(g.buckets.map((b) => b.weight))?.map((i) => g.buckets[i]!.tunDst);
 }
 
 /** Slots per VTEP of a layout, in first-seen order. */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
 import { AgentLab, metricValue } from './lab.js';
+import { bucketsOfLine, expectWeightShares, vtepShares } from '../../harness/slots.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 
@@ -54,8 +55,11 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
     const webOf = groups.find((g) => g.includes(`group_id=${web.ofGroupId},`))!;
     expect(webOf).toContain('type=select');
     expect(webOf).toContain('selection_method=dp_hash');
-    expect(webOf).toMatch(new RegExp(`weight:3,actions=set_field:${A[0]}->tun_dst`));
-    expect(webOf).toMatch(new RegExp(`actions=set_field:${A[1]}->tun_dst`));
+    // 3:1 as 16 hash slots of equal weight: 12 to the first VTEP, 4 to the second.
+    const webBuckets = bucketsOfLine(webOf);
+    expect(webBuckets).toHaveLength(16);
+    expect(vtepShares(webBuckets)).toEqual(new Map([[A[0], 0.75], [A[1], 0.25]]));
+    expectWeightShares(bucketsOfLine(groups.find((g) => g.includes(`group_id=${db.ofGroupId},`))!), B.map((ip) => ({ vtep: ip, weight: 1 })));
     const flows = await lab.dumpFlows();
     expect(flows.filter((f) => f.includes(`dl_dst=${macA}`))).toHaveLength(1);
     expect(flows.find((f) => f.includes(`dl_dst=${macA}`))).toContain(`group:${web.ofGroupId}`);
@@ -79,11 +83,15 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
     expect(first / n).toBeGreaterThan(0.6);
     expect(first / n).toBeLessThan(0.9);
 
-    // The per-bucket counters agree with what left the NIC.
+    // The per-bucket counters, summed per VTEP, agree with what left the NIC.
     await lab.ovs.settleStats();
     const { stdout } = await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${web.ofGroupId}`);
-    const buckets = [...stdout.matchAll(/bucket(\d+):packet_count=(\d+)/g)].map((m) => Number(m[2]));
-    expect(buckets).toEqual([first, second]);
+    const perVtep = new Map<string, number>();
+    for (const m of stdout.matchAll(/bucket(\d+):packet_count=(\d+)/g)) {
+      const vtep = webBuckets[Number(m[1])]!.tunDst;
+      perVtep.set(vtep, (perVtep.get(vtep) ?? 0) + Number(m[2]));
+    }
+    expect(perVtep).toEqual(new Map([[A[0], first], [A[1], second]]));
 
     // The 4-way group spreads too.
     for (let i = 0; i < n; i++) {

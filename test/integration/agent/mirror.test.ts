@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
 import { AgentLab } from './lab.js';
+import { bucketsOfLine, expectWeightShares } from '../../harness/slots.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
 const V = ['192.0.2.31', '192.0.2.32', '192.0.2.33'];
@@ -43,7 +44,8 @@ describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installe
 
     const groups = await lab.dumpGroups();
     expect(groups).toHaveLength(1);
-    expect(groups[0]).toMatch(new RegExp(`weight:2,actions=set_field:${V[0]}->tun_dst`));
+    const slotsBefore = bucketsOfLine(groups[0]!);
+    expectWeightShares(slotsBefore, [{ vtep: V[0]!, weight: 2 }, { vtep: V[1]!, weight: 1 }]);
     const groupId = Number(/group_id=(\d+)/.exec(groups[0]!)![1]);
     const flows = await lab.dumpFlows();
     expect(flows.filter((f) => f.includes(`group:${groupId}`))).toHaveLength(2);
@@ -70,6 +72,8 @@ describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installe
     expect(group).toContain(`group_id=${groupId},`);
     expect(group).toContain(`set_field:${V[2]}->tun_dst`);
     expect(group).not.toContain(`set_field:${V[1]}->tun_dst`);
+    // Only the replaced member's hash slots change destination.
+    expect(bucketsOfLine(group).map((b) => b.tunDst)).toEqual(slotsBefore.map((b) => (b.tunDst === V[1] ? V[2] : b.tunDst)));
 
     // Deleting the group silently removes its FDB entries: flows and group go.
     await lab.ns.ip('nexthop', 'del', 'id', '20');

@@ -4,10 +4,10 @@ import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/gra
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
 import { flowText, groupText } from '../../../src/agent/openflow-text.js';
 import { expectWeightShares, vtepShares } from '../../harness/slots.js';
-import { installedSlotTables } from '../../../src/agent/hash-slots.js';
+import { installedSlotTables, slotTableOf } from '../../../src/agent/hash-slots.js';
 import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
 import type { KernelEvent, KernelFdbEntry, KernelNexthop } from '../../../src/agent/model.js';
-import { NH_START, PROTO, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
+import { NH_START, PROTO, fabric, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
 
 const TUNNEL = 9;
 
@@ -124,6 +124,40 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
     const slotsAfter = g.ofDesired.data.groups.get(65546)!.buckets.map((b) => b.tunDst);
     expect(vtepShares(g.ofDesired.data.groups.get(65546)!.buckets)).toEqual(new Map([['192.0.2.2', 0.5], ['192.0.2.3', 0.5]]));
     expect(slotsAfter.filter((vtep, s) => vtep !== slotsBefore[s])).toEqual(Array(4).fill('192.0.2.3'));
+  });
+});
+
+describe('engine graph: dp_hash bucket layouts', () => {
+  const four = [1, 2, 3, 4].map((i) => fdbNh(i, `192.0.2.${i + 1}`));
+  const ofTable = (g: AgentGraph) => slotTableOf(g.ofDesired.data.groups.get(65546)!)!;
+
+  it('switching bucketLayout from weights to slots starts from the table OVS dealt: no flow moves', () => {
+    const g = createAgentGraph();
+    g.nodeState.set(spec([], { ovs: { ...fabric().ovs, bucketLayout: 'weights' } }));
+    applyKernelSnapshot(g, { links: [vxlan(10, 100)], nexthops: [...four, fdbGroup(10, [[1, 1], [2, 1], [3, 1], [4, 1]])], fdb: [learned(10, mac(1), 10)] });
+    g.ovs.setInterfaces('evpn-vxlan', [{ name: 'evpn-vxlan', ofport: TUNNEL }, { name: 'p1', ofport: 1, vni: 100 }]);
+    g.engine.run();
+    expect(g.ofDesired.data.groups.get(65546)!.buckets.map((b) => b.weight)).toEqual([1, 1, 1, 1]);
+    const dealtByOvs = ofTable(g);
+    g.nodeState.set(spec([]));
+    g.engine.run();
+    expect(g.ofDesired.data.groups.get(65546)!.buckets).toHaveLength(16);
+    expect(ofTable(g)).toEqual(dealtByOvs);
+  });
+
+  it('a fifth member re-deals only the newcomer\'s slots; a member leaving, only its own', () => {
+    const g = graphWith({ nexthops: [...four, fdbNh(5, '192.0.2.6'), fdbGroup(10, [[1, 1], [2, 1], [3, 1], [4, 1]])], fdb: [learned(10, mac(1), 10)] });
+    const before = ofTable(g);
+    applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1]]) });
+    g.engine.run();
+    const after = ofTable(g);
+    expect(after).toHaveLength(128);
+    const moved = after.filter((vtep, s) => vtep !== before[s % before.length]);
+    expect(moved).toEqual(Array(25).fill('192.0.2.6'));
+    applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[2, 1], [3, 1], [4, 1], [5, 1]]) });
+    g.engine.run();
+    const left = ofTable(g);
+    expect(left.filter((vtep, s) => vtep !== after[s]).length).toBe(after.filter((vtep) => vtep === '192.0.2.2').length);
   });
 });
 

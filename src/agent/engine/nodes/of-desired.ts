@@ -49,7 +49,7 @@ import type { FloodListData } from './flood-list.js';
 import type { FabricSettings, FloodGroup, OfFlow, OfGroup } from '../../model.js';
 import { flowBody, flowKey, groupText } from '../../openflow-text.js';
 import { floodGroupText } from '../../flood-openflow.js';
-import { layoutSlots } from '../../hash-slots.js';
+import { layoutSlots, slotTableOf } from '../../hash-slots.js';
 
 export const PRIORITY = 100;
 /** Below every MAC flow of the VNI: only what no MAC flow claims is flooded. */
@@ -205,8 +205,6 @@ export function createOfDesiredNode(deps: {
       const slots = f.ovs.selectionMethod === 'dp_hash' && f.ovs.bucketLayout === 'slots'
         ? layoutSlots(resolution.paths, slotTables.get(id))
         : undefined;
-      if (slots) slotTables.set(id, slots);
-      else slotTables.delete(id);
       group = {
         groupId: id,
         selectionMethod: f.ovs.selectionMethod,
@@ -214,6 +212,11 @@ export function createOfDesiredNode(deps: {
           ? slots.map((vtep, i) => ({ bucketId: i, weight: 1, tunDst: vtep, outPort: tunnel }))
           : resolution.paths.map((p, i) => ({ bucketId: i, weight: p.weight, tunDst: p.vtep, outPort: tunnel })),
       };
+      // Weighted dp_hash buckets keep the table OVS deals from them, so a
+      // switch to bucketLayout=slots starts from where the flows are.
+      const table = slots ?? slotTableOf(group);
+      if (table) slotTables.set(id, table);
+      else slotTables.delete(id);
     }
     if (before !== undefined && before !== group?.groupId) {
       data.groups.delete(before);
