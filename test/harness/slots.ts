@@ -25,6 +25,13 @@ export function vtepShares(buckets: readonly BucketLike[]): Map<string, number> 
   return shares;
 }
 
+/** Whether expectWeightShares would pass: for polling until the agent got there. */
+export function sharesMatch(buckets: readonly BucketLike[], vteps: ReadonlyArray<{ vtep: string; weight: number }>): boolean {
+  const shares = vtepShares(buckets);
+  const total = vteps.reduce((a, v) => a + v.weight, 0);
+  return shares.size === vteps.length && vteps.every((v) => shares.has(v.vtep) && Math.abs(shares.get(v.vtep)! - v.weight / total) < 1 / buckets.length);
+}
+
 /**
  * The group reaches exactly these VTEPs, each with its weight's share to
  * within one slot (the layout's rounding; exact for weighted buckets).

@@ -16,6 +16,7 @@ import { OperatorProcess, eventually } from '../operator/operator-process.js';
 import { FABRIC, apply, createNode, getJson, groupYaml, readyColumn } from '../operator/objects.js';
 import { KubeAgentProcess } from './agent-process.js';
 import { ApiserverRelay } from './apiserver-relay.js';
+import { bucketsOfLine, sharesMatch, type BucketLike } from '../../harness/slots.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']) ?? missingControlPlane();
 const NS = 'evpn-system';
@@ -30,7 +31,7 @@ interface Bucket {
 }
 interface OfGroup {
   id: number;
-  buckets: Bucket[];
+  buckets: BucketLike[];
 }
 
 describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OVS)', () => {
@@ -48,19 +49,15 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     for (const line of lines) {
       const id = /group_id=(\d+)/.exec(line);
       if (!id || !line.includes('type=select')) continue;
-      // ovs-ofctl omits `weight:` when it is 1.
-      const buckets = line.split('bucket=').slice(1).map((b) => ({
-        vtep: /set_field:([0-9a-f.:]+)->tun_dst/.exec(b)?.[1] ?? '?',
-        weight: Number(/weight:(\d+)/.exec(b)?.[1] ?? 1),
-      }));
-      out.push({ id: Number(id[1]), buckets: buckets.sort((a, b) => a.vtep.localeCompare(b.vtep)) });
+      out.push({ id: Number(id[1]), buckets: bucketsOfLine(line) });
     }
     return out;
   }
 
   async function groupWith(vteps: Bucket[], timeoutMs = 20_000): Promise<OfGroup> {
-    const want = JSON.stringify([...vteps].sort((a, b) => a.vtep.localeCompare(b.vtep)));
-    return eventually(`an OVS select group with buckets ${want}`, async () => (await ofGroups()).find((g) => JSON.stringify(g.buckets) === want), timeoutMs, 100).catch((err: Error) => {
+    // Hash slots dealt by weight (bucketLayout=slots, the default): each VTEP's share within one slot.
+    const want = JSON.stringify(vteps);
+    return eventually(`an OVS select group with shares ${want}`, async () => (await ofGroups()).find((g) => sharesMatch(g.buckets, vteps)), timeoutMs, 100).catch((err: Error) => {
       throw new Error(`${err.message}\ngroups:\n${lastGroups.join('\n')}\nagent log:\n${agent.tail()}`);
     });
   }
