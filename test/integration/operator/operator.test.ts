@@ -67,7 +67,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
       fabric: 'default',
       localVtepIP: '192.0.2.1',
       vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
-      ovs: { bridge: 'br-evpn', groupIdRange: { start: 65536, size: 65536 }, selectionMethod: 'dp_hash' },
+      ovs: { bridge: 'br-evpn', groupIdRange: { start: 65536, size: 65536 }, selectionMethod: 'dp_hash', bucketLayout: 'slots' },
       kernel: { manage: true, protocol: 236 },
     });
     expect(a.spec.groups[1]).toEqual({
