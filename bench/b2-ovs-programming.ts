@@ -3,6 +3,10 @@
  * the OpenFlow client in one atomic ordered bundle, against `ovs-ofctl -O
  * OpenFlow15 --bundle add-groups` + `add-flows` from files. The bridge is
  * emptied (untimed) before every run. Goal: ratio ≤ 1.25.
+ *
+ * Both sides install what the agent writes for these groups: by default
+ * (bucketLayout=slots) each group's weights 1:2:3:4 become 64 equal
+ * buckets, one per hash slot; with `weights`, 4 weighted buckets.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +16,7 @@ import type { OvsSandbox } from '../test/harness/ovs.js';
 import type { Figure } from './lib/report.js';
 import { median, timeMs } from './lib/stats.js';
 import { runPeer } from './lib/peers.js';
-import { bundleMessages, ofctlText } from './lib/ovs-content.js';
+import { bucketTotal, bundleMessages, ofctlText, type BucketLayout } from './lib/ovs-content.js';
 import type { Scale } from './lib/scale.js';
 
 const BRIDGE = 'br-evpn';
@@ -31,14 +35,14 @@ async function countInstalled(ovs: OvsSandbox): Promise<{ groups: number; flows:
   };
 }
 
-export async function benchOvsProgramming(scale: Scale, ovs: OvsSandbox): Promise<Figure[]> {
+export async function benchOvsProgramming(scale: Scale, ovs: OvsSandbox, layout: BucketLayout = 'slots'): Promise<Figure[]> {
   await ovs.addBridge(BRIDGE);
   await ovs.vsctl('add-port', BRIDGE, 'evpn-vxlan', '--', 'set', 'Interface', 'evpn-vxlan', 'type=vxlan',
     'options:remote_ip=flow', 'options:key=flow', 'ofport_request=100');
   const tunnelPort = await ovs.ofport('evpn-vxlan');
-  const messages = bundleMessages(scale, tunnelPort);
+  const messages = bundleMessages(scale, tunnelPort, layout);
   const dir = mkdtempSync(join(tmpdir(), 'evpn-bench-ofctl-'));
-  const text = ofctlText(scale, tunnelPort);
+  const text = ofctlText(scale, tunnelPort, layout);
   writeFileSync(join(dir, 'groups'), text.groups);
   writeFileSync(join(dir, 'flows'), text.flows);
   const client = await OpenFlowClient.connect(`unix:${ovs.mgmtSocket(BRIDGE)}`);
@@ -67,6 +71,7 @@ export async function benchOvsProgramming(scale: Scale, ovs: OvsSandbox): Promis
       unit: 'ms',
       goal: { on: 'ratio', max: 1.25 },
       runs: scale.runs,
+      note: `${bucketTotal(scale, layout)} buckets in all (bucketLayout=${layout}, as the agent writes them)`,
     }];
   } finally {
     client.close();

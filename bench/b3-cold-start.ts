@@ -9,7 +9,8 @@
  * and its peak during the start.
  */
 import type { OvsSandbox } from '../test/harness/ovs.js';
-import type { AgentSession } from './lib/agent-session.js';
+import type { AgentSession, SessionSpec } from './lib/agent-session.js';
+import { bucketTotal, type BucketLayout } from './lib/ovs-content.js';
 import type { Figure } from './lib/report.js';
 import { median, timeMs } from './lib/stats.js';
 import { metricSum } from './lib/prom.js';
@@ -18,12 +19,12 @@ import { VXLAN_DEV, type Scale } from './lib/scale.js';
 export const BRIDGE = 'br-evpn';
 
 /** The agent's state for the mirror benchmarks: no groups of its own, mirror what the kernel holds. */
-export function mirrorSpec() {
-  return { deviceTemplate: VXLAN_DEV.replace(/\d+$/, '{vni}'), kernel: { manage: false, mirrorLearned: true }, groups: [] };
+export function mirrorSpec(bucketLayout: BucketLayout = 'slots'): SessionSpec {
+  return { deviceTemplate: VXLAN_DEV.replace(/\d+$/, '{vni}'), kernel: { manage: false, mirrorLearned: true }, bucketLayout, groups: [] };
 }
 
-export async function benchColdStart(scale: Scale, ovs: OvsSandbox, session: AgentSession, peer: { ms: number; name: string }): Promise<Figure[]> {
-  session.writeState(mirrorSpec());
+export async function benchColdStart(scale: Scale, ovs: OvsSandbox, session: AgentSession, peer: { ms: number; name: string }, layout: BucketLayout = 'slots'): Promise<Figure[]> {
+  session.writeState(mirrorSpec(layout));
   const runs = Math.min(3, scale.runs);
   const samples: number[] = [];
   for (let run = 0; run < runs; run++) {
@@ -54,6 +55,7 @@ export async function benchColdStart(scale: Scale, ovs: OvsSandbox, session: Age
       unit: 'ms',
       goal: { on: 'ratio', max: 1.5 },
       runs,
+      note: `bucketLayout=${layout}: ${bucketTotal(scale, layout)} buckets in all`,
     },
     {
       bench: 'Memory',
@@ -61,7 +63,7 @@ export async function benchColdStart(scale: Scale, ovs: OvsSandbox, session: Age
       ours: memory.rss,
       unit: 'MiB',
       goal: { on: 'value', max: 250 },
-      note: `peak RSS during start ${memory.peak.toFixed(0)} MiB`,
+      note: `peak RSS during start ${memory.peak.toFixed(0)} MiB (bucketLayout=${layout})`,
     },
   ];
 }

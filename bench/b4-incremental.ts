@@ -24,6 +24,7 @@ import type { Figure } from './lib/report.js';
 import { median, percentile, timeMs } from './lib/stats.js';
 import { bigGroupId, extrasOf, groupId, groupMembers, vtepIp, type Scale } from './lib/scale.js';
 import { BRIDGE } from './b3-cold-start.js';
+import { layoutBuckets, type BucketLayout } from './lib/ovs-content.js';
 
 const RTPROT_STATIC = 4;
 /** A group id outside the agent's range (65536..131071): ovs-ofctl's own, for the reference. */
@@ -92,9 +93,20 @@ async function measureChanges(session: AgentSession, client: RtnetlinkClient, id
   return { latencies, endToEnd, groupMods, groupModifies, flowMods };
 }
 
-async function peerModGroup(ovs: OvsSandbox, scale: Scale, tunnelPort: number, runs: number): Promise<number> {
-  const group = (weights: number[]) => `group_id=${PEER_GROUP},type=select,selection_method=dp_hash,`
-    + groupMembers(scale, 0).map((m, k) => `bucket=bucket_id:${k},weight:${weights[k]},actions=set_field:${vtepIp(m.vtep)}->tun_dst,output:${tunnelPort}`).join(',');
+/**
+ * The reference: the same weight changes on a group of the same paths,
+ * written by ovs-ofctl in the layout the agent uses (with slots, 64 equal
+ * buckets re-dealt from the previous table, as the agent does).
+ */
+async function peerModGroup(ovs: OvsSandbox, scale: Scale, tunnelPort: number, runs: number, layout: BucketLayout): Promise<number> {
+  let table: string[] | undefined;
+  const group = (weights: number[]) => {
+    const paths = groupMembers(scale, 0).map((m, k) => ({ vtep: vtepIp(m.vtep), weight: weights[k]! }));
+    const buckets = layoutBuckets(paths, layout, table);
+    table = buckets.length > paths.length ? buckets.map((b) => b.vtep) : undefined;
+    return `group_id=${PEER_GROUP},type=select,selection_method=dp_hash,`
+      + buckets.map((b, k) => `bucket=bucket_id:${k},weight:${b.weight},actions=set_field:${b.vtep}->tun_dst,output:${tunnelPort}`).join(',');
+  };
   const target = `unix:${ovs.mgmtSocket(BRIDGE)}`;
   await runPeer('ovs-ofctl', ['-O', 'OpenFlow15', 'add-group', target, group([1, 2, 3, 4])]);
   const samples: number[] = [];
@@ -106,12 +118,12 @@ async function peerModGroup(ovs: OvsSandbox, scale: Scale, tunnelPort: number, r
   return median(samples);
 }
 
-export async function benchIncremental(scale: Scale, ovs: OvsSandbox, session: AgentSession): Promise<Figure[]> {
+export async function benchIncremental(scale: Scale, ovs: OvsSandbox, session: AgentSession, layout: BucketLayout = 'slots'): Promise<Figure[]> {
   const extras = extrasOf(scale);
   loadBigGroup(scale, extras.bigGroupMacs);
   await waitMirrored(session, scale.macs + extras.bigGroupMacs, 120_000);
   const tunnelPort = await ovs.ofport('evpn-vxlan');
-  const peerMs = await peerModGroup(ovs, scale, tunnelPort, 20);
+  const peerMs = await peerModGroup(ovs, scale, tunnelPort, 20, layout);
   const client = new RtnetlinkClient();
   const figures: Figure[] = [];
   try {

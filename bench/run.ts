@@ -5,8 +5,12 @@
  * bench/results/latest.json.
  *
  * Flags: --scale full|smoke (default full), --only B1,B2,... (names: B1..B8,
- * MEMORY), --out FILE. B3 needs B1's and B2's peers, and B4, B5 and MEMORY
- * run on B3's agent, so asking for them runs what they depend on.
+ * MEMORY), --out FILE, --bucket-layout slots|weights (default slots, the
+ * fabric's default: how B2 and B3's agent lay out dp_hash groups, so the
+ * cost of the slot layout can be measured against the old one in the same
+ * conditions; B7 and B8 always measure both). B3 needs B1's and B2's
+ * peers, and B4, B5 and MEMORY run on B3's agent, so asking for them runs
+ * what they depend on.
  *
  * A benchmark that fails is reported (stderr, `errors` in the JSON, exit
  * status 1) and the others still run.
@@ -30,8 +34,13 @@ import { extrasOf, FULL, SMOKE } from './lib/scale.js';
 import { TrafficNode } from './lib/traffic.js';
 
 const { values } = parseArgs({
-  options: { scale: { type: 'string', default: 'full' }, only: { type: 'string' }, out: { type: 'string' } },
+  options: { scale: { type: 'string', default: 'full' }, only: { type: 'string' }, out: { type: 'string' }, 'bucket-layout': { type: 'string', default: 'slots' } },
 });
+const layout = values['bucket-layout'];
+if (layout !== 'slots' && layout !== 'weights') {
+  process.stderr.write(`bench: --bucket-layout must be slots or weights, not ${layout}\n`);
+  process.exit(2);
+}
 const scale = values.scale === 'smoke' ? SMOKE : FULL;
 const only = values.only?.split(',').map((s) => s.trim().toUpperCase());
 const wanted = (name: string) => !only || only.includes(name);
@@ -42,7 +51,7 @@ const figures: Figure[] = [];
 const errors: Array<{ bench: string; error: string }> = [];
 const started = Date.now();
 const machine = machineFacts();
-process.stderr.write(`bench: scale ${scale.name} on ${machine.cores} × ${machine.cpuModel}, kernel ${machine.kernel}, load ${machine.loadAverage.join(' ')}\n`);
+process.stderr.write(`bench: scale ${scale.name}, bucketLayout ${layout}, on ${machine.cores} × ${machine.cpuModel}, kernel ${machine.kernel}, load ${machine.loadAverage.join(' ')}\n`);
 
 /** Runs one benchmark; a failure is recorded and the run goes on. */
 async function step(bench: string, fn: () => Promise<Figure[]>): Promise<boolean> {
@@ -68,16 +77,16 @@ if (wanted('B1') || wanted('B2') || runB3) {
   const session = new AgentSession(ovs.rundir);
   try {
     if (wanted('B1') || runB3) await step('B1', () => benchKernelDump(scale));
-    if (wanted('B2') || runB3) await step('B2', () => benchOvsProgramming(scale, ovs));
+    if (wanted('B2') || runB3) await step('B2', () => benchOvsProgramming(scale, ovs, layout));
     const b1 = peerOf('B1');
     const b2 = peerOf('B2');
     if (runB3 && b1 !== undefined && b2 !== undefined) {
       const ready = await step('B3', async () => {
-        const out = await benchColdStart(scale, ovs, session, { ms: b1 + b2, name: 'B1 + B2 peers' });
+        const out = await benchColdStart(scale, ovs, session, { ms: b1 + b2, name: 'B1 + B2 peers' }, layout);
         return out.filter((f) => wanted(f.bench.toUpperCase()));
       });
       if (ready && (wanted('B4') || wanted('B5'))) {
-        if (wanted('B4')) await step('B4', () => benchIncremental(scale, ovs, session));
+        if (wanted('B4')) await step('B4', () => benchIncremental(scale, ovs, session, layout));
         if (wanted('B5')) await step('B5', () => benchChurn(scale, ovs, session));
       }
     }
@@ -106,6 +115,7 @@ for (const e of errors) process.stdout.write(`${e.bench} FAILED: ${e.error.split
 const result = {
   date: new Date().toISOString(),
   scale,
+  bucketLayout: layout,
   extras: extrasOf(scale),
   machine,
   durationSeconds: Math.round((Date.now() - started) / 1000),

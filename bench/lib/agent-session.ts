@@ -24,6 +24,8 @@ export interface SessionSpec {
   deviceTemplate: string;
   kernel: { manage: boolean; mirrorLearned: boolean };
   selectionMethod?: 'dp_hash' | 'hash';
+  /** dp_hash groups as hash slots (the fabric's default) or one weighted bucket per VTEP. */
+  bucketLayout?: 'slots' | 'weights';
   groups: SessionGroup[];
 }
 
@@ -57,7 +59,7 @@ export class AgentSession {
         fabric: 'default',
         localVtepIP: spec.localVtepIP ?? '192.0.2.1',
         vxlan: { port: 4789, deviceTemplate: spec.deviceTemplate },
-        ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan', selectionMethod: spec.selectionMethod ?? 'dp_hash' },
+        ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan', selectionMethod: spec.selectionMethod ?? 'dp_hash', bucketLayout: spec.bucketLayout ?? 'slots' },
         kernel: spec.kernel,
         groups: spec.groups.map((g) => ({ generation: 1, ...g })),
       },

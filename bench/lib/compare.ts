@@ -1,13 +1,27 @@
 /**
  * Is OVS equal to the kernel? Every ECMP FDB entry of the VXLAN device must
- * have exactly one flow in OVS sending its MAC to a select group whose
- * buckets are the kernel group's members (VTEP IP and weight), and OVS must
- * hold no such flow for a MAC the kernel does not have. Read with the tools
- * an operator trusts: our rtnetlink dump is cross-checked by B1, OVS is read
- * with `ovs-ofctl dump-groups/dump-flows`.
+ * have exactly one flow in OVS sending its MAC to a select group that splits
+ * traffic as the kernel group does, and OVS must hold no such flow for a MAC
+ * the kernel does not have. Read with the tools an operator trusts: our
+ * rtnetlink dump is cross-checked by B1, OVS is read with `ovs-ofctl
+ * dump-groups/dump-flows`.
+ *
+ * "Splits traffic as the kernel group does" is about shares, not bucket
+ * lists: with the default bucketLayout=slots a dp_hash group is 16–256
+ * equal buckets (hash slots) dealt to the VTEPs by weight
+ * (src/agent/hash-slots.ts), so a VTEP's share can only be a whole number
+ * of slots, off its weight's share by less than one slot; one bucket per
+ * VTEP (bucketLayout=weights, selection_method=hash, a single VTEP) carries
+ * the kernel weight itself and must match exactly.
  */
 import { execFileSync } from 'node:child_process';
 import { RtnetlinkClient } from '../../src/lib/rtnetlink/index.js';
+
+/** A path of a kernel group (member gateway, weight) or a bucket of an OVS group (tun_dst, weight). */
+export interface Path {
+  ip: string;
+  weight: number;
+}
 
 function ofctl(mgmt: string, ...args: string[]): string {
   return execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', ...args.slice(0, 1), `unix:${mgmt}`, ...args.slice(1)], { encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -17,64 +31,122 @@ function ofctl(mgmt: string, ...args: string[]): string {
  * The buckets of one `dump-groups` line as paths. ovs-ofctl prints a
  * bucket's weight only when it is not 1 (`bucket=bucket_id:1,actions=...`).
  */
-export function bucketPaths(line: string): Array<{ ip: string; weight: number }> {
-  return [...line.matchAll(/bucket=bucket_id:\d+(?:,weight:(\d+))?,actions=set_field:([0-9a-f.:]+)->tun_dst/g)].map((m) => ({ ip: m[2]!, weight: Number(m[1] ?? 1) }));
+export function bucketPaths(line: string): Path[] {
+  return [...line.matchAll(/bucket=bucket_id:\d+(?:,weight:(\d+))?,actions=set_field:([0-9a-f.:]+)->tun(?:_ipv6)?_dst/g)].map((m) => ({ ip: m[2]!, weight: Number(m[1] ?? 1) }));
 }
 
-export function pathKey(paths: Array<{ ip: string; weight: number }>): string {
-  return paths.map((p) => `${p.ip}*${p.weight}`).sort().join(',');
+/** VTEP → its share (0–1) of the paths' total weight; a VTEP listed twice adds up. */
+export function weightShares(paths: readonly Path[]): Map<string, number> {
+  const total = paths.reduce((a, p) => a + p.weight, 0);
+  const shares = new Map<string, number>();
+  for (const p of paths) shares.set(p.ip, (shares.get(p.ip) ?? 0) + p.weight / total);
+  return shares;
+}
+
+/** Float noise when adding up shares; far below any slot (1/256). */
+const EXACT = 1e-9;
+
+/**
+ * Why these buckets do not split traffic as the kernel group's paths do, or
+ * undefined when they do: they must reach exactly the kernel group's VTEPs,
+ * each with its weight's share to less than one bucket (1/buckets) when the
+ * buckets are hash slots (more buckets than VTEPs), exactly otherwise.
+ */
+export function shareMismatch(kernel: readonly Path[], buckets: readonly Path[]): string | undefined {
+  const want = weightShares(kernel);
+  const got = weightShares(buckets);
+  const missing = [...want.keys()].filter((ip) => !got.has(ip));
+  const extra = [...got.keys()].filter((ip) => !want.has(ip));
+  if (missing.length > 0 || extra.length > 0) {
+    return [missing.length ? `missing ${missing.join(' ')}` : '', extra.length ? `extra ${extra.join(' ')}` : ''].filter(Boolean).join(', ');
+  }
+  const slotted = buckets.length > want.size;
+  const tolerance = slotted ? 1 / buckets.length : EXACT;
+  for (const [ip, share] of want) {
+    const off = Math.abs(got.get(ip)! - share);
+    if (slotted ? off >= tolerance : off > tolerance) {
+      return `${ip} has ${pct(got.get(ip)!)} of ${buckets.length} buckets for ${pct(share)} of the weight`
+        + (slotted ? ` (more than one slot, ${pct(tolerance)}, off)` : '');
+    }
+  }
+  return undefined;
+}
+
+function pct(share: number): string {
+  return `${(100 * share).toFixed(2)} %`;
+}
+
+function describePaths(paths: readonly Path[]): string {
+  return [...weightShares(paths)].map(([ip, s]) => `${ip} ${pct(s)}`).sort().join(', ');
 }
 
 export interface Comparison {
   kernelEntries: number;
   ovsFlows: number;
-  /** Kernel entries whose flow is missing or points at the wrong paths, plus OVS flows for MACs the kernel lacks. */
+  /** Kernel entries whose flow is missing or splits differently from the kernel group, plus OVS flows for MACs the kernel lacks. */
   mismatches: number;
   examples: string[];
 }
 
 export async function compareOvsWithKernel(device: string, mgmtSocket: string): Promise<Comparison> {
   const client = new RtnetlinkClient();
-  let expected: Map<string, string>;
+  /** MAC → the kernel group it names. */
+  const expected = new Map<string, number>();
+  /** Kernel group id → its paths. */
+  const kernelGroups = new Map<number, Path[]>();
   try {
     const link = await client.getLinkByName(device);
     if (!link) throw new Error(`${device} not found`);
     const nexthops = new Map((await client.listNexthops()).map((n) => [n.id, n]));
-    expected = new Map();
     for (const e of await client.listFdb(link.ifindex)) {
       if (e.nhid === undefined) continue;
-      const members = nexthops.get(e.nhid)?.group ?? [];
-      expected.set(e.mac, pathKey(members.map((m) => ({ ip: nexthops.get(m.id)?.gateway ?? '?', weight: m.weight }))));
+      expected.set(e.mac, e.nhid);
+      if (!kernelGroups.has(e.nhid)) {
+        const members = nexthops.get(e.nhid)?.group ?? [];
+        kernelGroups.set(e.nhid, members.map((m) => ({ ip: nexthops.get(m.id)?.gateway ?? '?', weight: m.weight })));
+      }
     }
   } finally {
     client.close();
   }
-  const groups = new Map<number, string>();
+  const ovsGroups = new Map<number, Path[]>();
   for (const line of ofctl(mgmtSocket, 'dump-groups').split('\n')) {
     const id = /group_id=(\d+)/.exec(line)?.[1];
-    if (!id) continue;
-    const paths = bucketPaths(line);
-    groups.set(Number(id), pathKey(paths));
+    if (id) ovsGroups.set(Number(id), bucketPaths(line));
   }
-  const actual = new Map<string, string>();
+  const actual = new Map<string, number>();
   for (const line of ofctl(mgmtSocket, 'dump-flows').split('\n')) {
     const mac = /dl_dst=([0-9a-f:]{17})/.exec(line)?.[1];
     const group = /group:(\d+)/.exec(line)?.[1];
-    if (!mac || !group) continue;
-    actual.set(mac, groups.get(Number(group)) ?? `missing group ${group}`);
+    if (mac && group) actual.set(mac, Number(group));
   }
+  // Many MACs share a (kernel group, OVS group) pair: judge each pair once.
+  const verdicts = new Map<string, string | undefined>();
   const examples: string[] = [];
   let mismatches = 0;
-  for (const [mac, paths] of expected) {
-    const got = actual.get(mac);
-    if (got === paths) continue;
+  const mismatch = (example: string) => {
     mismatches += 1;
-    if (examples.length < 5) examples.push(`${mac}: kernel ${paths}, ovs ${got ?? 'no flow'}`);
+    if (examples.length < 5) examples.push(example);
+  };
+  for (const [mac, nhid] of expected) {
+    const kernel = kernelGroups.get(nhid)!;
+    const group = actual.get(mac);
+    if (group === undefined) {
+      mismatch(`${mac}: kernel ${describePaths(kernel)}, no flow in OVS`);
+      continue;
+    }
+    const buckets = ovsGroups.get(group);
+    if (!buckets) {
+      mismatch(`${mac}: its flow names group ${group}, which OVS does not hold`);
+      continue;
+    }
+    const pair = `${nhid}/${group}`;
+    if (!verdicts.has(pair)) verdicts.set(pair, shareMismatch(kernel, buckets));
+    const why = verdicts.get(pair);
+    if (why !== undefined) mismatch(`${mac}: kernel ${describePaths(kernel)}, OVS group ${group}: ${why}`);
   }
   for (const mac of actual.keys()) {
-    if (expected.has(mac)) continue;
-    mismatches += 1;
-    if (examples.length < 5) examples.push(`${mac}: in OVS only`);
+    if (!expected.has(mac)) mismatch(`${mac}: in OVS only`);
   }
   return { kernelEntries: expected.size, ovsFlows: actual.size, mismatches, examples };
 }

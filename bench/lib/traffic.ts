@@ -12,14 +12,21 @@ import { existsSync, statSync } from 'node:fs';
 import { OvsSandbox } from '../../test/harness/ovs.js';
 import { Underlay } from '../../test/harness/underlay.js';
 import { udpIpv4Frame } from '../../test/harness/packet.js';
+import { isSlotCount } from '../../src/agent/hash-slots.js';
 import { AgentSession } from './agent-session.js';
-import { bucketPaths, pathKey } from './compare.js';
+import type { BucketLayout } from './ovs-content.js';
+import { bucketPaths, shareMismatch, type Path } from './compare.js';
 
 export const TRAFFIC_VTEPS = ['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.15'];
 const DEVICE = 'evpn-100';
 const DST_MAC = '02:00:00:00:fe:01';
 /** Frames per netdev-dummy/receive call (one ovs-appctl run each; netdev-dummy queues ≤ 100). */
 const BATCH = 64;
+
+/** What program() found in OVS. */
+export interface OvsGroupShape {
+  buckets: number;
+}
 
 export class TrafficNode {
   private constructor(
@@ -47,25 +54,39 @@ export class TrafficNode {
     }
   }
 
-  /** Programs the group with these paths and waits until the agent reports it Ready and OVS revalidated. */
-  async program(vteps: Array<{ ip: string; weight: number }>, selectionMethod: 'dp_hash' | 'hash'): Promise<void> {
+  /**
+   * Programs the group with these paths, selection method and bucket layout
+   * (the layout applies to dp_hash only), waits until the agent reports it
+   * Ready, checks that OVS holds the group laid out as asked, and lets the
+   * revalidators settle.
+   */
+  async program(vteps: Path[], selectionMethod: 'dp_hash' | 'hash', bucketLayout: BucketLayout): Promise<OvsGroupShape> {
     const generation = this.session.writeState({
       deviceTemplate: 'evpn-{vni}',
       kernel: { manage: true, mirrorLearned: false },
       selectionMethod,
+      bucketLayout,
       groups: [{ name: 'fidelity', vni: 100, vteps, macs: [DST_MAC] }],
     });
     if (!this.session.agent) this.session.start();
     await this.session.waitReady(60_000, generation);
     const { stdout } = await this.ovs.ofctl('dump-groups', 'br-evpn');
     const group = stdout.split('\n').find((l) => l.includes('type=select'));
-    const wanted = pathKey(vteps);
-    if (!group?.includes(`selection_method=${selectionMethod}`) || pathKey(bucketPaths(group)) !== wanted) {
-      throw new Error(`the agent's group is not the one asked for: ${group ?? 'none'} (wanted ${wanted}, ${selectionMethod})`);
-    }
+    const buckets = group === undefined ? [] : bucketPaths(group);
+    const wanted = `${vteps.map((v) => `${v.ip}*${v.weight}`).join(',')} (${selectionMethod}, ${bucketLayout})`;
+    if (!group?.includes(`selection_method=${selectionMethod}`)) throw new Error(`the agent's group is not the one asked for: ${group ?? 'none'} (wanted ${wanted})`);
+    const why = shareMismatch(vteps, buckets);
+    if (why !== undefined) throw new Error(`the agent's group does not split as asked (${why}): ${group} (wanted ${wanted})`);
+    // B7/B8 compare the layouts: a group in the other layout would make the comparison a lie.
+    const slots = selectionMethod === 'dp_hash' && bucketLayout === 'slots' && new Set(vteps.map((v) => v.ip)).size > 1;
+    const laidOut = slots
+      ? isSlotCount(buckets.length) && buckets.every((b) => b.weight === 1)
+      : buckets.length === vteps.length;
+    if (!laidOut) throw new Error(`the agent's group has ${buckets.length} buckets, not the ${slots ? 'hash-slot' : 'one-per-VTEP'} layout asked for: ${group}`);
     // Cached megaflows are re-translated by the revalidators after a group change:
     // traffic sent before that would still follow the old buckets.
     await this.ovs.settleStats();
+    return { buckets: buckets.length };
   }
 
   /**

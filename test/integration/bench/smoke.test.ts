@@ -5,12 +5,18 @@
  * operator processes, control plane. Every benchmark must produce its figures
  * with finite numbers; a few must also be right (OVS equal to the kernel
  * after the churn, one group modify per weight change, every B7 flow
- * delivered). The timing figures themselves are not judged at this scale.
+ * delivered, the default hash-slot layout moving few flows in B8). The
+ * timing figures themselves are not judged at this scale.
+ *
+ * The bench's OVS = kernel predicate (bench/lib/compare.ts) is pure and is
+ * checked first, without root: B5's verdict is only as good as it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { layoutSlots } from '../../../src/agent/hash-slots.js';
+import { shareMismatch, type Path } from '../../../bench/lib/compare.js';
 import { run } from '../../harness/exec.js';
 import { missingControlPlane } from '../../harness/kube.js';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
@@ -26,7 +32,47 @@ interface Result {
 }
 
 /** How many figures each benchmark reports. */
-const EXPECTED: Record<string, number> = { B1: 1, B2: 1, B3: 1, Memory: 1, B4: 6, B5: 5, B6: 3, B7: 8, B8: 4 };
+const EXPECTED: Record<string, number> = { B1: 1, B2: 1, B3: 1, Memory: 1, B4: 6, B5: 5, B6: 3, B7: 12, B8: 6 };
+
+const paths = (weights: number[]): Path[] => weights.map((weight, i) => ({ ip: `198.18.0.${i + 1}`, weight }));
+const slotted = (weights: number[], previous?: string[]): Path[] => layoutSlots(paths(weights).map((p) => ({ vtep: p.ip, weight: p.weight })), previous)!.map((vtep) => ({ ip: vtep, weight: 1 }));
+
+describe('the bench\'s OVS = kernel predicate', () => {
+  it('accepts the agent\'s layouts: hash slots, weighted buckets, one bucket for one VTEP', () => {
+    expect(slotted([1, 2, 3, 4])).toHaveLength(64);
+    expect(shareMismatch(paths([1, 2, 3, 4]), slotted([1, 2, 3, 4]))).toBeUndefined();
+    expect(shareMismatch(paths([100, 1]), slotted([100, 1]))).toBeUndefined();
+    expect(shareMismatch(paths([1, 1, 1, 1, 1]), slotted([1, 1, 1, 1, 1], slotted([1, 1, 1, 1]).map((p) => p.ip)))).toBeUndefined();
+    expect(shareMismatch(paths([1, 2, 3, 4]), paths([1, 2, 3, 4]))).toBeUndefined();
+    expect(shareMismatch(paths([2, 2, 2]), paths([1, 1, 1]))).toBeUndefined();
+    expect(shareMismatch(paths([7]), [{ ip: '198.18.0.1', weight: 1 }])).toBeUndefined();
+    // A kernel group naming one VTEP twice: its weights add up.
+    expect(shareMismatch([...paths([1, 1]), { ip: '198.18.0.1', weight: 2 }], slotted([3, 1]))).toBeUndefined();
+  });
+
+  it('rejects a missing or extra VTEP, whatever the shares', () => {
+    expect(shareMismatch(paths([1, 1, 1, 1]), slotted([1, 1, 1]))).toMatch(/missing 198.18.0.4/);
+    expect(shareMismatch(paths([1, 1, 1]), slotted([1, 1, 1, 1]))).toMatch(/extra 198.18.0.4/);
+    expect(shareMismatch(paths([1, 1]), [{ ip: '198.18.0.1', weight: 1 }, { ip: '198.18.0.9', weight: 1 }])).toMatch(/missing 198.18.0.2, extra 198.18.0.9/);
+  });
+
+  it('rejects slots a whole slot or more off the weight\'s share', () => {
+    // The 64 slots of 1:2:3:4 with one slot moved from the last VTEP to the first: 7/64 for 10 %, 25/64 for 40 %.
+    const moved = slotted([1, 2, 3, 4]);
+    moved[moved.findIndex((b) => b.ip === '198.18.0.4')] = { ip: '198.18.0.1', weight: 1 };
+    expect(shareMismatch(paths([1, 2, 3, 4]), moved)).toBeUndefined(); // 10.9 % for 10 %, 39.1 % for 40 %: within one slot
+    moved[moved.findIndex((b) => b.ip === '198.18.0.4')] = { ip: '198.18.0.1', weight: 1 };
+    expect(shareMismatch(paths([1, 2, 3, 4]), moved)).toMatch(/198.18.0.1 has 12.50 % of 64 buckets for 10.00 %/);
+    // The table of the old weights after a weight change.
+    expect(shareMismatch(paths([4, 3, 2, 1]), slotted([1, 2, 3, 4]))).toMatch(/of 64 buckets/);
+  });
+
+  it('wants the weights themselves when there is one bucket per VTEP', () => {
+    // Within 1/4 of every share, but not what the kernel says.
+    expect(shareMismatch(paths([1, 2, 3, 4]), paths([1, 1, 1, 1]))).toMatch(/198.18.0.1 has 25.00 % of 4 buckets for 10.00 %/);
+    expect(shareMismatch(paths([3, 1]), paths([4, 1]))).toMatch(/of 2 buckets/);
+  });
+});
 
 describe.skipIf(skip)('npm run bench at smoke scale', () => {
   const dir = mkdtempSync(join(tmpdir(), 'evpn-bench-smoke-'));
@@ -56,5 +102,11 @@ describe.skipIf(skip)('npm run bench at smoke scale', () => {
     for (const f of result.figures.filter((x) => x.bench === 'B4' && /mods per change/.test(x.what))) expect(f.ours).toBe(1);
     expect(figure('Memory', /RSS/).ours).toBeGreaterThan(10);
     expect(figure('B6', /rendered/).ours).toBeGreaterThan(0);
+    // The default hash-slot layout moves at most twice the least any layout must,
+    // for both a joining and a leaving VTEP; and B8 reports the old layout too.
+    const remaps = result.figures.filter((f) => f.bench === 'B8' && /dp_hash, slots/.test(f.what));
+    expect(remaps).toHaveLength(2);
+    for (const f of remaps) expect(f.goalMet, `${f.what}: ${f.ours} %`).toBe(true);
+    expect(result.figures.filter((f) => f.bench === 'B8' && /dp_hash, weights/.test(f.what))).toHaveLength(2);
   }, 180_000);
 });
