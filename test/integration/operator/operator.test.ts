@@ -245,4 +245,24 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await eventually('node-d VtepNodeState removed', async () => (await find(cp, 'vns', 'node-d')) === undefined);
     expect(await op.counter('evpn_operator_reconcile_total')).toBeGreaterThan(reconcilesBefore);
   }, 90_000);
+
+  it('rides out an apiserver outage: stays up, then its watches resume (a group and a Node created afterwards are rendered)', async () => {
+    await cp.stopApiserver();
+    try {
+      // Longer than a watch's reconnect backoff: the informers see refused connections for a while.
+      await new Promise((r) => setTimeout(r, 8_000));
+      expect(op.running).toBe(true);
+      expect((await fetch(`${op.healthUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await cp.restartApiserver();
+    }
+    // A group created after the outage reaches every selected node's VtepNodeState ...
+    await apply(cp, groupYaml('after-outage', 500, ['02:00:00:00:05:01'], [{ ip: '198.51.100.5' }]));
+    await eventually('after-outage rendered on node-a', async () => (await groupsOf('node-a'))?.includes('after-outage') === true, 60_000);
+    // ... and a Node labelled after it is selected, so the Node watch resumed too.
+    await createNode(cp, 'node-after', '192.0.2.50', { evpn: 'on' });
+    await eventually('node-after VtepNodeState', async () => (await groupsOf('node-after'))?.includes('after-outage') === true, 60_000);
+    expect(op.running).toBe(true);
+    expect(op.stderrText).toEqual([]);
+  }, 120_000);
 });
