@@ -29,7 +29,7 @@ import { floodGroupText } from './flood-openflow.js';
 import type { FloodGroup, OfFlow } from './model.js';
 import { applyOfChanges, planOfSync, type OfChange, type OfState } from './sync/of-plan.js';
 import { flowText, groupText } from './openflow-text.js';
-import { installedSlotTables } from './hash-slots.js';
+import { installedSlotTables, redealtShare, slotTableOf } from './hash-slots.js';
 
 export interface AgentOptions {
   kernel: KernelPort;
@@ -417,7 +417,8 @@ export class Agent {
     if (!this.ovsConnected || !this.installed || !settings) return;
     if (Date.now() < this.ofRetryAt) return;
     const desired = this.graph.ofDesired.data;
-    const scope = this.ofScope.full ? undefined : { groups: this.ofScope.groups, flows: this.ofScope.flows };
+    const full = this.ofScope.full;
+    const scope = full ? undefined : { groups: this.ofScope.groups, flows: this.ofScope.flows };
     const changes = planOfSync(desired, this.installed, scope);
     const installedFlood = this.installedFlood ?? new Map<number, FloodGroup>();
     const flood = this.opts.flood
@@ -439,6 +440,7 @@ export class Agent {
         // groups no flow names any more.
         await this.commitFlood(flood.before, installedFlood);
         if (changes.length > 0) await this.opts.ovs.commit(changes, settings);
+        this.observeRemaps(changes);
         if (changes.length > 0) applyOfChanges(this.installed, changes);
         await this.commitFlood(flood.after, installedFlood);
         this.installedFlood = installedFlood;
@@ -476,10 +478,24 @@ export class Agent {
     const installed = this.installed;
     const floodNow = this.installedFlood;
     this.graph.groupIds.confirmDeleted([...this.graph.groupIds.data.quarantine].filter((id) => !installed.groups.has(id) && !floodNow?.has(id)));
-    this.metrics.programmed.set({ kind: 'floodGroups' }, floodNow?.size ?? 0);
+    if (total > 0 || full) this.countProgrammed(installed, floodNow);
+  }
+
+  private countProgrammed(installed: OfState, flood: ReadonlyMap<number, FloodGroup> | undefined): void {
+    this.metrics.programmed.set({ kind: 'floodGroups' }, flood?.size ?? 0);
     this.metrics.programmed.set({ kind: 'groups' }, installed.groups.size);
     this.metrics.programmed.set({ kind: 'flows' }, installed.flows.size);
-    this.metrics.programmed.set({ kind: 'paths' }, [...installed.groups.values()].reduce((n, g) => n + g.buckets.length, 0));
+    let paths = 0;
+    let buckets = 0;
+    const vteps = new Set<string>();
+    for (const g of installed.groups.values()) {
+      vteps.clear();
+      for (const b of g.buckets) vteps.add(b.tunDst);
+      paths += vteps.size;
+      buckets += g.buckets.length;
+    }
+    this.metrics.programmed.set({ kind: 'paths' }, paths);
+    this.metrics.programmed.set({ kind: 'buckets' }, buckets);
   }
 
   /** Read-back of the bridge: what differs from what we believe we installed is drift. */
@@ -549,6 +565,17 @@ export class Agent {
     this.log.warn('dataplane drift found; repairing', { drift: what });
     this.drift = { found: true, message: `${new Date().toISOString()} ${what}` };
     this.driftRepairPending = true;
+  }
+
+  /** How much of each modified dp_hash group's traffic changed VTEP (before `installed` is updated). */
+  private observeRemaps(changes: readonly OfChange[]): void {
+    for (const c of changes) {
+      if (c.kind !== 'group' || c.command !== 'modify') continue;
+      const old = this.installed?.groups.get(c.group.groupId);
+      const before = old && slotTableOf(old);
+      const after = slotTableOf(c.group);
+      if (before && after) this.metrics.groupRemap.observe(redealtShare(before, after));
+    }
   }
 
   private countChanges(changes: readonly OfChange[]): void {

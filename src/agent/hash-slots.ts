@@ -167,6 +167,18 @@ export function slotTableOf(g: OfGroup): string[] | undefined {
   return ovsDpHashTable(g.buckets.map((b) => b.weight))?.map((i) => g.buckets[i]!.tunDst);
 }
 
+/**
+ * The share of hash slots (so of flows) two tables send to different VTEPs,
+ * comparing slot s of the larger with slot s mod n of the smaller (what a
+ * hash that reached it before reaches now).
+ */
+export function redealtShare(before: readonly string[], after: readonly string[]): number {
+  const size = Math.max(before.length, after.length);
+  let moved = 0;
+  for (let s = 0; s < size; s++) if (before[s % before.length] !== after[s % after.length]) moved++;
+  return moved / size;
+}
+
 /** Slots per VTEP of a layout, in first-seen order. */
 export function slotCounts(table: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();

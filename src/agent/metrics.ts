@@ -7,6 +7,7 @@ import type { Engine } from './engine/engine.js';
 
 export class AgentMetrics {
   readonly convergence: Histogram;
+  readonly groupRemap: Histogram;
   readonly ofGroupMods: Counter<'command'>;
   readonly ofFlowMods: Counter<'command'>;
   readonly ofBundles: Counter;
@@ -30,6 +31,12 @@ export class AgentMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.groupRemap = new Histogram({
+      name: 'evpn_agent_group_remap_ratio',
+      help: "Per committed modification of a dp_hash select group: the share of its hash slots, so of its flows, sent to another VTEP (Open vSwitch's slot table before and after).",
+      buckets: [0, 0.05, 0.1, 0.2, 0.25, 0.34, 0.5, 0.75, 1],
+      registers,
+    });
     this.ofGroupMods = new Counter({ name: 'evpn_agent_openflow_group_mods_total', help: 'OpenFlow group mods committed, by command.', labelNames: ['command'], registers });
     this.ofFlowMods = new Counter({ name: 'evpn_agent_openflow_flow_mods_total', help: 'OpenFlow flow mods committed, by command.', labelNames: ['command'], registers });
     this.ofBundles = new Counter({ name: 'evpn_agent_openflow_bundles_total', help: 'OpenFlow bundles committed.', registers });
@@ -39,7 +46,7 @@ export class AgentMetrics {
     this.kernelErrors = new Counter({ name: 'evpn_agent_kernel_errors_total', help: 'Kernel writes the kernel refused.', registers });
     this.kernelResyncs = new Counter({ name: 'evpn_agent_kernel_resyncs_total', help: 'Full kernel re-dumps diffed into the engine, by reason: overflow (ENOBUFS), malformed (undecodable notification), write-failed (a refused write).', labelNames: ['reason'], registers });
     this.drift = new Counter({ name: 'evpn_agent_drift_repairs_total', help: 'Differences found by the periodic audit and repaired.', labelNames: ['dataplane'], registers });
-    this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups (select), floodGroups (all), flows, paths (select buckets).', labelNames: ['kind'], registers });
+    this.programmed = new Gauge({ name: 'evpn_agent_programmed', help: 'Objects programmed in OVS: groups (select), floodGroups (all), flows, paths (distinct VTEPs of each select group), buckets (of select groups).', labelNames: ['kind'], registers });
     this.floodVteps = new Gauge({ name: 'evpn_agent_flood_vteps', help: 'Remote VTEPs in the flood list of each VNI (all-zeros FDB entries honoured).', labelNames: ['vni'], registers });
     this.learned = new Gauge({ name: 'evpn_agent_learned_entries', help: 'Kernel FDB entries mirrored that the agent did not write, by kind.', labelNames: ['kind'], registers });
     this.invalid = new Gauge({ name: 'evpn_agent_invalid_entries', help: 'Kernel FDB entries refused, by reason.', labelNames: ['reason'], registers });

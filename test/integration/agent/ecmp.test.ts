@@ -107,6 +107,9 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
     expect((await lab.http('/readyz')).code).toBe(200);
     const metrics = await lab.metrics();
     expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'groups' })).toBe(2);
+    expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'paths' })).toBe(6);
+    // 3:1 → 16 slots; four equal → 16.
+    expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'buckets' })).toBe(32);
     expect(metricValue(metrics, 'evpn_agent_convergence_seconds_count')).toBeGreaterThan(0);
     expect(metricValue(metrics, 'evpn_agent_engine_recomputes', { node: 'ofDesired' })).toBeGreaterThanOrEqual(1);
 

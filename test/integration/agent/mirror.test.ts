@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { macString, udpIpv4Frame } from '../../harness/packet.js';
-import { AgentLab } from './lab.js';
+import { AgentLab, metricValue } from './lab.js';
 import { bucketsOfLine, expectWeightShares } from '../../harness/slots.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS]);
@@ -72,8 +72,11 @@ describe.skipIf(skip)('agent: mirroring ECMP FDB entries other software installe
     expect(group).toContain(`group_id=${groupId},`);
     expect(group).toContain(`set_field:${V[2]}->tun_dst`);
     expect(group).not.toContain(`set_field:${V[1]}->tun_dst`);
-    // Only the replaced member's hash slots change destination.
+    // Only the replaced member's hash slots change destination, and the agent says how much moved.
     expect(bucketsOfLine(group).map((b) => b.tunDst)).toEqual(slotsBefore.map((b) => (b.tunDst === V[1] ? V[2] : b.tunDst)));
+    const metrics = await lab.metrics();
+    expect(metricValue(metrics, 'evpn_agent_group_remap_ratio_count')).toBe(1);
+    expect(metricValue(metrics, 'evpn_agent_group_remap_ratio_sum')).toBeCloseTo(slotsBefore.filter((b) => b.tunDst === V[1]).length / slotsBefore.length, 9);
 
     // Deleting the group silently removes its FDB entries: flows and group go.
     await lab.ns.ip('nexthop', 'del', 'id', '20');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_SLOTS, SHARE_TOLERANCE, layoutSlots, ovsDpHashTable, slotCountFor, slotCounts, slotQuotas, type SlotMember } from '../../../src/agent/hash-slots.js';
+import { MAX_SLOTS, SHARE_TOLERANCE, layoutSlots, ovsDpHashTable, redealtShare, slotCountFor, slotCounts, slotQuotas, type SlotMember } from '../../../src/agent/hash-slots.js';
 
 const vteps = (n: number, weight = 1): SlotMember[] => Array.from({ length: n }, (_, i) => ({ vtep: `192.0.2.${i + 1}`, weight }));
 const moved = (a: readonly string[], b: readonly string[]): number => {
@@ -125,6 +125,14 @@ describe('hash slot layout', () => {
         expect(layoutSlots(after, next)).toEqual(next);
       }),
     );
+  });
+});
+
+describe('re-dealt share', () => {
+  it('compares a grown table slot by slot with the one it grew from', () => {
+    expect(redealtShare(['a', 'b'], ['a', 'b', 'a', 'c'])).toBe(0.25);
+    expect(redealtShare(['a', 'b', 'a', 'c'], ['a', 'b'])).toBe(0.25);
+    expect(redealtShare(['a'], ['a', 'a'])).toBe(0);
   });
 });
 
