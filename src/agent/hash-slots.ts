@@ -31,8 +31,9 @@ export interface SlotMember {
 
 /**
  * Slots per VTEP for `slots` slots: largest remainder (Hamilton). Ties on
- * the remainder go to the VTEP holding more slots now (fewer moves), then
- * to the one listed first. Weights of a VTEP listed twice add up.
+ * the remainder go first to a VTEP already holding the extra slot (so it
+ * does not move, and a layout that fits stays as it is), then to the one
+ * listed first. Weights of a VTEP listed twice add up.
  */
 export function slotQuotas(members: readonly SlotMember[], slots: number, holding: ReadonlyMap<string, number> = new Map()): Map<string, number> {
   const weights = mergedWeights(members);
@@ -41,15 +42,15 @@ export function slotQuotas(members: readonly SlotMember[], slots: number, holdin
   if (total <= 0) return quotas;
   const order = [...weights.keys()];
   let left = slots;
-  const remainders: Array<{ vtep: string; rest: number; index: number }> = [];
+  const remainders: Array<{ vtep: string; rest: number; holdsExtra: number; index: number }> = [];
   order.forEach((vtep, index) => {
     const exact = (slots * weights.get(vtep)!) / total;
     const whole = Math.floor(exact);
     quotas.set(vtep, whole);
     left -= whole;
-    remainders.push({ vtep, rest: exact - whole, index });
+    remainders.push({ vtep, rest: exact - whole, holdsExtra: (holding.get(vtep) ?? 0) > whole ? 1 : 0, index });
   });
-  remainders.sort((a, b) => b.rest - a.rest || (holding.get(b.vtep) ?? 0) - (holding.get(a.vtep) ?? 0) || a.index - b.index);
+  remainders.sort((a, b) => b.rest - a.rest || b.holdsExtra - a.holdsExtra || a.index - b.index);
   for (let i = 0; i < left; i++) {
     const r = remainders[i]!;
     quotas.set(r.vtep, quotas.get(r.vtep)! + 1);
