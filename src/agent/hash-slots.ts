@@ -44,11 +44,12 @@ export function slotQuotas(members: readonly SlotMember[], slots: number, holdin
   let left = slots;
   const remainders: Array<{ vtep: string; rest: number; holdsExtra: number; index: number }> = [];
   order.forEach((vtep, index) => {
-    const exact = (slots * weights.get(vtep)!) / total;
-    const whole = Math.floor(exact);
+    // Integers throughout (slots × weight < 2^53), so equal remainders tie exactly.
+    const share = slots * weights.get(vtep)!;
+    const whole = Math.floor(share / total);
     quotas.set(vtep, whole);
     left -= whole;
-    remainders.push({ vtep, rest: exact - whole, holdsExtra: (holding.get(vtep) ?? 0) > whole ? 1 : 0, index });
+    remainders.push({ vtep, rest: share - whole * total, holdsExtra: (holding.get(vtep) ?? 0) > whole ? 1 : 0, index });
   });
   remainders.sort((a, b) => b.rest - a.rest || b.holdsExtra - a.holdsExtra || a.index - b.index);
   for (let i = 0; i < left; i++) {
