@@ -99,12 +99,20 @@ export const nodeGroupStatus = z
           .strictObject({
             vtep: ipText('VTEP IP of the path.'),
             weight: z.int().min(1).max(256).describe('Weight programmed for the path.'),
+            slots: z
+              .int()
+              .min(0)
+              .max(256)
+              .optional()
+              .describe(
+                "dp_hash groups: hash slots of Open vSwitch's table dealt to the path; its share of flows is slots over the slots of all paths.",
+              ),
           })
           .describe('One ECMP path as programmed.'),
       )
       .max(64)
       .optional()
-      .describe('Paths as programmed (bucket per path).'),
+      .describe('Paths as programmed.'),
     macs: z.int().min(0).optional().describe('Number of MACs programmed for the group.'),
     state: nodeGroupState.describe('Programmed, Pending or Invalid.'),
     message: z.string().max(1024).optional().describe('Why the group is Pending or Invalid; empty when Programmed.'),

@@ -102,7 +102,8 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
       return condition(v, 'Ready') === 'True' && web?.state === 'Programmed' && v.status.observedGeneration === v.metadata.generation ? v : undefined;
     }, 60_000);
     const web = (state.status.groups as Array<Record<string, any>>).find((g) => g.name === 'web')!;
-    expect(web.paths).toEqual([{ vtep: '198.51.100.2', weight: 3 }, { vtep: '198.51.100.3', weight: 1 }]);
+    // dp_hash: 3:1 is 12 and 4 of 16 hash slots.
+    expect(web.paths).toEqual([{ vtep: '198.51.100.2', weight: 3, slots: 12 }, { vtep: '198.51.100.3', weight: 1, slots: 4 }]);
     expect(web.appliedGeneration).toBe(1);
     expect(web.macs).toBe(1);
     expect((await ofGroups()).map((g) => g.id)).toContain(web.ofGroupId);
@@ -136,7 +137,8 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
       const g = (v.status?.groups as Array<Record<string, any>> | undefined)?.find((x) => x.name === 'web');
       return g?.appliedGeneration === 2 && v.status.observedGeneration === v.metadata.generation ? g : undefined;
     }, 30_000);
-    expect(web.paths).toEqual([{ vtep: '198.51.100.2', weight: 1 }, { vtep: '198.51.100.3', weight: 5 }]);
+    // 1:5 needs 64 slots to keep both shares within a point: 11 (17.2 %) and 53.
+    expect(web.paths).toEqual([{ vtep: '198.51.100.2', weight: 1, slots: 11 }, { vtep: '198.51.100.3', weight: 5, slots: 53 }]);
     expect(web.ofGroupId).toBe(before.id);
     await eventually('VtepGroup web READY 1/1 at generation 2', async () => (await readyColumn(cp, 'vg', 'web')) === '1/1', 30_000);
   }, 90_000);

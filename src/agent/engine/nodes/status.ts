@@ -18,7 +18,13 @@ import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
 import { fdbKey, type Path } from '../../model.js';
+import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
+
+/** A path with, for a dp_hash group, the hash slots of Open vSwitch's table it receives. */
+export interface ReportedPath extends Path {
+  slots?: number;
+}
 
 export interface GroupReport {
   name: string;
@@ -26,7 +32,7 @@ export interface GroupReport {
   generation: number;
   nexthopGroupId?: number;
   ofGroupId?: number;
-  paths: Path[];
+  paths: ReportedPath[];
   macs: number;
   /** The kernel holds exactly the desired group and every MAC's entry. */
   kernelApplied: boolean;
@@ -119,7 +125,13 @@ export function createStatusNode(deps: {
         const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
         if (ofGroupId !== undefined) report.ofGroupId = ofGroupId;
         // Without MACs there is nothing to mirror: no OpenFlow group is needed.
-        report.ovsPlanned = g.macs.length === 0 || (ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId));
+        const ofGroup = ofGroupId === undefined ? undefined : ofDesired.data.groups.get(ofGroupId);
+        report.ovsPlanned = g.macs.length === 0 || ofGroup !== undefined;
+        const table = ofGroup && slotTableOf(ofGroup);
+        if (table) {
+          const slots = slotCounts(table);
+          report.paths = report.paths.map((p) => ({ ...p, slots: slots.get(p.vtep) ?? 0 }));
+        }
         return report;
       });
       return 'updated';
