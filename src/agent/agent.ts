@@ -26,7 +26,7 @@ import { describeKernelOp, isFloodOp, observedAfter, planKernelSync } from './sy
 import { applyFloodChanges, planFloodSync, type FloodChange } from './sync/flood-plan.js';
 import { FLOOD_PRIORITY } from './engine/nodes/of-desired.js';
 import { floodGroupText } from './flood-openflow.js';
-import type { FloodGroup, OfFlow } from './model.js';
+import type { FloodGroup, OfFlow, OfGroup } from './model.js';
 import { applyOfChanges, planOfSync, type OfChange, type OfState } from './sync/of-plan.js';
 import { flowText, groupText } from './openflow-text.js';
 import { installedSlotTables, redealtShare, slotTableOf } from './hash-slots.js';
@@ -76,6 +76,8 @@ export class Agent {
   private ovsConnections = 0;
   private installed: OfState | undefined;
   private installedFlood: Map<number, FloodGroup> | undefined;
+  /** Paths and buckets of the select groups in `installed`, kept up to date change by change. */
+  private selectTally = { paths: 0, buckets: 0 };
   private ofScope = { full: true, groups: new Set<number>(), flows: new Set<string>(), floodGroups: new Set<number>() };
   private ofRetryAt = 0;
 
@@ -388,7 +390,7 @@ export class Agent {
         const installed = await this.readBridge(settings);
         if (settings !== this.ovsSettings) throw new Error('OVS settings changed while connecting');
         this.graph.ovs.setAdopted(installed.adopted, installed.adoptedFlood, installedSlotTables(installed.groups.values()));
-        this.installed = { groups: installed.groups, flows: installed.flows };
+        this.setInstalled(installed);
         this.installedFlood = installed.flood;
         this.ofScope.full = true;
         this.ovsConnected = true;
@@ -417,8 +419,7 @@ export class Agent {
     if (!this.ovsConnected || !this.installed || !settings) return;
     if (Date.now() < this.ofRetryAt) return;
     const desired = this.graph.ofDesired.data;
-    const full = this.ofScope.full;
-    const scope = full ? undefined : { groups: this.ofScope.groups, flows: this.ofScope.flows };
+    const scope = this.ofScope.full ? undefined : { groups: this.ofScope.groups, flows: this.ofScope.flows };
     const changes = planOfSync(desired, this.installed, scope);
     const installedFlood = this.installedFlood ?? new Map<number, FloodGroup>();
     const flood = this.opts.flood
@@ -440,7 +441,7 @@ export class Agent {
         // groups no flow names any more.
         await this.commitFlood(flood.before, installedFlood);
         if (changes.length > 0) await this.opts.ovs.commit(changes, settings);
-        this.observeRemaps(changes);
+        this.noteGroupChanges(changes);
         if (changes.length > 0) applyOfChanges(this.installed, changes);
         await this.commitFlood(flood.after, installedFlood);
         this.installedFlood = installedFlood;
@@ -457,7 +458,7 @@ export class Agent {
         // Our picture of the bridge may be wrong: read it again before retrying.
         try {
           const installed = await this.readBridge(settings);
-          this.installed = { groups: installed.groups, flows: installed.flows };
+          this.setInstalled(installed);
           this.installedFlood = installed.flood;
           this.ofScope.full = true;
         } catch {
@@ -478,24 +479,24 @@ export class Agent {
     const installed = this.installed;
     const floodNow = this.installedFlood;
     this.graph.groupIds.confirmDeleted([...this.graph.groupIds.data.quarantine].filter((id) => !installed.groups.has(id) && !floodNow?.has(id)));
-    if (total > 0 || full) this.countProgrammed(installed, floodNow);
-  }
-
-  private countProgrammed(installed: OfState, flood: ReadonlyMap<number, FloodGroup> | undefined): void {
-    this.metrics.programmed.set({ kind: 'floodGroups' }, flood?.size ?? 0);
+    this.metrics.programmed.set({ kind: 'floodGroups' }, floodNow?.size ?? 0);
     this.metrics.programmed.set({ kind: 'groups' }, installed.groups.size);
     this.metrics.programmed.set({ kind: 'flows' }, installed.flows.size);
-    let paths = 0;
-    let buckets = 0;
-    const vteps = new Set<string>();
-    for (const g of installed.groups.values()) {
-      vteps.clear();
-      for (const b of g.buckets) vteps.add(b.tunDst);
-      paths += vteps.size;
-      buckets += g.buckets.length;
-    }
-    this.metrics.programmed.set({ kind: 'paths' }, paths);
-    this.metrics.programmed.set({ kind: 'buckets' }, buckets);
+    this.metrics.programmed.set({ kind: 'paths' }, this.selectTally.paths);
+    this.metrics.programmed.set({ kind: 'buckets' }, this.selectTally.buckets);
+  }
+
+  /** What was read from the bridge becomes our picture of it; the select-group tallies are recounted. */
+  private setInstalled(state: OfState): void {
+    this.installed = { groups: state.groups, flows: state.flows };
+    this.selectTally = { paths: 0, buckets: 0 };
+    for (const g of state.groups.values()) this.tallyGroup(g, 1);
+  }
+
+  /** Paths (distinct VTEPs) and buckets of one select group, added or taken away. */
+  private tallyGroup(g: OfGroup, sign: 1 | -1): void {
+    this.selectTally.paths += sign * new Set(g.buckets.map((b) => b.tunDst)).size;
+    this.selectTally.buckets += sign * g.buckets.length;
   }
 
   /** Read-back of the bridge: what differs from what we believe we installed is drift. */
@@ -514,7 +515,7 @@ export class Agent {
     if (differences.length > 0) {
       this.metrics.drift.inc({ dataplane: 'ovs' }, differences.length);
       this.noteDrift(`ovs: ${differences.slice(0, 3).join('; ')}${differences.length > 3 ? ` and ${differences.length - 3} more` : ''}`);
-      this.installed = { groups: actual.groups, flows: actual.flows };
+      this.setInstalled(actual);
       this.installedFlood = actual.flood;
       this.ofScope.full = true;
     }
@@ -567,12 +568,19 @@ export class Agent {
     this.driftRepairPending = true;
   }
 
-  /** How much of each modified dp_hash group's traffic changed VTEP (before `installed` is updated). */
-  private observeRemaps(changes: readonly OfChange[]): void {
+  /**
+   * Committed group changes, before `installed` takes them: the tallies
+   * follow, and each modified dp_hash group reports how much of its
+   * traffic changed VTEP.
+   */
+  private noteGroupChanges(changes: readonly OfChange[]): void {
     for (const c of changes) {
-      if (c.kind !== 'group' || c.command !== 'modify') continue;
+      if (c.kind !== 'group') continue;
       const old = this.installed?.groups.get(c.group.groupId);
-      const before = old && slotTableOf(old);
+      if (old) this.tallyGroup(old, -1);
+      if (c.command !== 'delete') this.tallyGroup(c.group, 1);
+      if (c.command !== 'modify' || !old) continue;
+      const before = slotTableOf(old);
       const after = slotTableOf(c.group);
       if (before && after) this.metrics.groupRemap.observe(redealtShare(before, after));
     }

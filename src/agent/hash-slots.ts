@@ -11,7 +11,8 @@
  * table is simply slot i → bucket i. So the agent writes one bucket per
  * slot and decides itself which VTEP each slot goes to: each VTEP gets a
  * number of slots in proportion to its weight, and a change re-deals only
- * the slots whose VTEP must change (the least any layout can move).
+ * the slots whose VTEP must change (the least any layout with those slot
+ * counts can move).
  *
  * Everything here is pure and deterministic; ofDesired keeps the layout a
  * group had and asks for the next one.
@@ -33,7 +34,8 @@ export interface SlotMember {
  * Slots per VTEP for `slots` slots: largest remainder (Hamilton). Ties on
  * the remainder go first to a VTEP already holding the extra slot (so it
  * does not move, and a layout that fits stays as it is), then to the one
- * listed first. Weights of a VTEP listed twice add up.
+ * listed first. Every VTEP gets at least one slot when there are enough.
+ * Weights of a VTEP listed twice add up.
  */
 export function slotQuotas(members: readonly SlotMember[], slots: number, holding: ReadonlyMap<string, number> = new Map()): Map<string, number> {
   const weights = mergedWeights(members);
@@ -55,6 +57,21 @@ export function slotQuotas(members: readonly SlotMember[], slots: number, holdin
   for (let i = 0; i < left; i++) {
     const r = remainders[i]!;
     quotas.set(r.vtep, quotas.get(r.vtep)! + 1);
+  }
+  // A VTEP rounded down to nothing (weights 256:256:1 in 256 slots) would get
+  // no traffic at all: it takes a slot from the VTEP most above its share.
+  if (order.length <= slots) {
+    for (const vtep of order) {
+      if (quotas.get(vtep)! > 0) continue;
+      let donor = order[0]!;
+      let most = -Infinity;
+      for (const v of order) {
+        const above = quotas.get(v)! * total - slots * weights.get(v)!;
+        if (quotas.get(v)! > 1 && above > most) [donor, most] = [v, above];
+      }
+      quotas.set(donor, quotas.get(donor)! - 1);
+      quotas.set(vtep, 1);
+    }
   }
   return quotas;
 }
@@ -136,6 +153,11 @@ export function ovsDpHashTable(weights: readonly number[]): number[] | undefined
   let size = MIN_SLOTS;
   while (size < Math.ceil(total / minimum)) size *= 2;
   if (size > MAX_SLOTS) return undefined;
+  // Equal weights (every table the agent lays out): Webster deals round-robin,
+  // earliest first, so slot s → bucket s mod n without the O(n × size) loop.
+  if (positive.length === weights.length && positive.every((w) => w === minimum)) {
+    return Array.from({ length: size }, (_, s) => s % weights.length);
+  }
   const divisors = weights.map(() => 1);
   const values = [...weights];
   const table: number[] = [];

@@ -59,3 +59,18 @@ export function groupText(g: OfGroup): string {
   const text = formatGroup(canonicalGroup({ groupId: g.groupId, type: 'select', selectionMethod: { name: g.selectionMethod }, buckets }), { explicitWeights: true });
   return g.foreign ? `${text},${g.foreign}` : text;
 }
+
+/**
+ * Whether Open vSwitch would hold the same group: field by field first
+ * (cheap, and a dp_hash group has up to 256 buckets), the canonical text
+ * only when a field differs (another spelling of the same address).
+ */
+export function sameGroup(a: OfGroup, b: OfGroup): boolean {
+  if (a === b) return true;
+  const sameFields = a.groupId === b.groupId && a.selectionMethod === b.selectionMethod && a.foreign === b.foreign && a.buckets.length === b.buckets.length
+    && a.buckets.every((x, i) => {
+      const y = b.buckets[i]!;
+      return x.bucketId === y.bucketId && x.weight === y.weight && x.tunDst === y.tunDst && x.outPort === y.outPort;
+    });
+  return sameFields || groupText(a) === groupText(b);
+}

@@ -105,7 +105,7 @@ export const nodeGroupStatus = z
               .max(256)
               .optional()
               .describe(
-                "dp_hash groups: hash slots of Open vSwitch's table dealt to the path; its share of flows is slots over the slots of all paths.",
+                "dp_hash groups: hash slots of the programmed OpenFlow group's table (as Open vSwitch deals them) that go to the path; its share of flows is slots over the slots of all paths.",
               ),
           })
           .describe('One ECMP path as programmed.'),

@@ -12,7 +12,7 @@
  * order keeps each step valid on its own).
  */
 import type { OfFlow, OfGroup } from '../model.js';
-import { flowBody, groupText } from '../openflow-text.js';
+import { flowBody, sameGroup } from '../openflow-text.js';
 
 export type OfChange =
   | { kind: 'group'; command: 'add' | 'modify' | 'delete'; group: OfGroup }
@@ -45,7 +45,7 @@ export function planOfSync(desired: OfState, installed: OfState, scope?: OfScope
     const want = desired.groups.get(id);
     const have = installed.groups.get(id);
     if (want && !have) groupAdds.push({ kind: 'group', command: 'add', group: want });
-    else if (want && have && groupText(want) !== groupText(have)) groupMods.push({ kind: 'group', command: 'modify', group: want });
+    else if (want && have && !sameGroup(want, have)) groupMods.push({ kind: 'group', command: 'modify', group: want });
     else if (!want && have) groupDels.push({ kind: 'group', command: 'delete', group: have });
   }
   for (const key of [...flowKeys].sort()) {

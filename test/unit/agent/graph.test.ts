@@ -131,7 +131,7 @@ describe('engine graph: dp_hash bucket layouts', () => {
   const four = [1, 2, 3, 4].map((i) => fdbNh(i, `192.0.2.${i + 1}`));
   const ofTable = (g: AgentGraph) => slotTableOf(g.ofDesired.data.groups.get(65546)!)!;
 
-  it('switching bucketLayout from weights to slots starts from the table OVS dealt: no flow moves', () => {
+  it('switching bucketLayout from weights to slots starts from the table OVS dealt (four equal VTEPs: no flow moves)', () => {
     const g = createAgentGraph();
     g.nodeState.set(spec([], { ovs: { ...fabric().ovs, bucketLayout: 'weights' } }));
     applyKernelSnapshot(g, { links: [vxlan(10, 100)], nexthops: [...four, fdbGroup(10, [[1, 1], [2, 1], [3, 1], [4, 1]])], fdb: [learned(10, mac(1), 10)] });
@@ -264,6 +264,11 @@ describe('engine graph: incremental processing equals a full recompute', () => {
         fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
         fresh.engine.run();
         expect(ofState(g)).toEqual(ofState(fresh));
+        // And the incremental path ends where a full recompute of the same agent does.
+        const incremental = ofState(g);
+        g.engine.forceRecompute();
+        g.engine.run();
+        expect(ofState(g)).toEqual(incremental);
         expect(g.evpnFdb.data.learned).toEqual(fresh.evpnFdb.data.learned);
         expect([...g.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort()).toEqual(
           [...fresh.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort(),
@@ -395,6 +400,11 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
         fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
         fresh.engine.run();
         expect(ofState(g)).toEqual(ofState(fresh));
+        // And the incremental path ends where a full recompute of the same agent does.
+        const incremental = ofState(g);
+        g.engine.forceRecompute();
+        g.engine.run();
+        expect(ofState(g)).toEqual(incremental);
       }),
       { numRuns: 200 },
     );

@@ -21,7 +21,11 @@ describe('hash slot quotas', () => {
         const quotas = slotQuotas(members, slots);
         const total = members.reduce((a, m) => a + m.weight, 0);
         expect([...quotas.values()].reduce((a, b) => a + b, 0)).toBe(slots);
-        for (const m of members) expect(Math.abs(quotas.get(m.vtep)! - (slots * m.weight) / total)).toBeLessThan(1);
+        for (const m of members) expect(quotas.get(m.vtep)).toBeGreaterThanOrEqual(1);
+        // Unless a VTEP had to be lifted to its one slot, rounding is all there is.
+        if (members.every((m) => (slots * m.weight) / total >= 1)) {
+          for (const m of members) expect(Math.abs(quotas.get(m.vtep)! - (slots * m.weight) / total)).toBeLessThan(1);
+        }
       }),
     );
   });
@@ -37,6 +41,13 @@ describe('hash slot quotas', () => {
     const holding = new Map([['192.0.2.5', 9]]);
     expect(slotQuotas(members, 16, holding).get('192.0.2.5')).toBe(4);
     expect(slotQuotas(members, 16).get('192.0.2.1')).toBe(4);
+  });
+
+  it('never round a VTEP down to no slot at all', () => {
+    const members = [{ vtep: 'a', weight: 256 }, { vtep: 'b', weight: 256 }, { vtep: 'c', weight: 1 }];
+    expect(slotQuotas(members, 128)).toEqual(new Map([['a', 63], ['b', 64], ['c', 1]])); // 0.8 % for 0.2 %: within a point
+    expect(slotCountFor(members)).toBe(128);
+    expect(slotQuotas(members, 256)).toEqual(new Map([['a', 127], ['b', 128], ['c', 1]]));
   });
 
   it('add up the weights of a VTEP listed twice', () => {
@@ -64,11 +75,10 @@ describe('hash slot count', () => {
         expect(table).toHaveLength(slots);
         const total = members.reduce((a, m) => a + m.weight, 0);
         const counts = slotCounts(table);
-        if (slots < MAX_SLOTS) {
-          for (const m of members) {
-            expect(counts.get(m.vtep)).toBeGreaterThanOrEqual(1);
-            expect(Math.abs(counts.get(m.vtep)! / slots - m.weight / total)).toBeLessThanOrEqual(SHARE_TOLERANCE);
-          }
+        for (const m of members) {
+          expect(counts.get(m.vtep)).toBeGreaterThanOrEqual(1);
+          // At MAX_SLOTS the tolerance may be out of reach (weights 300:1 want 0.85 of a slot).
+          if (slots < MAX_SLOTS) expect(Math.abs(counts.get(m.vtep)! / slots - m.weight / total)).toBeLessThanOrEqual(SHARE_TOLERANCE);
         }
       }),
     );

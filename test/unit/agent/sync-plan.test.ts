@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
 import { applyOfChanges, planOfSync, type OfState } from '../../../src/agent/sync/of-plan.js';
 import type { KernelFdbEntry, KernelNexthop, OfFlow, OfGroup } from '../../../src/agent/model.js';
-import { flowKey } from '../../../src/agent/openflow-text.js';
+import { flowKey, sameGroup } from '../../../src/agent/openflow-text.js';
 import { NH_START, PROTO, fabric, fdbGroup, fdbNh } from './fixtures.js';
 
 const F = fabric();
@@ -89,5 +89,25 @@ describe('OVS sync plan', () => {
     const installed = state([group([1])], [flow('02:00:00:00:00:aa'), flow('02:00:00:00:00:bb')]);
     const changes = planOfSync(state([group([1])], [flow('02:00:00:00:00:aa', 0x45564e000000000an, 65547), flow('02:00:00:00:00:bb', 0x45564e000000000bn)]), installed);
     expect(changes.map((c) => `${c.kind}:${c.command}`)).toEqual(['flow:modifyStrict', 'flow:add']);
+  });
+});
+
+describe('sameGroup', () => {
+  const group = (tunDsts: string[], weight = 1): OfGroup => ({
+    groupId: 65536,
+    selectionMethod: 'dp_hash',
+    buckets: tunDsts.map((tunDst, bucketId) => ({ bucketId, weight, tunDst, outPort: 9 })),
+  });
+
+  it('is field by field, bucket order included', () => {
+    expect(sameGroup(group(['192.0.2.2', '192.0.2.3']), group(['192.0.2.2', '192.0.2.3']))).toBe(true);
+    expect(sameGroup(group(['192.0.2.2', '192.0.2.3']), group(['192.0.2.3', '192.0.2.2']))).toBe(false);
+    expect(sameGroup(group(['192.0.2.2']), group(['192.0.2.2'], 2))).toBe(false);
+    expect(sameGroup(group(['192.0.2.2']), { ...group(['192.0.2.2']), selectionMethod: 'hash' })).toBe(false);
+  });
+
+  it('treats two spellings of one address as the same', () => {
+    expect(sameGroup(group(['2001:db8::2']), group(['2001:db8:0:0::2']))).toBe(true);
+    expect(sameGroup(group(['2001:db8::2']), group(['2001:db8::3']))).toBe(false);
   });
 });

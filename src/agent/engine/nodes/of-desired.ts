@@ -47,7 +47,7 @@ import type { NodeStateNode } from './node-state.js';
 import type { OvsNode } from './ovs.js';
 import type { FloodListData } from './flood-list.js';
 import type { FabricSettings, FloodGroup, OfFlow, OfGroup } from '../../model.js';
-import { flowBody, flowKey, groupText } from '../../openflow-text.js';
+import { flowBody, flowKey, sameGroup } from '../../openflow-text.js';
 import { floodGroupText } from '../../flood-openflow.js';
 import { layoutSlots, slotTableOf } from '../../hash-slots.js';
 
@@ -202,9 +202,10 @@ export function createOfDesiredNode(deps: {
     const tunnel = ovs.data.tunnelOfport;
     let group: OfGroup | undefined;
     if (id !== undefined && resolution?.ok && tunnel !== undefined) {
-      const slots = f.ovs.selectionMethod === 'dp_hash' && f.ovs.bucketLayout === 'slots'
-        ? layoutSlots(resolution.paths, slotTables.get(id))
-        : undefined;
+      // A nexthop group moved to another OpenFlow group id takes its table
+      // along: that is where its flows' hashes map now.
+      const previous = slotTables.get(before !== undefined && before !== id ? before : id);
+      const slots = f.ovs.selectionMethod === 'dp_hash' && f.ovs.bucketLayout === 'slots' ? layoutSlots(resolution.paths, previous) : undefined;
       group = {
         groupId: id,
         selectionMethod: f.ovs.selectionMethod,
@@ -227,7 +228,7 @@ export function createOfDesiredNode(deps: {
     if (group) {
       const old = data.groups.get(group.groupId);
       groupOfNhid.set(nhid, group.groupId);
-      if (!old || groupText(old) !== groupText(group)) {
+      if (!old || !sameGroup(old, group)) {
         data.groups.set(group.groupId, group);
         data.tracked.changedGroups.add(group.groupId);
       }

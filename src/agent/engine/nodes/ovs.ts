@@ -95,12 +95,11 @@ export function createOvsNode(): OvsNode {
         pendingAdoptedFlood = undefined;
       }
       if (pendingAdoptedSlots) {
-        const same = pendingAdoptedSlots.size === data.adoptedSlots.size
-          && [...pendingAdoptedSlots].every(([id, t]) => sameTable(t, data.adoptedSlots.get(id)));
-        if (!same) {
-          data.adoptedSlots = pendingAdoptedSlots;
-          data.tracked.adoptedChanged = true;
-        }
+        // Always news, even when equal to the last adoption: what OVS holds
+        // after a reconnect must replace any table the agent computed but
+        // never got installed.
+        data.adoptedSlots = pendingAdoptedSlots;
+        data.tracked.adoptedChanged = true;
         pendingAdoptedSlots = undefined;
       }
       const t = data.tracked;
@@ -112,10 +111,6 @@ export function createOvsNode(): OvsNode {
       data.tracked.adoptedChanged = false;
     },
   };
-}
-
-function sameTable(a: readonly string[], b: readonly string[] | undefined): boolean {
-  return b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {

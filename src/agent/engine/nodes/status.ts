@@ -17,7 +17,7 @@ import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
-import { fdbKey, type Path } from '../../model.js';
+import { fdbKey, type OfGroup, type Path } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
 
@@ -68,6 +68,18 @@ export function createStatusNode(deps: {
 }): EngineNode<StatusData> {
   const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList } = deps;
   const data: StatusData = { groups: [], flood: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
+  // Status is recomputed whole on every change; a group object is replaced
+  // whenever it changes, so its slot counts are worked out once per object.
+  const slotCache = new WeakMap<OfGroup, Map<string, number> | null>();
+  const slotsPerVtep = (g: OfGroup): Map<string, number> | undefined => {
+    let counts = slotCache.get(g);
+    if (counts === undefined) {
+      const table = slotTableOf(g);
+      counts = table ? slotCounts(table) : null;
+      slotCache.set(g, counts);
+    }
+    return counts ?? undefined;
+  };
   return {
     name: 'status',
     inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList].map((node) => ({ node })),
@@ -127,11 +139,8 @@ export function createStatusNode(deps: {
         // Without MACs there is nothing to mirror: no OpenFlow group is needed.
         const ofGroup = ofGroupId === undefined ? undefined : ofDesired.data.groups.get(ofGroupId);
         report.ovsPlanned = g.macs.length === 0 || ofGroup !== undefined;
-        const table = ofGroup && slotTableOf(ofGroup);
-        if (table) {
-          const slots = slotCounts(table);
-          report.paths = report.paths.map((p) => ({ ...p, slots: slots.get(p.vtep) ?? 0 }));
-        }
+        const slots = ofGroup && slotsPerVtep(ofGroup);
+        if (slots) report.paths = report.paths.map((p) => ({ ...p, slots: slots.get(p.vtep) ?? 0 }));
         return report;
       });
       return 'updated';
