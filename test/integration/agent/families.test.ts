@@ -57,7 +57,7 @@ describe.skipIf(skip)('agent: IPv6 VTEPs, 64-path groups, single-path entries', 
     expect(kernelGroup!.group).toHaveLength(64);
     const groups = await lab.dumpGroups();
     expect(groups).toHaveLength(1);
-    // 64 VTEPs with weights 1..4 need more hash slots than 64 to keep every share within a point.
+    // 64 VTEPs with weights 1..4: more hash slots than VTEPs, every share within one slot of its weight's.
     expectWeightShares(bucketsOfLine(groups[0]!), vteps.map((ip, i) => ({ vtep: ip, weight: (i % 4) + 1 })));
     const single = (await lab.dumpFlows()).find((f) => f.includes('dl_dst=02:00:00:00:05:01'))!;
     expect(single).toContain('set_field:192.0.2.99->tun_dst');

@@ -341,7 +341,7 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(weights.share).toBeGreaterThan(0);
     expect(weights.share).toBeLessThan(0.9);
     // The default: the agent deals the slots and moves only the newcomer's
-    // 25 of 128 (19.5 %); the rest is sampling.
+    // 12 of 64 (18.75 %); the rest is sampling.
     const slots = await remapShare({ selectionMethod: 'dp_hash', bucketLayout: 'slots' });
     expect(slots.share).toBeLessThan(2 * (1 / 5));
     expect(slots.share).toBeGreaterThan(0.15);

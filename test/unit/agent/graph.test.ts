@@ -151,9 +151,9 @@ describe('engine graph: dp_hash bucket layouts', () => {
     applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1]]) });
     g.engine.run();
     const after = ofTable(g);
-    expect(after).toHaveLength(128);
+    expect(after).toHaveLength(64);
     const moved = after.filter((vtep, s) => vtep !== before[s % before.length]);
-    expect(moved).toEqual(Array(25).fill('192.0.2.6'));
+    expect(moved).toEqual(Array(12).fill('192.0.2.6'));
     applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[2, 1], [3, 1], [4, 1], [5, 1]]) });
     g.engine.run();
     const left = ofTable(g);

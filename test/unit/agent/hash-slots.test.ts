@@ -45,8 +45,8 @@ describe('hash slot quotas', () => {
 
   it('never round a VTEP down to no slot at all', () => {
     const members = [{ vtep: 'a', weight: 256 }, { vtep: 'b', weight: 256 }, { vtep: 'c', weight: 1 }];
-    expect(slotQuotas(members, 128)).toEqual(new Map([['a', 63], ['b', 64], ['c', 1]])); // 0.8 % for 0.2 %: within a point
-    expect(slotCountFor(members)).toBe(128);
+    expect(slotQuotas(members, 64)).toEqual(new Map([['a', 31], ['b', 32], ['c', 1]])); // 1.6 % for 0.2 %: within 1.5 points
+    expect(slotCountFor(members)).toBe(64);
     expect(slotQuotas(members, 256)).toEqual(new Map([['a', 127], ['b', 128], ['c', 1]]));
   });
 
@@ -59,8 +59,8 @@ describe('hash slot count', () => {
   it('is the native 16 when weights divide it, more when they do not', () => {
     expect(slotCountFor(vteps(4))).toBe(16);
     expect(slotCountFor([{ vtep: 'a', weight: 3 }, { vtep: 'b', weight: 1 }])).toBe(16);
-    expect(slotCountFor(vteps(5))).toBe(128); // 25/128 = 19.5 %; 64 slots leave one VTEP at 12/64 = 18.75 %
-    expect(slotCountFor(vteps(3))).toBe(128); // 43/128 = 33.6 %; 64 slots give 34.4 %
+    expect(slotCountFor(vteps(5))).toBe(64); // 13/64 = 20.3 % and 12/64 = 18.75 %; 32 slots give 21.9 %
+    expect(slotCountFor(vteps(3))).toBe(64); // 22/64 = 34.4 % and 21/64 = 32.8 %; 32 slots leave one at 31.3 %
     expect(slotCountFor([{ vtep: 'a', weight: 100 }, { vtep: 'b', weight: 1 }])).toBe(64); // 1 slot of 64 for b
     expect(slotCountFor(vteps(64))).toBe(64);
     expect(slotCountFor(vteps(200))).toBe(256);
@@ -93,9 +93,9 @@ describe('hash slot layout', () => {
   it('moves one fifth of the hash space when a fifth VTEP joins four', () => {
     const four = layoutSlots(vteps(4))!;
     const five = layoutSlots(vteps(5), four)!;
-    expect(five).toHaveLength(128);
-    expect(slotCounts(five).get('192.0.2.5')).toBe(25);
-    expect(moved(four, five)).toBe(25 / 128);
+    expect(five).toHaveLength(64);
+    expect(slotCounts(five).get('192.0.2.5')).toBe(12);
+    expect(moved(four, five)).toBe(12 / 64);
     // Every slot that moved went to the newcomer.
     five.forEach((vtep, s) => {
       if (vtep !== four[s % 16]) expect(vtep).toBe('192.0.2.5');
@@ -106,13 +106,13 @@ describe('hash slot layout', () => {
     const four = layoutSlots(vteps(4))!;
     const three = layoutSlots(vteps(4).slice(1), four)!;
     expect(moved(four, three)).toBe(0.25);
-    expect(three).toHaveLength(128);
+    expect(three).toHaveLength(64);
   });
 
   it('never shrinks the table, and a layout that fits is kept as it is', () => {
     const five = layoutSlots(vteps(5))!;
     const four = layoutSlots(vteps(4), five)!;
-    expect(four).toHaveLength(128);
+    expect(four).toHaveLength(64);
     expect(layoutSlots(vteps(4), four)).toEqual(four);
   });
 
