@@ -5,8 +5,9 @@
  * emptied (untimed) before every run. Goal: ratio ≤ 1.25.
  *
  * Both sides install what the agent writes for these groups: by default
- * (bucketLayout=slots) each group's weights 1:2:3:4 become 64 equal
- * buckets, one per hash slot; with `weights`, 4 weighted buckets.
+ * (bucketLayout=slots) each group's weights 1:2:3:4 become equal buckets,
+ * one per hash slot (32 with hash-slots' 1.5-point tolerance); with
+ * `weights`, 4 weighted buckets. The note gives the total.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

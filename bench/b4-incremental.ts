@@ -95,7 +95,7 @@ async function measureChanges(session: AgentSession, client: RtnetlinkClient, id
 
 /**
  * The reference: the same weight changes on a group of the same paths,
- * written by ovs-ofctl in the layout the agent uses (with slots, 64 equal
+ * written by ovs-ofctl in the layout the agent uses (with slots, equal
  * buckets re-dealt from the previous table, as the agent does).
  */
 async function peerModGroup(ovs: OvsSandbox, scale: Scale, tunnelPort: number, runs: number, layout: BucketLayout): Promise<number> {

@@ -34,11 +34,11 @@ export function layoutBuckets(paths: readonly BenchBucket[], layout: BucketLayou
 }
 
 /**
- * The buckets the agent writes for group g of the scale. Its weights
- * 1:2:3:4 need 64 slots with `slots` (32 would leave the weight-2 VTEP at
- * 6/32 = 18.75 % for 20 %, off by more than hash-slots' one-point
- * tolerance). vtepIp is monotonic in the VTEP index, so sorting on the
- * index gives the agent's path order, hence the same table.
+ * The buckets the agent writes for group g of the scale. With `slots`, its
+ * weights 1:2:3:4 get as many slots as hash-slots' share tolerance needs
+ * (32 at 1.5 points: 16 would leave two VTEPs 2.5 points off). vtepIp is
+ * monotonic in the VTEP index, so sorting on the index gives the agent's
+ * path order, hence the same table.
  */
 export function groupBuckets(scale: Scale, g: number, layout: BucketLayout = 'slots'): BenchBucket[] {
   const paths = groupMembers(scale, g)

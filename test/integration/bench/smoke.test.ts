@@ -36,18 +36,21 @@ const EXPECTED: Record<string, number> = { B1: 1, B2: 1, B3: 1, Memory: 1, B4: 6
 
 const paths = (weights: number[]): Path[] => weights.map((weight, i) => ({ ip: `198.18.0.${i + 1}`, weight }));
 const slotted = (weights: number[], previous?: string[]): Path[] => layoutSlots(paths(weights).map((p) => ({ vtep: p.ip, weight: p.weight })), previous)!.map((vtep) => ({ ip: vtep, weight: 1 }));
+/** Equal buckets, `counts[i]` of them for VTEP i. */
+const dealt = (counts: number[]): Path[] => counts.flatMap((n, i) => Array.from({ length: n }, () => ({ ip: `198.18.0.${i + 1}`, weight: 1 })));
 
 describe('the bench\'s OVS = kernel predicate', () => {
   it('accepts the agent\'s layouts: hash slots, weighted buckets, one bucket for one VTEP', () => {
-    expect(slotted([1, 2, 3, 4])).toHaveLength(64);
-    expect(shareMismatch(paths([1, 2, 3, 4]), slotted([1, 2, 3, 4]))).toBeUndefined();
-    expect(shareMismatch(paths([100, 1]), slotted([100, 1]))).toBeUndefined();
+    for (const weights of [[1, 2, 3, 4], [100, 1], [7, 5, 3, 1], [1, 1, 1]]) {
+      expect(slotted(weights).length).toBeGreaterThan(weights.length);
+      expect(shareMismatch(paths(weights), slotted(weights)), weights.join(':')).toBeUndefined();
+    }
     expect(shareMismatch(paths([1, 1, 1, 1, 1]), slotted([1, 1, 1, 1, 1], slotted([1, 1, 1, 1]).map((p) => p.ip)))).toBeUndefined();
     expect(shareMismatch(paths([1, 2, 3, 4]), paths([1, 2, 3, 4]))).toBeUndefined();
     expect(shareMismatch(paths([2, 2, 2]), paths([1, 1, 1]))).toBeUndefined();
     expect(shareMismatch(paths([7]), [{ ip: '198.18.0.1', weight: 1 }])).toBeUndefined();
     // A kernel group naming one VTEP twice: its weights add up.
-    expect(shareMismatch([...paths([1, 1]), { ip: '198.18.0.1', weight: 2 }], slotted([3, 1]))).toBeUndefined();
+    expect(shareMismatch([...paths([1, 1]), { ip: '198.18.0.1', weight: 2 }], dealt([12, 4]))).toBeUndefined();
   });
 
   it('rejects a missing or extra VTEP, whatever the shares', () => {
@@ -56,15 +59,16 @@ describe('the bench\'s OVS = kernel predicate', () => {
     expect(shareMismatch(paths([1, 1]), [{ ip: '198.18.0.1', weight: 1 }, { ip: '198.18.0.9', weight: 1 }])).toMatch(/missing 198.18.0.2, extra 198.18.0.9/);
   });
 
-  it('rejects slots a whole slot or more off the weight\'s share', () => {
-    // The 64 slots of 1:2:3:4 with one slot moved from the last VTEP to the first: 7/64 for 10 %, 25/64 for 40 %.
-    const moved = slotted([1, 2, 3, 4]);
-    moved[moved.findIndex((b) => b.ip === '198.18.0.4')] = { ip: '198.18.0.1', weight: 1 };
-    expect(shareMismatch(paths([1, 2, 3, 4]), moved)).toBeUndefined(); // 10.9 % for 10 %, 39.1 % for 40 %: within one slot
-    moved[moved.findIndex((b) => b.ip === '198.18.0.4')] = { ip: '198.18.0.1', weight: 1 };
-    expect(shareMismatch(paths([1, 2, 3, 4]), moved)).toMatch(/198.18.0.1 has 12.50 % of 64 buckets for 10.00 %/);
+  it('accepts slots less than one slot off the weight\'s share, and no more', () => {
+    // 1:2 in 16 slots: 5.33 and 10.67 slots exactly.
+    expect(shareMismatch(paths([1, 2]), dealt([5, 11]))).toBeUndefined();
+    expect(shareMismatch(paths([1, 2]), dealt([6, 10]))).toBeUndefined();
+    expect(shareMismatch(paths([1, 2]), dealt([7, 9]))).toMatch(/198.18.0.1 has 43.75 % of 16 buckets for 33.33 %/);
+    expect(shareMismatch(paths([1, 2]), dealt([4, 12]))).toMatch(/198.18.0.1 has 25.00 % of 16 buckets for 33.33 %/);
+    // One slot off exactly is more than any largest-remainder deal can be.
+    expect(shareMismatch(paths([1, 3]), dealt([5, 11]))).toMatch(/31.25 % of 16 buckets for 25.00 %/);
     // The table of the old weights after a weight change.
-    expect(shareMismatch(paths([4, 3, 2, 1]), slotted([1, 2, 3, 4]))).toMatch(/of 64 buckets/);
+    expect(shareMismatch(paths([4, 3, 2, 1]), slotted([1, 2, 3, 4]))).toMatch(/198.18.0.1 has .* buckets for 40.00 %/);
   });
 
   it('wants the weights themselves when there is one bucket per VTEP', () => {
