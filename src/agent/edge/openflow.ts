@@ -4,7 +4,7 @@
  * have the agent's shape are kept with a `foreign` / `other` mark, so the
  * sync modifies or deletes them instead of misreading them.
  */
-import { OFPG, OFPP, type Action, type BundleMessage, type FlowMod, type FlowStats, type GroupDesc, type Instruction, type Match, type SelectionMethod } from '../../lib/openflow/index.js';
+import { OFPG, OFPP, type Action, type BundleMessage, type BundleSource, type FlowMod, type FlowStats, type GroupDesc, type Instruction, type Match, type SelectionMethod } from '../../lib/openflow/index.js';
 import type { OfAction, OfFlow, OfGroup, OfMatch } from '../model.js';
 import type { OfChange } from '../sync/of-plan.js';
 
@@ -62,56 +62,63 @@ function selectionMethodOf(name: OfGroup['selectionMethod']): SelectionMethod {
 
 /** One bundle message per change, in the plan's order. */
 export function toBundleMessages(changes: readonly OfChange[], cookies: CookieSettings): BundleMessage[] {
-  return changes.map((c): BundleMessage => {
-    if (c.kind === 'group') {
-      const g = c.group;
-      if (c.command === 'delete') return { type: 'groupMod', groupMod: { command: 'delete', type: 'select', groupId: g.groupId, buckets: [] } };
-      return {
-        type: 'groupMod',
-        groupMod: {
-          command: c.command,
-          type: 'select',
-          groupId: g.groupId,
-          selectionMethod: selectionMethodOf(g.selectionMethod),
-          buckets: g.buckets.map((b) => ({
-            bucketId: b.bucketId,
-            weight: b.weight,
-            // Each bucket ends in its own output (OVS restores registers after a bucket).
-            actions: [toLibAction({ type: 'setTunDst', ip: b.tunDst }), { type: 'output', port: b.outPort }],
-          })),
-        },
-      };
-    }
-    const f = c.flow;
-    if (c.command === 'deleteStrict') {
-      const native = f.native as FlowStats | undefined;
-      const flowMod: FlowMod = {
-        command: 'deleteStrict',
-        tableId: f.table,
-        priority: f.priority,
-        // Only our flows: cookie & mask must equal the fabric's cookie.
-        cookie: cookies.cookie,
-        cookieMask: cookies.cookieMask,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        match: native?.match ?? toLibMatch(f.match),
-        instructions: [],
-      };
-      return { type: 'flowMod', flowMod };
-    }
+  return changes.map((c) => toBundleMessage(c, cookies));
+}
+
+/** The same messages, each built only when the client encodes it (see BundleSource). */
+export function bundleSource(changes: readonly OfChange[], cookies: CookieSettings): BundleSource {
+  return { length: changes.length, at: (i) => (i < changes.length ? toBundleMessage(changes[i]!, cookies) : undefined) };
+}
+
+export function toBundleMessage(c: OfChange, cookies: CookieSettings): BundleMessage {
+  if (c.kind === 'group') {
+    const g = c.group;
+    if (c.command === 'delete') return { type: 'groupMod', groupMod: { command: 'delete', type: 'select', groupId: g.groupId, buckets: [] } };
+    return {
+      type: 'groupMod',
+      groupMod: {
+        command: c.command,
+        type: 'select',
+        groupId: g.groupId,
+        selectionMethod: selectionMethodOf(g.selectionMethod),
+        buckets: g.buckets.map((b) => ({
+          bucketId: b.bucketId,
+          weight: b.weight,
+          // Each bucket ends in its own output (OVS restores registers after a bucket).
+          actions: [toLibAction({ type: 'setTunDst', ip: b.tunDst }), { type: 'output', port: b.outPort }],
+        })),
+      },
+    };
+  }
+  const f = c.flow;
+  if (c.command === 'deleteStrict') {
+    const native = f.native as FlowStats | undefined;
     const flowMod: FlowMod = {
-      command: c.command,
+      command: 'deleteStrict',
       tableId: f.table,
       priority: f.priority,
-      cookie: f.cookie,
-      match: toLibMatch(f.match),
-      instructions: instructionsOf(f),
+      // Only our flows: cookie & mask must equal the fabric's cookie.
+      cookie: cookies.cookie,
+      cookieMask: cookies.cookieMask,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      match: native?.match ?? toLibMatch(f.match),
+      instructions: [],
     };
-    // MODIFY_STRICT restricted to our cookie, so a flow of another
-    // controller with the same match and priority is never rewritten.
-    if (c.command === 'modifyStrict') flowMod.cookieMask = cookies.cookieMask;
     return { type: 'flowMod', flowMod };
-  });
+  }
+  const flowMod: FlowMod = {
+    command: c.command,
+    tableId: f.table,
+    priority: f.priority,
+    cookie: f.cookie,
+    match: toLibMatch(f.match),
+    instructions: instructionsOf(f),
+  };
+  // MODIFY_STRICT restricted to our cookie, so a flow of another
+  // controller with the same match and priority is never rewritten.
+  if (c.command === 'modifyStrict') flowMod.cookieMask = cookies.cookieMask;
+  return { type: 'flowMod', flowMod };
 }
 
 // ---------------------------------------------------------- from the switch

@@ -13,7 +13,7 @@ import type { OvsInterface } from '../model.js';
 import type { OvsInstalled, OvsPort, OvsSettingsForPort } from '../ports.js';
 import { flowKey } from '../openflow-text.js';
 import type { OfChange } from '../sync/of-plan.js';
-import { fromFlowStats, fromGroupDesc, toBundleMessages } from './openflow.js';
+import { bundleSource, fromFlowStats, fromGroupDesc } from './openflow.js';
 import { inRange } from '../ownership.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 
@@ -117,7 +117,7 @@ export class OvsBridge implements OvsPort {
   }
 
   async commit(changes: readonly OfChange[], settings: OvsSettingsForPort): Promise<void> {
-    await this.requireOf().applyBundle(toBundleMessages(changes, settings));
+    await this.requireOf().applyBundle(bundleSource(changes, settings));
   }
 
   close(): void {

@@ -7,9 +7,20 @@ import { messageKind } from './message.js';
 /** What Open vSwitch 3.x accepts inside an atomic bundle that this library sends (wire.md A6). */
 export type BundleMessage = { type: 'groupMod'; groupMod: GroupMod } | { type: 'flowMod'; flowMod: FlowMod };
 
+/**
+ * The messages of a bundle: an array, or anything that builds message i on
+ * demand. A large bundle (a cold start writes 100,000 flows and 10,000
+ * groups) is then encoded one message at a time instead of first building
+ * every message object; a refused message is built again to be named.
+ */
+export interface BundleSource {
+  readonly length: number;
+  at(index: number): BundleMessage | undefined;
+}
+
 /** One message of a bundle that the switch refused. */
 export interface BundleFailure {
-  /** Position in the array given to `applyBundle`. */
+  /** Position in the messages given to `applyBundle`. */
   index: number;
   message: BundleMessage;
   error: OfErrorInfo;

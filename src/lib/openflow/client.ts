@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { OpenFlowBundleError, type BundleFailure, type BundleMessage } from './bundle.js';
+import { OpenFlowBundleError, type BundleFailure, type BundleMessage, type BundleSource } from './bundle.js';
 import { OFP13, OFP15, OFPG, type OfVersion } from './constants.js';
 import {
   OpenFlowDecodeError,
@@ -94,7 +94,7 @@ interface Pending {
 }
 
 interface BundleTrack {
-  messages: readonly BundleMessage[];
+  messages: BundleSource;
   failures: BundleFailure[];
 }
 
@@ -330,7 +330,7 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
    * promise rejects with an OpenFlowBundleError naming the message.
    * All messages are written in large batches without waiting on each.
    */
-  async applyBundle(messages: readonly BundleMessage[], opts: BundleOptions = {}): Promise<{ bundleId: number; messages: number }> {
+  async applyBundle(messages: readonly BundleMessage[] | BundleSource, opts: BundleOptions = {}): Promise<{ bundleId: number; messages: number }> {
     const flags = opts.flags ?? OFPBF.ATOMIC | OFPBF.ORDERED;
     const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
     const socket = this.requireSocket();
@@ -344,10 +344,14 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
       // call before anything reaches the switch.
       let w = new Writer(WRITE_CHUNK + 4096);
       const chunks: Buffer[] = [];
+      const counted = new Map<string, number>();
       for (let i = 0; i < messages.length; i++) {
         const xid = this.allocXid();
         addXids.push(xid);
-        writeMessage(w, version, xid, { type: 'bundleAdd', bundleId, flags, message: messages[i]! });
+        const message = messages.at(i)!;
+        const add: OfMessage = { type: 'bundleAdd', bundleId, flags, message };
+        writeMessage(w, version, xid, add);
+        for (const kind of [messageKind(add), messageKind(message)]) counted.set(kind, (counted.get(kind) ?? 0) + 1);
         if (w.length >= WRITE_CHUNK) {
           chunks.push(w.finish());
           w = new Writer(WRITE_CHUNK + 4096);
@@ -363,10 +367,7 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
       // Settled wrappers: if the connection drops while writing, these
       // promises reject later and must not surface as unhandled rejections.
       const barrier = settle(this.expect(barrierXid, 'barrierRequest', false, timeoutMs));
-      for (const m of messages) {
-        this.count({ type: 'bundleAdd', bundleId, flags, message: m });
-        this.count(m);
-      }
+      for (const [kind, n] of counted) this.sent.set(kind, (this.sent.get(kind) ?? 0) + n);
       this.count({ type: 'barrierRequest' });
       await this.writeChunks(socket, chunks);
 
@@ -543,7 +544,7 @@ export class OpenFlowClient extends EventEmitter<OpenFlowClientEvents> {
     if (m.type === 'error') {
       const add = this.bundleAdds.get(d.xid);
       if (add) {
-        add.track.failures.push({ index: add.index, message: add.track.messages[add.index]!, error: m });
+        add.track.failures.push({ index: add.index, message: add.track.messages.at(add.index)!, error: m });
         return;
       }
     }

@@ -236,6 +236,25 @@ describe.skipIf(skip)('OpenFlow client against ovs-vswitchd', () => {
     expect(await client.dumpGroups()).toHaveLength(2);
   });
 
+  it('takes messages built on demand: each once to encode, the refused one again to name it', async () => {
+    client = await OpenFlowClient.connect(`unix:${ovs.mgmtSocket('br0')}`);
+    const groups = selectGroups().slice(0, 2);
+    const bad: FlowMod = { command: 'add', tableId: 1, priority: 5, cookie: 1n, match: { ethDst: '02:00:00:00:00:01' }, instructions: [{ type: 'applyActions', actions: [{ type: 'group', groupId: 4242 }] }] };
+    const build = (i: number): BundleMessage | undefined =>
+      i < groups.length ? { type: 'groupMod', groupMod: groups[i]! } : i === groups.length ? { type: 'flowMod', flowMod: bad } : undefined;
+    const built: number[] = [];
+    const source = { length: groups.length + 1, at: (i: number) => (built.push(i), build(i)) };
+    const err = await client.applyBundle(source).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenFlowBundleError);
+    expect((err as OpenFlowBundleError).message).toContain(`message #${groups.length}`);
+    expect((err as OpenFlowBundleError).message).toContain('group:4242');
+    expect(built).toEqual([0, 1, 2, 2]);
+    // Without the bad flow, the same source form installs.
+    const good = { length: groups.length, at: build };
+    expect(await client.applyBundle(good)).toMatchObject({ messages: groups.length });
+    expect(await client.dumpGroups()).toHaveLength(groups.length);
+  });
+
   it('fails a commit atomically when a message conflicts with installed state (GROUP_EXISTS)', async () => {
     client = await OpenFlowClient.connect(`unix:${ovs.mgmtSocket('br0')}`);
     await ovs.ofctl('add-group', 'br0', 'group_id=101,type=select,bucket=actions=output:1');
