@@ -20,13 +20,12 @@ import { AgentMetrics } from './metrics.js';
 import type { Registry } from 'prom-client';
 import { fdbKey, type KernelSnapshot, type NodeSpec } from './model.js';
 import { isOwnedNexthop } from './ownership.js';
-import type { FloodPort, KernelPort, OvsPort, OvsSettingsForPort } from './ports.js';
+import type { KernelPort, OvsInstalled, OvsPort, OvsSettingsForPort } from './ports.js';
 import { buildStatus, type SyncFacts } from './status-report.js';
-import { describeKernelOp, isFloodOp, observedAfter, planKernelSync } from './sync/kernel-plan.js';
+import { describeKernelOp, observedAfter, planKernelSync } from './sync/kernel-plan.js';
 import { applyFloodChanges, planFloodSync, type FloodChange } from './sync/flood-plan.js';
-import { FLOOD_PRIORITY } from './engine/nodes/of-desired.js';
 import { floodGroupText } from './flood-openflow.js';
-import type { FloodGroup, OfFlow, OfGroup } from './model.js';
+import type { FloodGroup, OfGroup } from './model.js';
 import { applyOfChanges, planOfSync, type OfChange, type OfState } from './sync/of-plan.js';
 import { flowText, groupText } from './openflow-text.js';
 import { installedSlotTables, redealtShare, slotTableOf } from './hash-slots.js';
@@ -34,8 +33,6 @@ import { installedSlotTables, redealtShare, slotTableOf } from './hash-slots.js'
 export interface AgentOptions {
   kernel: KernelPort;
   ovs: OvsPort;
-  /** Flood lists (all-zeros FDB entries, `all` groups); without it BUM traffic is not handled. */
-  flood?: FloodPort;
   logger: Logger;
   /** Where the agent registers its metrics (evpn_agent_*). */
   registry: Registry;
@@ -75,7 +72,7 @@ export class Agent {
   private ovsFailures = 0;
   private ovsConnections = 0;
   private installed: OfState | undefined;
-  private installedFlood: Map<number, FloodGroup> | undefined;
+  private installedFlood = new Map<number, FloodGroup>();
   /** Paths and buckets of the select groups in `installed`, kept up to date change by change. */
   private selectTally = { paths: 0, buckets: 0 };
   private ofScope = { full: true, groups: new Set<number>(), flows: new Set<string>(), floodGroups: new Set<number>() };
@@ -174,7 +171,6 @@ export class Agent {
     await this.loopDone;
     this.opts.kernel.close();
     this.opts.ovs.close();
-    this.opts.flood?.close();
   }
 
   /** Resolves after the next complete iteration (tests, debug endpoints). */
@@ -306,9 +302,7 @@ export class Agent {
     // A few rounds: each write is fed back, which may make a later one unnecessary.
     for (let round = 0; round < 3; round++) {
       const plan = planKernelSync(this.graph.kernelDesired.data, { nexthops: this.graph.nexthops.data.byId, fdb: this.graph.fdb.data.byKey }, spec.fabric);
-      // Flood-list writes need the flood port; without one the flood list is only mirrored.
-      if (!this.opts.flood) plan.ops = plan.ops.filter((op) => !isFloodOp(op));
-      else this.graph.kernelDesired.floodGone(plan.floodGone);
+      this.graph.kernelDesired.floodGone(plan.floodGone);
       const conflicts = [...plan.conflicts.map((c) => `${c.object} ${c.reason}`), ...this.graph.kernelDesired.data.conflicts.map((id) => `nexthop ${id} in our range has another protocol`)];
       if (plan.ops.length === 0) {
         this.kernelSynced = conflicts.length === 0;
@@ -318,8 +312,7 @@ export class Agent {
       }
       for (const op of plan.ops) {
         try {
-          if (isFloodOp(op)) await this.opts.flood!.applyKernel(op);
-          else await this.opts.kernel.apply(op, spec.fabric.kernel.protocol);
+          await this.opts.kernel.apply(op, spec.fabric.kernel.protocol);
         } catch (err) {
           this.metrics.kernelErrors.inc();
           this.kernelSynced = false;
@@ -386,12 +379,10 @@ export class Agent {
         // that arrives later (say, ovs-vswitchd giving the new tunnel port its
         // ofport) is newer and must not be overwritten by this read.
         this.graph.ovs.setInterfaces(settings.tunnelPort, interfaces);
-        if (this.opts.flood) await this.opts.flood.connect(settings);
-        const installed = await this.readBridge(settings);
+        const installed = await this.opts.ovs.readInstalled(settings);
         if (settings !== this.ovsSettings) throw new Error('OVS settings changed while connecting');
         this.graph.ovs.setAdopted(installed.adopted, installed.adoptedFlood, installedSlotTables(installed.groups.values()));
         this.setInstalled(installed);
-        this.installedFlood = installed.flood;
         this.ofScope.full = true;
         this.ovsConnected = true;
         this.ovsMessage = '';
@@ -421,35 +412,22 @@ export class Agent {
     const desired = this.graph.ofDesired.data;
     const scope = this.ofScope.full ? undefined : { groups: this.ofScope.groups, flows: this.ofScope.flows };
     const changes = planOfSync(desired, this.installed, scope);
-    const installedFlood = this.installedFlood ?? new Map<number, FloodGroup>();
-    const flood = this.opts.flood
-      ? planFloodSync(desired.floodGroups, installedFlood, this.ofScope.full ? undefined : this.ofScope.floodGroups)
-      : { before: [], after: [] };
-    if (!this.opts.flood) {
-      // Without the flood port there are no flood groups: keep the flows that would name them out.
-      const floodIds = new Set(desired.floodGroups.keys());
-      for (let i = changes.length - 1; i >= 0; i--) {
-        const c = changes[i]!;
-        if (c.kind === 'flow' && c.command !== 'deleteStrict' && c.flow.actions.some((a) => a.type === 'group' && floodIds.has(a.groupId))) changes.splice(i, 1);
-      }
-    }
-    const total = flood.before.length + changes.length + flood.after.length;
+    const flood = planFloodSync(desired.floodGroups, this.installedFlood, this.ofScope.full ? undefined : this.ofScope.floodGroups);
+    const floodChanges = [...flood.before, ...flood.after];
+    const total = changes.length + floodChanges.length;
     if (total > 0) {
       try {
-        // Three bundles, in an order where each step is valid on its own:
-        // flood groups the flows will name, the main bundle, then flood
-        // groups no flow names any more.
-        await this.commitFlood(flood.before, installedFlood);
-        if (changes.length > 0) await this.opts.ovs.commit(changes, settings);
+        // One atomic bundle: flood groups the flows will name, the plan's
+        // select groups and flows, then flood groups no flow names any more.
+        await this.opts.ovs.commit(changes, settings, flood);
         this.noteGroupChanges(changes);
-        if (changes.length > 0) applyOfChanges(this.installed, changes);
-        await this.commitFlood(flood.after, installedFlood);
-        this.installedFlood = installedFlood;
+        applyOfChanges(this.installed, changes);
+        this.applyFloodChanges(floodChanges);
       } catch (err) {
         this.metrics.ofErrors.inc();
         this.ovsSynced = false;
         this.ovsSyncMessage = `bundle of ${total} changes refused: ${errorText(err)}`;
-        const first = flood.before[0] ? describeFloodChange(flood.before[0]) : changes[0] ? describeChange(changes[0]) : flood.after[0] ? describeFloodChange(flood.after[0]) : '';
+        const first = flood.before[0] ? describeFloodChange(flood.before[0]) : changes[0] ? describeChange(changes[0]) : floodChanges[0] ? describeFloodChange(floodChanges[0]) : '';
         this.log.warn('OpenFlow bundle failed; re-reading the bridge and retrying', { error: errorText(err), changes: total, first });
         this.ovsFailures += 1;
         const delay = backoff(this.ovsFailures, this.opts.retryMinMs ?? 500, this.opts.retryMaxMs ?? 10_000);
@@ -457,9 +435,7 @@ export class Agent {
         this.schedule(delay);
         // Our picture of the bridge may be wrong: read it again before retrying.
         try {
-          const installed = await this.readBridge(settings);
-          this.setInstalled(installed);
-          this.installedFlood = installed.flood;
+          this.setInstalled(await this.opts.ovs.readInstalled(settings));
           this.ofScope.full = true;
         } catch {
           this.dropOvs(`lost while recovering from a failed bundle: ${errorText(err)}`);
@@ -467,7 +443,7 @@ export class Agent {
         return;
       }
       this.countChanges(changes);
-      for (const c of [...flood.before, ...flood.after]) this.metrics.ofGroupMods.inc({ command: c.command });
+      for (const c of floodChanges) this.metrics.ofGroupMods.inc({ command: c.command });
       if (this.pendingSince !== undefined) this.metrics.convergence.observe((performance.now() - this.pendingSince) / 1000);
       this.log.debug('OpenFlow bundle committed', { changes: changes.length });
     }
@@ -478,8 +454,8 @@ export class Agent {
     this.pendingSince = undefined;
     const installed = this.installed;
     const floodNow = this.installedFlood;
-    this.graph.groupIds.confirmDeleted([...this.graph.groupIds.data.quarantine].filter((id) => !installed.groups.has(id) && !floodNow?.has(id)));
-    this.metrics.programmed.set({ kind: 'floodGroups' }, floodNow?.size ?? 0);
+    this.graph.groupIds.confirmDeleted([...this.graph.groupIds.data.quarantine].filter((id) => !installed.groups.has(id) && !floodNow.has(id)));
+    this.metrics.programmed.set({ kind: 'floodGroups' }, floodNow.size);
     this.metrics.programmed.set({ kind: 'groups' }, installed.groups.size);
     this.metrics.programmed.set({ kind: 'flows' }, installed.flows.size);
     this.metrics.programmed.set({ kind: 'paths' }, this.selectTally.paths);
@@ -487,8 +463,9 @@ export class Agent {
   }
 
   /** What was read from the bridge becomes our picture of it; the select-group tallies are recounted. */
-  private setInstalled(state: OfState): void {
+  private setInstalled(state: OvsInstalled): void {
     this.installed = { groups: state.groups, flows: state.flows };
+    this.installedFlood = state.flood;
     this.selectTally = { paths: 0, buckets: 0 };
     for (const g of state.groups.values()) this.tallyGroup(g, 1);
   }
@@ -505,56 +482,23 @@ export class Agent {
     if (!this.ovsConnected || !this.installed || !settings) return;
     let actual;
     try {
-      actual = await this.readBridge(settings);
+      actual = await this.opts.ovs.readInstalled(settings);
     } catch (err) {
       this.log.warn('OVS audit read failed', { error: errorText(err) });
       return;
     }
-    const floodPlan = planFloodSync(this.installedFlood ?? new Map(), actual.flood);
+    const floodPlan = planFloodSync(this.installedFlood, actual.flood);
     const differences = [...planOfSync(this.installed, actual).map(describeChange), ...[...floodPlan.before, ...floodPlan.after].map(describeFloodChange)];
     if (differences.length > 0) {
       this.metrics.drift.inc({ dataplane: 'ovs' }, differences.length);
       this.noteDrift(`ovs: ${differences.slice(0, 3).join('; ')}${differences.length > 3 ? ` and ${differences.length - 3} more` : ''}`);
       this.setInstalled(actual);
-      this.installedFlood = actual.flood;
       this.ofScope.full = true;
     }
   }
 
-  /**
-   * Reads our groups and flows back. With the flood port, the `all` groups
-   * in our range are flood groups: they are taken out of the main view
-   * (whose plan knows only select groups) and read as FloodGroups, and each
-   * VNI's flood group id is recovered from its flood flow (table T+1,
-   * FLOOD_PRIORITY, metadata=VNI, group:F), so it survives a restart.
-   */
-  private async readBridge(settings: OvsSettingsForPort) {
-    const installed = await this.opts.ovs.readInstalled(settings);
-    const adoptedFlood = new Map<number, number>();
-    const flood = new Map<number, FloodGroup>();
-    if (this.opts.flood) {
-      const vniOf = new Map<number, number>();
-      for (const f of installed.flows.values()) {
-        const vni = floodFlowVni(f, settings.tableBase);
-        const group = f.actions.find((a) => a.type === 'group');
-        if (vni === undefined || group?.type !== 'group') continue;
-        adoptedFlood.set(vni, group.groupId);
-        vniOf.set(group.groupId, vni);
-      }
-      for (const [id, g] of await this.opts.flood.readInstalled(settings, vniOf)) {
-        installed.groups.delete(id);
-        flood.set(id, g);
-      }
-      // A flood flow whose group is not a flood group is not adopted.
-      for (const [vni, id] of [...adoptedFlood]) if (!flood.has(id)) adoptedFlood.delete(vni);
-    }
-    return { ...installed, adoptedFlood, flood };
-  }
-
-  private async commitFlood(changes: readonly FloodChange[], state: Map<number, FloodGroup>): Promise<void> {
-    if (changes.length === 0 || !this.opts.flood) return;
-    await this.opts.flood.commit(changes);
-    applyFloodChanges(state, changes);
+  private applyFloodChanges(changes: readonly FloodChange[]): void {
+    applyFloodChanges(this.installedFlood, changes);
     // OVS removes the flows that named a deleted group.
     for (const c of changes) {
       if (c.command !== 'delete' || !this.installed) continue;
@@ -691,12 +635,6 @@ function describeFloodChange(c: FloodChange): string {
   return `flood group ${c.command} ${floodGroupText(c.group)}`;
 }
 
-/** The VNI of a flood flow (table T+1, FLOOD_PRIORITY, metadata only), if the flow is one. */
-function floodFlowVni(f: OfFlow, tableBase: number): number | undefined {
-  const m = f.match;
-  if (f.table !== tableBase + 1 || f.priority !== FLOOD_PRIORITY || f.foreignMatch || m.metadata === undefined || m.ethDst !== undefined || m.inPort !== undefined || m.tunId !== undefined) return undefined;
-  return Number(m.metadata);
-}
 
 function describeChange(c: OfChange): string {
   return c.kind === 'group' ? `group ${c.command} ${groupText(c.group)}` : `flow ${c.command} ${flowText(c.flow)}`;

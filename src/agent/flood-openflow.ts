@@ -10,7 +10,17 @@
  * read by the tunnel port and ignored by the local ports.
  */
 import type { Action, GroupDesc, GroupMod } from '../lib/openflow/index.js';
-import type { FloodGroup } from './model.js';
+import type { FloodGroup, OfFlow } from './model.js';
+
+/** A VNI's flood flow in table T+1: below every MAC flow, so only what no MAC flow claims is flooded. */
+export const FLOOD_PRIORITY = 1;
+
+/** The VNI of a flood flow (table T+1, FLOOD_PRIORITY, metadata only), if the flow is one. */
+export function floodFlowVni(f: OfFlow, tableBase: number): number | undefined {
+  const m = f.match;
+  if (f.table !== tableBase + 1 || f.priority !== FLOOD_PRIORITY || f.foreignMatch || m.metadata === undefined || m.ethDst !== undefined || m.inPort !== undefined || m.tunId !== undefined) return undefined;
+  return Number(m.metadata);
+}
 
 type BucketSpec = { kind: 'vtep'; ip: string; port: number } | { kind: 'port'; port: number };
 

@@ -4,7 +4,7 @@
  * src/lib/ovsdb; tests may implement them in memory.
  */
 import type { FloodGroup, KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
-import type { FloodChange } from './sync/flood-plan.js';
+import type { FloodPlan } from './sync/flood-plan.js';
 import type { KernelOp } from './sync/kernel-plan.js';
 import type { OfChange, OfState } from './sync/of-plan.js';
 
@@ -32,6 +32,10 @@ export interface KernelPort {
 export interface OvsInstalled extends OfState {
   /** kernel nhid → OpenFlow group id, recovered from our ECMP flows' cookies. */
   adopted: Map<number, number>;
+  /** The `all` groups in our range, read as flood groups (VNI from the flood flow naming them, 0 if none). */
+  flood: Map<number, FloodGroup>;
+  /** VNI → flood group id, recovered from the VNIs' flood flows (table T+1, FLOOD_PRIORITY). */
+  adoptedFlood: Map<number, number>;
 }
 
 export interface OvsSettingsForPort {
@@ -54,32 +58,13 @@ export interface OvsPort {
   onInterfaces(cb: (interfaces: OvsInterface[]) => void): void;
   /** Called once per lost connection (OpenFlow or OVSDB). */
   onDisconnect(cb: (reason: string) => void): void;
-  /** Our groups (inside the range) and flows (matching the cookie). */
+  /** Our groups (inside the range: select groups, and `all` groups as flood groups) and flows (matching the cookie). */
   readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled>;
-  /** The changes as one ordered, atomic bundle, confirmed by a barrier. */
-  commit(changes: readonly OfChange[], settings: OvsSettingsForPort): Promise<void>;
-  close(): void;
-}
-
-/** A flood-list write (all-zeros MAC, one destination). */
-export type FloodKernelOp = Extract<KernelOp, { op: 'appendFlood' | 'delFlood' }>;
-
-/**
- * The flood list's own reach into the world (issue 11): all-zeros FDB
- * writes in the kernel and `all` groups on the bridge. Kept apart from
- * KernelPort/OvsPort so those stay select-group and nhid shaped; the agent
- * orders its commits around the main bundle (flood groups added and
- * modified before it, deleted after it), so every flow always names an
- * existing group.
- */
-export interface FloodPort {
-  /** `bridge fdb append|del 00:00:00:00:00:00 dev D dst IP self`; deleting what is gone succeeds. */
-  applyKernel(op: FloodKernelOp): Promise<void>;
-  /** Opens the OpenFlow connection for flood groups; rejects when the bridge is unreachable. */
-  connect(settings: OvsSettingsForPort): Promise<void>;
-  /** The `all` groups inside groupIdRange (the agent's flood groups), VNI from `vniOf` (0 when unknown). */
-  readInstalled(settings: OvsSettingsForPort, vniOf: ReadonlyMap<number, number>): Promise<Map<number, FloodGroup>>;
-  /** The changes as one ordered, atomic bundle, confirmed by a barrier. */
-  commit(changes: readonly FloodChange[]): Promise<void>;
+  /**
+   * The changes as one ordered, atomic bundle, confirmed by a barrier:
+   * flood groups the flows will name first, flood groups no flow names
+   * any more last.
+   */
+  commit(changes: readonly OfChange[], settings: OvsSettingsForPort, flood?: FloodPlan): Promise<void>;
   close(): void;
 }

@@ -5,7 +5,6 @@ import { parseFlags } from './flags.js';
 import { Agent } from '../agent/agent.js';
 import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
-import { FloodEdge } from '../agent/flood-port.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
 import { KubernetesEdge, loadKubeConfig } from '../agent/kube/edge.js';
@@ -93,7 +92,6 @@ export const agentCommand: Command = {
     const agent = new Agent({
       kernel,
       ovs: new OvsBridge(rundir, connectOvsdb, log),
-      flood: new FloodEdge(rundir, log),
       logger: log,
       registry,
       onStatus: (status) => (kube ? kube.writer.write(status) : statusWriter?.write(status)),

@@ -20,7 +20,7 @@ import {
   type RtnetlinkEvent,
   type RtnetlinkSubscription,
 } from '../../lib/rtnetlink/index.js';
-import type { KernelEvent, KernelFdbEntry, KernelLink, KernelNexthop, KernelSnapshot } from '../model.js';
+import { ZERO_MAC, type KernelEvent, type KernelFdbEntry, type KernelLink, type KernelNexthop, type KernelSnapshot } from '../model.js';
 import type { KernelNews, KernelPort } from '../ports.js';
 import type { KernelOp } from '../sync/kernel-plan.js';
 
@@ -80,6 +80,14 @@ export class RtnetlinkKernel implements KernelPort {
         return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: op.mac }));
       case 'delNexthop':
         return ignoreMissing(this.client.deleteNexthop(op.id));
+      case 'appendFlood':
+        // NLM_F_APPEND adds one more destination to the device's all-zeros
+        // entry (vxlan_fdb_append); the default state, as iproute2's, is
+        // permanent. NDA_PROTOCOL is not sent: VXLAN devices do not keep it.
+        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF, append: true });
+      case 'delFlood':
+        // With NDA_DST only that destination goes; the entry stays while others remain.
+        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF }));
     }
   }
 

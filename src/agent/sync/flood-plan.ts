@@ -14,9 +14,9 @@ export interface FloodChange {
 }
 
 export interface FloodPlan {
-  /** Before the main bundle: the groups its flows will name exist. */
+  /** At the head of the bundle: the groups its flows will name exist before them. */
   before: FloodChange[];
-  /** After the main bundle: no flow names these groups any more. */
+  /** At the end of the bundle: no flow names these groups any more. */
   after: FloodChange[];
 }
 

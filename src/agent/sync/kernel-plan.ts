@@ -32,10 +32,6 @@ export type KernelOp =
   /** `bridge fdb del 00:00:00:00:00:00 dev D dst IP self`: that destination only. */
   | { op: 'delFlood'; ifindex: number; dst: string };
 
-export function isFloodOp(op: KernelOp): op is Extract<KernelOp, { op: 'appendFlood' | 'delFlood' }> {
-  return op.op === 'appendFlood' || op.op === 'delFlood';
-}
-
 export interface KernelConflict {
   object: string;
   reason: string;

@@ -6,11 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Agent } from '../../../src/agent/agent.js';
-import type { KernelFdbEntry, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
+import type { FloodGroup, KernelFdbEntry, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
 import { fdbKey } from '../../../src/agent/model.js';
 import type { KernelNews, KernelPort, OvsInstalled, OvsPort, OvsSettingsForPort } from '../../../src/agent/ports.js';
 import { observedAfter, type KernelOp } from '../../../src/agent/sync/kernel-plan.js';
 import { applyOfChanges, type OfChange, type OfState } from '../../../src/agent/sync/of-plan.js';
+import { applyFloodChanges, type FloodPlan } from '../../../src/agent/sync/flood-plan.js';
 import type { VtepNodeStateStatus } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { fabric, spec, vxlan } from './fixtures.js';
@@ -57,6 +58,7 @@ class MemoryKernel implements KernelPort {
 
 class MemoryOvs implements OvsPort {
   state: OfState = { groups: new Map(), flows: new Map() };
+  flood = new Map<number, FloodGroup>();
   commits: OfChange[][] = [];
   failCommits = 0;
   private ifaceCb: ((i: OvsInterface[]) => void) | undefined;
@@ -73,16 +75,18 @@ class MemoryOvs implements OvsPort {
   async readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled> {
     void settings;
     await Promise.resolve();
-    return { groups: new Map(this.state.groups), flows: new Map(this.state.flows), adopted: new Map() };
+    return { groups: new Map(this.state.groups), flows: new Map(this.state.flows), adopted: new Map(), flood: new Map(this.flood), adoptedFlood: new Map() };
   }
-  async commit(changes: readonly OfChange[]): Promise<void> {
+  async commit(changes: readonly OfChange[], _settings: OvsSettingsForPort, flood: FloodPlan = { before: [], after: [] }): Promise<void> {
     await Promise.resolve();
     if (this.failCommits > 0) {
       this.failCommits -= 1;
       throw new Error('bundle rejected: GROUP_EXISTS');
     }
     this.commits.push([...changes]);
+    applyFloodChanges(this.flood, flood.before);
     applyOfChanges(this.state, changes);
+    applyFloodChanges(this.flood, flood.after);
   }
   close(): void {}
   emitInterfaces(i: OvsInterface[]): void {
@@ -124,8 +128,10 @@ describe('agent control loop', () => {
     await settle(a, () => ready(a.status));
     const refused = statuses.find((s) => s.conditions?.find((c) => c.type === 'KernelSynced')?.message.includes('EBUSY'));
     expect(refused?.conditions?.find((c) => c.type === 'KernelSynced')?.status).toBe('False');
-    expect(kernel.fdb.size).toBe(1);
+    // The MAC's entry, and the flood list: an all-zeros entry per VTEP of the VNI.
+    expect([...kernel.fdb.values()].map((e) => `${e.mac} ${e.dst ?? `nhid`}`).sort()).toEqual(['00:00:00:00:00:00 192.0.2.2', '00:00:00:00:00:00 192.0.2.3', '02:00:00:00:00:aa nhid']);
     expect(ovs.state.groups.size).toBe(1);
+    expect(ovs.flood.size).toBe(1);
     expect(await a.metrics.kernelErrors.get()).toMatchObject({ values: [{ value: 1 }] });
   });
 
@@ -139,7 +145,8 @@ describe('agent control loop', () => {
     a.setSpec(spec([group]));
     await settle(a, () => ready(a.status));
     expect(statuses.some((s) => s.conditions?.find((c) => c.type === 'OvsSynced')?.message.includes('GROUP_EXISTS'))).toBe(true);
-    expect(ovs.state.flows.size).toBe(3); // classifier, tunnel delivery, one MAC
+    expect(ovs.state.flows.size).toBe(4); // classifier, tunnel delivery, one MAC, the VNI's flood flow
+    expect([...ovs.flood.values()].map((g) => g.vteps)).toEqual([['192.0.2.2', '192.0.2.3']]);
     expect((await a.metrics.ofErrors.get()).values[0]?.value).toBe(1);
   });
 

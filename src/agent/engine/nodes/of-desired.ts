@@ -46,18 +46,19 @@ import type { GroupIdsNode } from './group-ids.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OvsNode } from './ovs.js';
 import type { FloodListData } from './flood-list.js';
-import type { FabricSettings, FloodGroup, OfFlow, OfGroup } from '../../model.js';
+import type { FabricSettings, FloodGroup, OfAction, OfBucket, OfFlow, OfGroup } from '../../model.js';
 import { flowBody, flowKey, sameGroup } from '../../openflow-text.js';
-import { floodGroupText } from '../../flood-openflow.js';
+import { FLOOD_PRIORITY, floodGroupText } from '../../flood-openflow.js';
 import { layoutSlots, slotTableOf } from '../../hash-slots.js';
 
 export const PRIORITY = 100;
-/** Below every MAC flow of the VNI: only what no MAC flow claims is flooded. */
-export const FLOOD_PRIORITY = 1;
+export { FLOOD_PRIORITY };
 
 /** A MAC as the canonical match text prints it (see macFlowKey). */
 const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 const PROBE_MAC = '02:00:00:00:00:01';
+/** Bound of the shared slot buckets (VTEPs × slots): far above any fabric's VTEPs per node. */
+const MAX_SHARED_VTEPS = 4096;
 
 export interface OfDesiredData {
   groups: Map<number, OfGroup>;
@@ -119,24 +120,50 @@ export function createOfDesiredNode(deps: {
     data.tracked.changedFlows.add(key);
   };
 
+  // Parts of MAC flows shared between flows (100,000 MACs over 10,000
+  // groups at scale): one metadata value and set_field per VNI, one cookie
+  // and actions list per nhid and VNI. Desired objects are never mutated
+  // (the sync layer and the edge only read them), so sharing is safe; the
+  // caches are rebuilt by recompute (fabric or tunnel change) and an nhid's
+  // entry goes with its group.
+  const vniParts = new Map<number, { metadata: bigint; setTunId: OfAction }>();
+  const partsOfVni = (vni: number): { metadata: bigint; setTunId: OfAction } => {
+    let parts = vniParts.get(vni);
+    if (parts === undefined) {
+      const metadata = BigInt(vni);
+      vniParts.set(vni, (parts = { metadata, setTunId: { type: 'setTunId', value: metadata } }));
+    }
+    return parts;
+  };
+  /** nhid → its flows' cookie and, per VNI, their actions (set tun_id, group). */
+  const ecmpParts = new Map<number, { groupId: number; cookie: bigint; actions: Map<number, readonly OfAction[]> }>();
+  const ecmpActions = (f: FabricSettings, nhid: number, groupId: number, vni: number): { cookie: bigint; actions: OfAction[] } => {
+    let parts = ecmpParts.get(nhid);
+    if (parts === undefined || parts.groupId !== groupId) ecmpParts.set(nhid, (parts = { groupId, cookie: ecmpCookie(f, nhid), actions: new Map() }));
+    let actions = parts.actions.get(vni);
+    if (actions === undefined) parts.actions.set(vni, (actions = [partsOfVni(vni).setTunId, { type: 'group', groupId }]));
+    // OfFlow.actions is typed mutable for the edge's decoder; nothing mutates a desired flow's list.
+    return { cookie: parts.cookie, actions: actions as OfAction[] };
+  };
+
   const macFlow = (f: FabricSettings, e: EvpnEntry): OfFlow | undefined => {
     if (e.kind !== 'ecmp' && e.kind !== 'single') return undefined;
     const tunnel = ovs.data.tunnelOfport;
     if (tunnel === undefined) return undefined;
     // Literals rather than `{ ...base, ... }`: one of these per MAC (100,000
     // at scale), and a spread copy is both an extra object and a larger one.
-    const vni = BigInt(e.vni);
+    const { metadata, setTunId } = partsOfVni(e.vni);
     const table = f.ovs.tableBase + 1;
-    const setTunId = { type: 'setTunId' as const, value: vni };
     if (e.kind === 'single') {
       return {
-        table, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac },
+        table, priority: PRIORITY, match: { metadata, ethDst: e.mac },
         cookie: f.ovs.cookie, actions: [setTunId, { type: 'setTunDst', ip: e.vtep }, { type: 'output', port: tunnel }],
       };
     }
     const groupId = groupOfNhid.get(e.nhid);
     if (groupId === undefined) return undefined;
-    return { table, priority: PRIORITY, match: { metadata: vni, ethDst: e.mac }, cookie: ecmpCookie(f, e.nhid), actions: [setTunId, { type: 'group', groupId }] };
+    const { cookie, actions } = ecmpActions(f, e.nhid, groupId, e.vni);
+    return { table, priority: PRIORITY, match: { metadata, ethDst: e.mac }, cookie, actions };
   };
 
   /**
@@ -195,6 +222,18 @@ export function createOfDesiredNode(deps: {
     }
   };
 
+  // A slot bucket (weight 1) is the same object wherever a VTEP holds slot
+  // i: 10,000 groups of 32 slots share a few thousand buckets instead of
+  // holding 320,000. Kept for the current tunnel port; dropped when it or
+  // the set of VTEPs seen grows past its bound.
+  let slotBuckets = { tunnel: -1, byVtep: new Map<string, OfBucket[]>() };
+  const slotBucket = (vtep: string, bucketId: number, tunnel: number): OfBucket => {
+    if (slotBuckets.tunnel !== tunnel || slotBuckets.byVtep.size > MAX_SHARED_VTEPS) slotBuckets = { tunnel, byVtep: new Map() };
+    let buckets = slotBuckets.byVtep.get(vtep);
+    if (buckets === undefined) slotBuckets.byVtep.set(vtep, (buckets = []));
+    return (buckets[bucketId] ??= { bucketId, weight: 1, tunDst: vtep, outPort: tunnel });
+  };
+
   const refreshGroup = (f: FabricSettings, nhid: number): void => {
     const before = groupOfNhid.get(nhid);
     const id = groupIds.data.ofGroupOf.get(nhid);
@@ -210,7 +249,7 @@ export function createOfDesiredNode(deps: {
         groupId: id,
         selectionMethod: f.ovs.selectionMethod,
         buckets: slots
-          ? slots.map((vtep, i) => ({ bucketId: i, weight: 1, tunDst: vtep, outPort: tunnel }))
+          ? slots.map((vtep, i) => slotBucket(vtep, i, tunnel))
           : resolution.paths.map((p, i) => ({ bucketId: i, weight: p.weight, tunDst: p.vtep, outPort: tunnel })),
       };
       // Weighted dp_hash buckets keep the table OVS deals from them, so a
@@ -222,6 +261,7 @@ export function createOfDesiredNode(deps: {
     if (before !== undefined && before !== group?.groupId) {
       data.groups.delete(before);
       groupOfNhid.delete(nhid);
+      ecmpParts.delete(nhid);
       slotTables.delete(before);
       data.tracked.changedGroups.add(before);
     }
@@ -315,6 +355,9 @@ export function createOfDesiredNode(deps: {
     macKeyPrefixes.clear();
     flowOfEntry.clear();
     groupOfNhid.clear();
+    ecmpParts.clear();
+    vniParts.clear();
+    slotBuckets = { tunnel: -1, byVtep: new Map() };
     vniFlows.clear();
     if (ovs.data.adoptedSlots !== seededFrom) {
       seededFrom = ovs.data.adoptedSlots;
