@@ -66,18 +66,47 @@ export interface EvpnFdbData {
   entries: Map<string, EvpnEntry>;
   /** Resolution of every nexthop id some kernel FDB entry names. */
   groups: Map<number, GroupResolution>;
-  /** nhid → keys of the 'ecmp' entries using it. */
-  ecmpUsers: Map<number, Set<string>>;
+  /** nhid → the 'ecmp' entries using it. */
+  ecmpUsers: EcmpUsers;
   learned: LearnedCounts;
   tracked: { full: boolean; changedEntries: Set<string>; changedGroups: Set<number> };
 }
 
+/**
+ * The 'ecmp' entries that name each nexthop group. Only a count per nhid is
+ * held here: the keys come from the fdb node's nhid index, filtered to the
+ * entries evaluated 'ecmp' (an FDB entry names one nhid), so 100,000 keys
+ * are not indexed twice.
+ */
+export interface EcmpUsers {
+  has(nhid: number): boolean;
+  /** The nhids with at least one 'ecmp' entry. */
+  nhids(): IterableIterator<number>;
+  /** Keys of the 'ecmp' entries naming `nhid`. */
+  keysOf(nhid: number): Iterable<string>;
+  count(nhid: number): number;
+}
+
 export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: LinksNode; nexthops: NexthopsNode; fdb: FdbNode }): EngineNode<EvpnFdbData> {
   const { nodeState, links, nexthops, fdb } = deps;
+  const ecmpCounts = new Map<number, number>();
+  const entries = new Map<string, EvpnEntry>();
+  const ecmpUsers: EcmpUsers = {
+    has: (nhid) => ecmpCounts.has(nhid),
+    nhids: () => ecmpCounts.keys(),
+    count: (nhid) => ecmpCounts.get(nhid) ?? 0,
+    *keysOf(nhid) {
+      if (!ecmpCounts.has(nhid)) return;
+      for (const key of fdb.data.byNhid.get(nhid) ?? []) {
+        const e = entries.get(key);
+        if (e?.kind === 'ecmp' && e.nhid === nhid) yield key;
+      }
+    },
+  };
   const data: EvpnFdbData = {
-    entries: new Map(),
+    entries,
     groups: new Map(),
-    ecmpUsers: new Map(),
+    ecmpUsers,
     learned: { ecmp: 0, singlePath: 0, invalid: {} },
     tracked: { full: false, changedEntries: new Set(), changedGroups: new Set() },
   };
@@ -100,18 +129,14 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
     if (prev && next && sameEntry(prev, next)) return;
     count(prev, -1);
     if (prev?.kind === 'ecmp') {
-      const users = data.ecmpUsers.get(prev.nhid);
-      users?.delete(key);
-      if (users?.size === 0) data.ecmpUsers.delete(prev.nhid);
+      const n = (ecmpCounts.get(prev.nhid) ?? 0) - 1;
+      if (n > 0) ecmpCounts.set(prev.nhid, n);
+      else ecmpCounts.delete(prev.nhid);
     }
     if (next) {
       data.entries.set(key, next);
       count(next, +1);
-      if (next.kind === 'ecmp') {
-        let users = data.ecmpUsers.get(next.nhid);
-        if (!users) data.ecmpUsers.set(next.nhid, (users = new Set()));
-        users.add(key);
-      }
+      if (next.kind === 'ecmp') ecmpCounts.set(next.nhid, (ecmpCounts.get(next.nhid) ?? 0) + 1);
     } else {
       data.entries.delete(key);
     }
@@ -136,7 +161,7 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
   const recompute = (): 'updated' => {
     data.entries.clear();
     data.groups.clear();
-    data.ecmpUsers.clear();
+    ecmpCounts.clear();
     data.learned = { ecmp: 0, singlePath: 0, invalid: {} };
     for (const key of fdb.data.byKey.keys()) evaluateKey(key);
     data.tracked.full = true;

@@ -14,11 +14,13 @@
  */
 import type { EngineNode } from '../engine.js';
 import { fdbKey, type KernelFdbEntry } from '../../model.js';
+import { KeyIndex } from './key-index.js';
 
 export interface FdbData {
   byKey: Map<string, KernelFdbEntry>;
-  byNhid: Map<number, Set<string>>;
-  byIfindex: Map<number, Set<string>>;
+  /** nhid → keys of the entries naming it (KeyIndex: small bags are arrays, not Sets). */
+  byNhid: KeyIndex<number>;
+  byIfindex: KeyIndex<number>;
   tracked: { changed: Set<string> };
 }
 
@@ -33,24 +35,14 @@ export interface FdbNode extends EngineNode<FdbData> {
 export function createFdbNode(): FdbNode {
   type Item = { entry?: KernelFdbEntry; removed?: string; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
   const queue: Item[] = [];
-  const data: FdbData = { byKey: new Map(), byNhid: new Map(), byIfindex: new Map(), tracked: { changed: new Set() } };
-  const addTo = <K>(index: Map<K, Set<string>>, k: K, key: string): void => {
-    let set = index.get(k);
-    if (!set) index.set(k, (set = new Set()));
-    set.add(key);
-  };
-  const removeFrom = <K>(index: Map<K, Set<string>>, k: K, key: string): void => {
-    const set = index.get(k);
-    set?.delete(key);
-    if (set?.size === 0) index.delete(k);
-  };
+  const data: FdbData = { byKey: new Map(), byNhid: new KeyIndex(), byIfindex: new KeyIndex(), tracked: { changed: new Set() } };
 
   const del = (key: string): void => {
     const old = data.byKey.get(key);
     if (!old) return;
     data.byKey.delete(key);
-    if (old.nhid !== undefined) removeFrom(data.byNhid, old.nhid, key);
-    removeFrom(data.byIfindex, old.ifindex, key);
+    if (old.nhid !== undefined) data.byNhid.delete(old.nhid, key);
+    data.byIfindex.delete(old.ifindex, key);
     data.tracked.changed.add(key);
   };
   const put = (entry: KernelFdbEntry, key = fdbKey(entry)): void => {
@@ -58,8 +50,8 @@ export function createFdbNode(): FdbNode {
     if (old && JSON.stringify(old) === JSON.stringify(entry)) return;
     if (old) del(key);
     data.byKey.set(key, entry);
-    if (entry.nhid !== undefined) addTo(data.byNhid, entry.nhid, key);
-    addTo(data.byIfindex, entry.ifindex, key);
+    if (entry.nhid !== undefined) data.byNhid.add(entry.nhid, key);
+    data.byIfindex.add(entry.ifindex, key);
     data.tracked.changed.add(key);
   };
 

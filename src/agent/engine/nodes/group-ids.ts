@@ -134,7 +134,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     data.tracked.changed.add(nhid);
   };
 
-  const inUse = (): number[] => [...evpnFdb.data.ecmpUsers.keys()].sort((a, b) => a - b);
+  const inUse = (): number[] => [...evpnFdb.data.ecmpUsers.nhids()].sort((a, b) => a - b);
 
   const recompute = (): 'updated' => {
     const r = range();

@@ -391,7 +391,7 @@ export function createOfDesiredNode(deps: {
     if (!f || groupIds.data.tracked.full) return 'unhandled';
     for (const nhid of groupIds.data.tracked.changed) {
       refreshGroup(f, nhid);
-      for (const key of evpnFdb.data.ecmpUsers.get(nhid) ?? []) refreshEntry(f, key);
+      for (const key of evpnFdb.data.ecmpUsers.keysOf(nhid)) refreshEntry(f, key);
     }
     for (const vni of groupIds.data.tracked.changedFlood) refreshFlood(f, vni);
     return changedResult();
