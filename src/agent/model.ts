@@ -128,7 +128,21 @@ export const ZERO_MAC = '00:00:00:00:00:00';
  */
 export function fdbKey(e: { ifindex: number; mac: string; vlan: number; dst?: string | undefined }): string {
   const base = `${e.ifindex}/${e.mac}/${e.vlan}`;
-  return e.mac === ZERO_MAC && e.dst !== undefined ? `${base}/${e.dst}` : base;
+  return flatKey(e.mac === ZERO_MAC && e.dst !== undefined ? `${base}/${e.dst}` : base);
+}
+
+/**
+ * The same text as one flat string, for strings kept as map keys. V8 builds
+ * a concatenation as a rope (ConsString) and flattens it in place the first
+ * time it is compared, after which the 32-byte rope stays alive in front of
+ * the flat copy for as long as the key does: 6 MiB for the 100,000 FDB keys
+ * and 100,000 flow keys of the bench scale. `toLowerCase` returns a fresh
+ * flat string, used only when it equals the text (keys are lower-case hex
+ * and digits; anything else is returned as it is).
+ */
+export function flatKey(text: string): string {
+  const flat = text.toLowerCase();
+  return flat === text ? flat : text;
 }
 
 export function isFloodKey(key: string): boolean {

@@ -42,9 +42,11 @@ export type GroupResolution =
   | { ok: true; paths: Path[]; owned: boolean }
   | { ok: false; reason: InvalidReason; detail: string };
 
+/**
+ * An evaluated FDB entry. Its key and device are the fdb node's (the map
+ * key, `fdb.data.byKey`): not repeated in 100,000 objects.
+ */
 interface EntryBase {
-  key: string;
-  ifindex: number;
   mac: string;
   vni: number;
   /** Written by this agent (its group), as opposed to mirrored. */
@@ -54,7 +56,10 @@ export type EvpnEntry =
   | (EntryBase & { kind: 'ecmp'; nhid: number })
   | (EntryBase & { kind: 'single'; vtep: string })
   | (EntryBase & { kind: 'invalid'; reason: InvalidReason; detail: string; nhid?: number })
-  | { key: string; kind: 'ignored' };
+  | { kind: 'ignored' };
+
+/** Every ignored entry is the same (immutable) object. */
+const IGNORED: EvpnEntry = Object.freeze({ kind: 'ignored' });
 
 export interface LearnedCounts {
   ecmp: number;
@@ -150,7 +155,7 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
     if (entry.nhid !== undefined && !data.groups.has(entry.nhid)) {
       data.groups.set(entry.nhid, resolveGroup(entry.nhid, nexthops.data.byId, f));
     }
-    setEntry(key, evaluate(key, entry, links.data.byIndex.get(entry.ifindex), data.groups, nexthops.data.byId, f));
+    setEntry(key, evaluate(entry, links.data.byIndex.get(entry.ifindex), data.groups, nexthops.data.byId, f));
   };
 
   /** Drops resolutions nobody names any more, so the map stays bounded. */
@@ -199,9 +204,10 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
   };
 
   const onLinks = (): HandlerResult => {
-    for (const ifindex of links.data.tracked.changed) {
-      for (const key of [...(fdb.data.byIfindex.get(ifindex) ?? [])]) evaluateKey(key);
-    }
+    // One pass over the entries (the fdb node keeps no device index): a
+    // device change is rare, and evaluateKey leaves fdb's map untouched.
+    const changed = links.data.tracked.changed;
+    if (changed.size > 0) for (const [key, entry] of fdb.data.byKey) if (changed.has(entry.ifindex)) evaluateKey(key);
     return data.tracked.changedEntries.size > 0 ? 'updated' : 'unchanged';
   };
 
@@ -261,9 +267,7 @@ export function resolveGroup(nhid: number, byId: ReadonlyMap<number, KernelNexth
   return { ok: true, paths, owned: isOwnedNexthop(group, fabric) };
 }
 
-/** `key` is fdbKey(entry), the fdb node's own string (shared, not rebuilt per entry). */
 function evaluate(
-  key: string,
   entry: KernelFdbEntry,
   link: KernelLink | undefined,
   groups: ReadonlyMap<number, GroupResolution>,
@@ -272,28 +276,28 @@ function evaluate(
 ): EvpnEntry {
   // Only remote MACs of VXLAN devices: the bridge's own (master) entries carry
   // no tunnel destination, all-zeros MACs are the flood list (floodList node).
-  if (!link?.vxlan || entry.mac === ZERO_MAC || (entry.flags & NTF_MASTER) !== 0) return { key, kind: 'ignored' };
-  if (entry.nhid === undefined && entry.dst === undefined) return { key, kind: 'ignored' };
+  if (!link?.vxlan || entry.mac === ZERO_MAC || (entry.flags & NTF_MASTER) !== 0) return IGNORED;
+  if (entry.nhid === undefined && entry.dst === undefined) return IGNORED;
   const owned = isOwnedFdbEntry(entry, byId, fabric);
-  if (!owned && !fabric.kernel.mirrorLearned) return { key, kind: 'ignored' };
+  if (!owned && !fabric.kernel.mirrorLearned) return IGNORED;
   const vni = link.vxlan.external ? (entry.vni ?? link.vxlan.vni) : link.vxlan.vni;
   // Literals rather than `{ ...base, ... }` (one per FDB entry, 100,000 at
   // scale: the spread copies were larger objects plus a garbage `base`).
   // Property order as before: sameEntry compares JSON text.
-  const { ifindex, mac } = entry;
+  const { mac } = entry;
   if (entry.vlan !== 0) {
-    return { key, ifindex, mac, vni, owned, kind: 'invalid', reason: 'VlanNotZero', detail: `entry on VLAN ${entry.vlan}, only VLAN 0 is mirrored` };
+    return { mac, vni, owned, kind: 'invalid', reason: 'VlanNotZero', detail: `entry on VLAN ${entry.vlan}, only VLAN 0 is mirrored` };
   }
   if (entry.nhid !== undefined) {
     const r = groups.get(entry.nhid) ?? resolveGroup(entry.nhid, byId, fabric);
-    if (!r.ok) return { key, ifindex, mac, vni, owned, kind: 'invalid', reason: r.reason, detail: r.detail, nhid: entry.nhid };
-    return { key, ifindex, mac, vni, owned, kind: 'ecmp', nhid: entry.nhid };
+    if (!r.ok) return { mac, vni, owned, kind: 'invalid', reason: r.reason, detail: r.detail, nhid: entry.nhid };
+    return { mac, vni, owned, kind: 'ecmp', nhid: entry.nhid };
   }
   const dst = entry.dst!;
   if (ipFamily(dst) !== fabric.family) {
-    return { key, ifindex, mac, vni, owned, kind: 'invalid', reason: 'FamilyMismatch', detail: `destination ${dst} is not IPv${fabric.family}` };
+    return { mac, vni, owned, kind: 'invalid', reason: 'FamilyMismatch', detail: `destination ${dst} is not IPv${fabric.family}` };
   }
-  return { key, ifindex, mac, vni, owned, kind: 'single', vtep: dst };
+  return { mac, vni, owned, kind: 'single', vtep: dst };
 }
 
 function sameEntry(a: EvpnEntry, b: EvpnEntry): boolean {

@@ -3,8 +3,10 @@
  *
  * Consumes: RTM_NEWNEIGH / RTM_DELNEIGH events, resync dumps, and group
  * deletions (fed in the same order as the nexthop events).
- * Produces: entries by key (ifindex/mac/vlan), indexes nhid → entries and
- * device → entries;
+ * Produces: entries by key (ifindex/mac/vlan) and an index nhid → entries
+ * (no device index: a VXLAN device changes rarely, and at scale one device
+ * holds all 100,000 entries, so an index by device would be a second copy of
+ * every key for nothing — dependants scan `byKey` on a device change);
  * tracked: changed keys.
  *
  * Kernel fact honoured (Linux 6.18): deleting a nexthop group silently
@@ -20,7 +22,6 @@ export interface FdbData {
   byKey: Map<string, KernelFdbEntry>;
   /** nhid → keys of the entries naming it (KeyIndex: small bags are arrays, not Sets). */
   byNhid: KeyIndex<number>;
-  byIfindex: KeyIndex<number>;
   tracked: { changed: Set<string> };
 }
 
@@ -35,14 +36,13 @@ export interface FdbNode extends EngineNode<FdbData> {
 export function createFdbNode(): FdbNode {
   type Item = { entry?: KernelFdbEntry; removed?: string; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
   const queue: Item[] = [];
-  const data: FdbData = { byKey: new Map(), byNhid: new KeyIndex(), byIfindex: new KeyIndex(), tracked: { changed: new Set() } };
+  const data: FdbData = { byKey: new Map(), byNhid: new KeyIndex(), tracked: { changed: new Set() } };
 
   const del = (key: string): void => {
     const old = data.byKey.get(key);
     if (!old) return;
     data.byKey.delete(key);
     if (old.nhid !== undefined) data.byNhid.delete(old.nhid, key);
-    data.byIfindex.delete(old.ifindex, key);
     data.tracked.changed.add(key);
   };
   const put = (entry: KernelFdbEntry, key = fdbKey(entry)): void => {
@@ -51,7 +51,6 @@ export function createFdbNode(): FdbNode {
     if (old) del(key);
     data.byKey.set(key, entry);
     if (entry.nhid !== undefined) data.byNhid.add(entry.nhid, key);
-    data.byIfindex.add(entry.ifindex, key);
     data.tracked.changed.add(key);
   };
 

@@ -46,7 +46,7 @@ import type { GroupIdsNode } from './group-ids.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OvsNode } from './ovs.js';
 import type { FloodListData } from './flood-list.js';
-import type { FabricSettings, FloodGroup, OfAction, OfBucket, OfFlow, OfGroup } from '../../model.js';
+import { flatKey, type FabricSettings, type FloodGroup, type OfAction, type OfBucket, type OfFlow, type OfGroup } from '../../model.js';
 import { flowBody, flowKey, sameGroup } from '../../openflow-text.js';
 import { FLOOD_PRIORITY, floodGroupText } from '../../flood-openflow.js';
 import { layoutSlots, slotTableOf } from '../../hash-slots.js';
@@ -183,7 +183,7 @@ export function createOfDesiredNode(deps: {
       prefix = probe.endsWith(PROBE_MAC) ? probe.slice(0, -PROBE_MAC.length) : null;
       macKeyPrefixes.set(id, prefix);
     }
-    return prefix === null ? full() : prefix + mac;
+    return prefix === null ? full() : flatKey(prefix + mac);
   };
 
   const keyOfEntry = (f: FabricSettings, e: EvpnEntry): string | undefined =>
