@@ -7,15 +7,11 @@
  * dump-groups/dump-flows`.
  *
  * "Splits traffic as the kernel group does" is about shares, not bucket
- * lists: with the default bucketLayout=slots a dp_hash group is 16–256
- * equal buckets (hash slots) dealt to the VTEPs by weight
- * (src/agent/hash-slots.ts), so a VTEP's share can only be a whole number
- * of slots, off its weight's share by less than one slot; one bucket per
- * VTEP (bucketLayout=weights, selection_method=hash, a single VTEP) carries
- * the kernel weight itself and must match exactly.
+ * lists (hash slots: see test/harness/slots.ts, shared with the tests).
  */
 import { execFileSync } from 'node:child_process';
 import { RtnetlinkClient } from '../../src/lib/rtnetlink/index.js';
+import { bucketsOfLine, pct, shareMismatch as shareMismatchOf, vtepShares, type BucketLike } from '../../test/harness/slots.js';
 
 /** A path of a kernel group (member gateway, weight) or a bucket of an OVS group (tun_dst, weight). */
 export interface Path {
@@ -27,57 +23,25 @@ function ofctl(mgmt: string, ...args: string[]): string {
   return execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', ...args.slice(0, 1), `unix:${mgmt}`, ...args.slice(1)], { encoding: 'utf8', maxBuffer: 1 << 30 });
 }
 
-/**
- * The buckets of one `dump-groups` line as paths. ovs-ofctl prints a
- * bucket's weight only when it is not 1 (`bucket=bucket_id:1,actions=...`).
- */
+/** The buckets of one `dump-groups` line as paths (see test/harness/slots.ts). */
 export function bucketPaths(line: string): Path[] {
-  return [...line.matchAll(/bucket=bucket_id:\d+(?:,weight:(\d+))?,actions=set_field:([0-9a-f.:]+)->tun(?:_ipv6)?_dst/g)].map((m) => ({ ip: m[2]!, weight: Number(m[1] ?? 1) }));
+  return bucketsOfLine(line).map((b) => ({ ip: b.tunDst, weight: b.weight }));
 }
-
-/** VTEP → its share (0–1) of the paths' total weight; a VTEP listed twice adds up. */
-export function weightShares(paths: readonly Path[]): Map<string, number> {
-  const total = paths.reduce((a, p) => a + p.weight, 0);
-  const shares = new Map<string, number>();
-  for (const p of paths) shares.set(p.ip, (shares.get(p.ip) ?? 0) + p.weight / total);
-  return shares;
-}
-
-/** Float noise when adding up shares; far below any slot (1/256). */
-const EXACT = 1e-9;
 
 /**
  * Why these buckets do not split traffic as the kernel group's paths do, or
- * undefined when they do: they must reach exactly the kernel group's VTEPs,
- * each with its weight's share to less than one bucket (1/buckets) when the
- * buckets are hash slots (more buckets than VTEPs), exactly otherwise.
+ * undefined when they do (test/harness/slots.ts says how close is equal).
  */
 export function shareMismatch(kernel: readonly Path[], buckets: readonly Path[]): string | undefined {
-  const want = weightShares(kernel);
-  const got = weightShares(buckets);
-  const missing = [...want.keys()].filter((ip) => !got.has(ip));
-  const extra = [...got.keys()].filter((ip) => !want.has(ip));
-  if (missing.length > 0 || extra.length > 0) {
-    return [missing.length ? `missing ${missing.join(' ')}` : '', extra.length ? `extra ${extra.join(' ')}` : ''].filter(Boolean).join(', ');
-  }
-  const slotted = buckets.length > want.size;
-  const tolerance = slotted ? 1 / buckets.length : EXACT;
-  for (const [ip, share] of want) {
-    const off = Math.abs(got.get(ip)! - share);
-    if (slotted ? off >= tolerance : off > tolerance) {
-      return `${ip} has ${pct(got.get(ip)!)} of ${buckets.length} buckets for ${pct(share)} of the weight`
-        + (slotted ? ` (more than one slot, ${pct(tolerance)}, off)` : '');
-    }
-  }
-  return undefined;
+  return shareMismatchOf(asBuckets(buckets), kernel.map((p) => ({ vtep: p.ip, weight: p.weight })));
 }
 
-function pct(share: number): string {
-  return `${(100 * share).toFixed(2)} %`;
+function asBuckets(paths: readonly Path[]): BucketLike[] {
+  return paths.map((p) => ({ tunDst: p.ip, weight: p.weight }));
 }
 
 function describePaths(paths: readonly Path[]): string {
-  return [...weightShares(paths)].map(([ip, s]) => `${ip} ${pct(s)}`).sort().join(', ');
+  return [...vtepShares(asBuckets(paths))].map(([ip, s]) => `${ip} ${pct(s)}`).sort().join(', ');
 }
 
 export interface Comparison {

@@ -1,55 +1,82 @@
 /**
- * Reading select groups the way their traffic splits. With the default
- * bucketLayout=slots a dp_hash group has 16–256 equal buckets (hash slots)
- * dealt to the VTEPs by weight (src/agent/hash-slots.ts); otherwise one
- * bucket per VTEP carries its weight. Either way a VTEP's share is its
- * buckets' weight over the group's.
+ * Reading select groups the way their traffic splits (agent tests and the
+ * benchmarks). With the default bucketLayout=slots a dp_hash group has
+ * 16–256 equal buckets (hash slots) dealt to the VTEPs by weight
+ * (src/agent/hash-slots.ts), so a VTEP's share is a whole number of slots,
+ * off its weight's share by less than one slot. One bucket per VTEP
+ * (bucketLayout=weights, selection_method=hash, a single VTEP) carries the
+ * weight itself and must match exactly.
  */
-import { expect } from 'vitest';
+// No vitest import: the benchmarks use this outside the test runner.
 
 export interface BucketLike {
   tunDst: string;
   weight: number;
 }
 
-/** The buckets of an `ovs-ofctl dump-groups` line (weight 1 when not printed). */
+/** A path as the kernel or a spec has it. */
+export interface WeightedVtep {
+  vtep: string;
+  weight: number;
+}
+
+/** The buckets of an `ovs-ofctl dump-groups` line (it prints a weight only when it is not 1). */
 export function bucketsOfLine(line: string): BucketLike[] {
   return [...line.matchAll(/bucket=bucket_id:\d+(?:,weight:(\d+))?,actions=set_field:([0-9a-f.:]+)->tun(?:_ipv6)?_dst/g)].map((m) => ({ tunDst: m[2]!, weight: Number(m[1] ?? 1) }));
 }
 
-/** VTEP → its share of the group (0–1), in first-seen order. */
+/** VTEP → its share (0–1) of the buckets' weight, in first-seen order. */
 export function vtepShares(buckets: readonly BucketLike[]): Map<string, number> {
-  const total = buckets.reduce((a, b) => a + b.weight, 0);
-  const shares = new Map<string, number>();
-  for (const b of buckets) shares.set(b.tunDst, (shares.get(b.tunDst) ?? 0) + b.weight / total);
-  return shares;
+  return shares(buckets.map((b) => ({ vtep: b.tunDst, weight: b.weight })));
 }
 
+function shares(paths: readonly WeightedVtep[]): Map<string, number> {
+  const total = paths.reduce((a, p) => a + p.weight, 0);
+  const out = new Map<string, number>();
+  for (const p of paths) out.set(p.vtep, (out.get(p.vtep) ?? 0) + p.weight / total);
+  return out;
+}
+
+/** Float noise when adding up shares; far below any slot (1/256). */
+const EXACT = 1e-9;
+
 /**
- * How far a VTEP's share may be from its weight's: under one slot for a
- * hash-slot layout (16 or more buckets of weight 1: the rounding of whole
- * slots), nothing for one weighted bucket per VTEP.
+ * Why these buckets do not split traffic as the paths' weights say, or
+ * undefined when they do: exactly the paths' VTEPs, each with its weight's
+ * share to less than one bucket when the buckets are hash slots, exactly
+ * otherwise.
  */
-function tolerance(buckets: readonly BucketLike[]): number {
-  return buckets.length >= 16 && buckets.every((b) => b.weight === 1) ? 1 / buckets.length : 1e-9;
+export function shareMismatch(buckets: readonly BucketLike[], paths: readonly WeightedVtep[]): string | undefined {
+  const want = shares(paths);
+  const got = vtepShares(buckets);
+  const missing = [...want.keys()].filter((ip) => !got.has(ip));
+  const extra = [...got.keys()].filter((ip) => !want.has(ip));
+  if (missing.length > 0 || extra.length > 0) {
+    return [missing.length ? `missing ${missing.join(' ')}` : '', extra.length ? `extra ${extra.join(' ')}` : ''].filter(Boolean).join(', ');
+  }
+  // Hash slots: more buckets than VTEPs, or 16 or more of weight 1 (64 VTEPs in 64 slots).
+  const slotted = buckets.length > want.size || (buckets.length >= 16 && buckets.every((b) => b.weight === 1));
+  const tolerance = slotted ? 1 / buckets.length : EXACT;
+  for (const [ip, share] of want) {
+    const off = Math.abs(got.get(ip)! - share);
+    if (slotted ? off >= tolerance : off > tolerance) {
+      return `${ip} has ${pct(got.get(ip)!)} of ${buckets.length} buckets for ${pct(share)} of the weight` + (slotted ? ` (more than one slot, ${pct(tolerance)}, off)` : '');
+    }
+  }
+  return undefined;
+}
+
+export function pct(share: number): string {
+  return `${(100 * share).toFixed(2)} %`;
 }
 
 /** Whether expectWeightShares would pass: for polling until the agent got there. */
-export function sharesMatch(buckets: readonly BucketLike[], vteps: ReadonlyArray<{ vtep: string; weight: number }>): boolean {
-  const shares = vtepShares(buckets);
-  const total = vteps.reduce((a, v) => a + v.weight, 0);
-  const within = tolerance(buckets);
-  return shares.size === vteps.length && vteps.every((v) => shares.has(v.vtep) && Math.abs(shares.get(v.vtep)! - v.weight / total) < within);
+export function sharesMatch(buckets: readonly BucketLike[], paths: readonly WeightedVtep[]): boolean {
+  return shareMismatch(buckets, paths) === undefined;
 }
 
-/** The group reaches exactly these VTEPs, each with its weight's share (see tolerance). */
-export function expectWeightShares(buckets: readonly BucketLike[], vteps: ReadonlyArray<{ vtep: string; weight: number }>): void {
-  const shares = vtepShares(buckets);
-  const total = vteps.reduce((a, v) => a + v.weight, 0);
-  expect([...shares.keys()].sort()).toEqual(vteps.map((v) => v.vtep).sort());
-  const within = tolerance(buckets);
-  for (const v of vteps) {
-    const off = Math.abs(shares.get(v.vtep)! - v.weight / total);
-    if (off >= within) expect.fail(`VTEP ${v.vtep}: share ${shares.get(v.vtep)} is ${off} from weight ${v.weight}/${total} (allowed: under ${within})`);
-  }
+/** Fails (throws) when the group does not split as the weights say. */
+export function expectWeightShares(buckets: readonly BucketLike[], paths: readonly WeightedVtep[]): void {
+  const why = shareMismatch(buckets, paths);
+  if (why !== undefined) throw new Error(`the group does not split as the weights say: ${why}`);
 }
