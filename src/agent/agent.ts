@@ -29,6 +29,7 @@ import type { FloodGroup, OfGroup } from './model.js';
 import { applyOfChanges, planOfSync, type OfChange, type OfState } from './sync/of-plan.js';
 import { flowText, groupText } from './openflow-text.js';
 import { installedSlotTables, redealtShare, slotTableOf } from './hash-slots.js';
+import { collectStartupGarbage } from './startup-heap.js';
 
 export interface AgentOptions {
   kernel: KernelPort;
@@ -589,7 +590,12 @@ export class Agent {
     const status = buildStatus(this.graph.status.data, facts, this.lastStatus, new Date());
     // /readyz: ready after the first full sync, and stays so (a later
     // problem shows in status and metrics, not as a restart-worthy probe).
-    if (status.conditions?.find((c) => c.type === 'Ready')?.status === 'True') this.firstSyncDone = true;
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && !this.firstSyncDone) {
+      this.firstSyncDone = true;
+      // Before the status goes out: Ready is when the start-up burst is over (see startup-heap.ts).
+      const ms = collectStartupGarbage();
+      this.log.info('first sync done: start-up garbage collected', { gcMs: ms === undefined ? null : Math.round(ms), heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 1048576) });
+    }
     // lastSyncTime alone moving on is not news worth a write.
     const { lastSyncTime: _ignored, ...rest } = status;
     const key = JSON.stringify(rest);

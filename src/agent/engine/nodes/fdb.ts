@@ -70,8 +70,11 @@ export function createFdbNode(): FdbNode {
         if (item.snapshot) {
           // Each key built once (100,000 entries per dump at scale).
           const keys = item.snapshot.map(fdbKey);
-          const seen = new Set(keys);
-          for (const key of [...data.byKey.keys()]) if (!seen.has(key)) del(key);
+          // Nothing to diff against on the first dump: no 100,000-key Set.
+          if (data.byKey.size > 0) {
+            const seen = new Set(keys);
+            for (const key of [...data.byKey.keys()]) if (!seen.has(key)) del(key);
+          }
           item.snapshot.forEach((entry, i) => put(entry, keys[i]));
         }
       }
