@@ -7,7 +7,6 @@ import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
-import { KubernetesEdge, loadKubeConfig } from '../agent/kube/edge.js';
 import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
 import { Logger, parseLogLevel } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
@@ -41,7 +40,6 @@ Flags:
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'program one node (kernel fdb nexthop groups + OVS select groups); standalone with --state-file',
   usage: USAGE,
   async run(args) {
     const { values } = parseFlags(args, {
@@ -86,7 +84,9 @@ export const agentCommand: Command = {
     const log = new Logger({ level, fields: { component: 'agent', node } });
     const registry = createMetricsRegistry({ defaultLabels: { component: 'agent' } });
     // Kubernetes mode: the credentials are checked now, so a bad kubeconfig is a one-line exit.
-    const kube = standalone ? undefined : new KubernetesEdge({ kubeConfig: loadKubeConfig(values.kubeconfig), node, log, registry });
+    // The Kubernetes client (~30 MiB of heap) is loaded only in Kubernetes mode.
+    const kubeEdge = standalone ? undefined : await import('../agent/kube/edge.js');
+    const kube = kubeEdge && new kubeEdge.KubernetesEdge({ kubeConfig: kubeEdge.loadKubeConfig(values.kubeconfig), node, log, registry });
     const statusWriter = statusFile ? new StatusFileWriter(statusFile, log) : undefined;
     const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
     const agent = new Agent({

@@ -16,7 +16,6 @@ export const inspectTargets: InspectTarget[] = [inspectKernelTarget, inspectOvsT
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'show what a node really holds, decoded the way the agent sees it',
   get usage() {
     return [
       'Usage: evpn-ecmp inspect <target> [flags]',

@@ -153,7 +153,6 @@ async function relay(args: string[]): Promise<number> {
 
 export const labCommand: Command = {
   name: 'lab',
-  summary: 'the local lab: control plane, operator, simulated nodes and fabric on one machine (up|status|down)',
   usage: USAGE,
   async run(args) {
     // `lab status | head`: a reader that leaves early is not an error.

@@ -41,7 +41,6 @@ export function parseDuration(value: string, flag: string): number {
 
 export const operatorCommand: Command = {
   name: 'operator',
-  summary: 'run the operator: render per-node specs, aggregate node status (leader-elected)',
   usage,
   async run(args) {
     const { values } = parseFlags(args, {

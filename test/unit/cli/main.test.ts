@@ -20,6 +20,14 @@ describe('evpn-ecmp CLI', () => {
     expect(io.out()).toContain('Usage: evpn-ecmp <command>');
   });
 
+  it('loads each listed command from its module, under its own name', async () => {
+    for (const entry of commands) {
+      const command = await entry.load();
+      expect(command.name).toBe(entry.name);
+      expect(command.usage).toContain(entry.name);
+    }
+  });
+
   it('--version prints the package version', async () => {
     const io = capture();
     expect(await main(['--version'])).toBe(0);
