@@ -35,6 +35,32 @@ function ofState(g: AgentGraph) {
   };
 }
 
+/**
+ * What a restarted agent computes: a fresh graph fed g's kernel state in
+ * one snapshot and the slot tables OVS holds (g's desired groups).
+ */
+function restartedFrom(g: AgentGraph): AgentGraph {
+  const fresh = createAgentGraph();
+  fresh.nodeState.set(g.nodeState.data.spec!);
+  applyKernelSnapshot(fresh, { links: [...g.links.data.byIndex.values()], nexthops: [...g.nexthops.data.byId.values()], fdb: [...g.fdb.data.byKey.values()] });
+  fresh.ovs.setInterfaces('evpn-vxlan', [
+    { name: 'evpn-vxlan', ofport: TUNNEL },
+    { name: 'p1', ofport: 1, vni: 100 },
+    { name: 'p2', ofport: 2, vni: 200 },
+  ]);
+  fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
+  fresh.engine.run();
+  return fresh;
+}
+
+/** The incremental path ends where a full recompute of the same agent does. */
+function expectRecomputeAgrees(g: AgentGraph): void {
+  const incremental = ofState(g);
+  g.engine.forceRecompute();
+  g.engine.run();
+  expect(ofState(g)).toEqual(incremental);
+}
+
 describe('engine graph: mirroring kernel ECMP FDB entries', () => {
   const nexthops = [fdbNh(1, '192.0.2.2'), fdbNh(2, '192.0.2.3'), fdbGroup(10, [[1, 3], [2, 1]])];
 
@@ -248,27 +274,9 @@ describe('engine graph: incremental processing equals a full recompute', () => {
           g.groupIds.confirmDeleted([...g.groupIds.data.quarantine]);
         }
         // A fresh graph fed the final kernel state in one snapshot.
-        const fresh = createAgentGraph();
-        fresh.nodeState.set(g.nodeState.data.spec!);
-        applyKernelSnapshot(fresh, {
-          links: [...g.links.data.byIndex.values()],
-          nexthops: [...g.nexthops.data.byId.values()],
-          fdb: [...g.fdb.data.byKey.values()],
-        });
-        fresh.ovs.setInterfaces('evpn-vxlan', [
-          { name: 'evpn-vxlan', ofport: TUNNEL },
-          { name: 'p1', ofport: 1, vni: 100 },
-          { name: 'p2', ofport: 2, vni: 200 },
-        ]);
-        // A restarted agent finds the slot tables in OVS and keeps them.
-        fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
-        fresh.engine.run();
+        const fresh = restartedFrom(g);
         expect(ofState(g)).toEqual(ofState(fresh));
-        // And the incremental path ends where a full recompute of the same agent does.
-        const incremental = ofState(g);
-        g.engine.forceRecompute();
-        g.engine.run();
-        expect(ofState(g)).toEqual(incremental);
+        expectRecomputeAgrees(g);
         expect(g.evpnFdb.data.learned).toEqual(fresh.evpnFdb.data.learned);
         expect([...g.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort()).toEqual(
           [...fresh.evpnFdb.data.entries.values()].map((e) => JSON.stringify(e)).sort(),
@@ -388,23 +396,8 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
             }
           }
         }
-        const fresh = createAgentGraph();
-        fresh.nodeState.set(g.nodeState.data.spec!);
-        applyKernelSnapshot(fresh, { links: [...g.links.data.byIndex.values()], nexthops: [...g.nexthops.data.byId.values()], fdb: [...g.fdb.data.byKey.values()] });
-        fresh.ovs.setInterfaces('evpn-vxlan', [
-          { name: 'evpn-vxlan', ofport: TUNNEL },
-          { name: 'p1', ofport: 1, vni: 100 },
-          { name: 'p2', ofport: 2, vni: 200 },
-        ]);
-        // A restarted agent finds the slot tables in OVS and keeps them.
-        fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
-        fresh.engine.run();
-        expect(ofState(g)).toEqual(ofState(fresh));
-        // And the incremental path ends where a full recompute of the same agent does.
-        const incremental = ofState(g);
-        g.engine.forceRecompute();
-        g.engine.run();
-        expect(ofState(g)).toEqual(incremental);
+        expect(ofState(g)).toEqual(ofState(restartedFrom(g)));
+        expectRecomputeAgrees(g);
       }),
       { numRuns: 200 },
     );
