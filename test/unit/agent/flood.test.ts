@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
-import { FLOOD_PRIORITY } from '../../../src/agent/engine/nodes/of-desired.js';
+import { FLOOD_PRIORITY } from '../../../src/agent/flood-openflow.js';
 import { floodGroupMod, floodGroupText, fromFloodGroupDesc } from '../../../src/agent/flood-openflow.js';
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
 import { fdbKey, ZERO_MAC, type FabricSettings, type FloodGroup, type KernelFdbEntry, type SpecGroup } from '../../../src/agent/model.js';

@@ -53,7 +53,6 @@ import { FLOOD_PRIORITY, floodGroupText } from '../../flood-openflow.js';
 import { layoutSlots, slotTableOf } from '../../hash-slots.js';
 
 export const PRIORITY = 100;
-export { FLOOD_PRIORITY };
 
 /** A MAC as the canonical match text prints it (see macFlowKey). */
 const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
