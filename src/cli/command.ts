@@ -27,3 +27,11 @@ export interface CommandEntry {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** One thing `evpn-ecmp inspect` can show (the kernel's or Open vSwitch's view of a node). */
+export interface InspectTarget {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}

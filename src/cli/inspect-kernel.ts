@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { UsageError } from './command.js';
+import { UsageError, type InspectTarget } from './command.js';
 import { parseFlags } from './flags.js';
-import type { InspectTarget } from './inspect.js';
 import { familyName, fdbFlagNames, fdbStateNames, protocolName, RtnetlinkClient, type FdbEntry, type Link, type Nexthop } from '../lib/rtnetlink/index.js';
 
 /** The `inspect kernel --json` document: iproute2's vocabulary, one object per kernel object. */

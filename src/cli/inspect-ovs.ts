@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { UsageError } from './command.js';
+import { UsageError, type InspectTarget } from './command.js';
 import { parseFlags } from './flags.js';
-import type { InspectTarget } from './inspect.js';
 import {
   canonicalBucket,
   formatActions,

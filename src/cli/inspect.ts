@@ -1,15 +1,6 @@
-import type { Command } from './command.js';
-import { UsageError } from './command.js';
+import { UsageError, type Command, type InspectTarget } from './command.js';
 import { inspectKernelTarget } from './inspect-kernel.js';
 import { inspectOvsTarget } from './inspect-ovs.js';
-
-/** One thing `evpn-ecmp inspect` can show (the kernel's or Open vSwitch's view of a node). */
-export interface InspectTarget {
-  name: string;
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
 
 /** Registered targets; each lives in its own module (inspect-kernel.ts, inspect-ovs.ts). */
 export const inspectTargets: InspectTarget[] = [inspectKernelTarget, inspectOvsTarget];

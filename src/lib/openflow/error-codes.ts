@@ -74,3 +74,15 @@ export function errorName(type: number, code: number, experimenter?: number): Er
   const codeName = t.codes[code] ?? `CODE_${code}`;
   return { typeName: t.name, codeName, name: `${t.prefix}_${codeName}` };
 }
+
+/** An OpenFlow ERROR message, decoded (what a refused request or bundle message carries). */
+export interface OfErrorInfo extends ErrorName {
+  errType: number;
+  code: number;
+  /** Experimenter errors only. */
+  experimenter?: number;
+  /** What OVS put in data: the offending message (often whole). */
+  data: Buffer;
+  /** Header of the offending message, when data holds one. */
+  failed?: { version: number; type: number; length: number; xid: number };
+}

@@ -1,4 +1,4 @@
-import type { OfErrorInfo } from './message.js';
+import type { OfErrorInfo } from './error-codes.js';
 
 /**
  * Typed failures of the OpenFlow library. Decoding never throws anything

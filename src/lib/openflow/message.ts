@@ -9,7 +9,7 @@ import {
   ONFT_BUNDLE_CONTROL,
   type OfVersion,
 } from './constants.js';
-import { errorName, type ErrorName } from './error-codes.js';
+import { errorName, type OfErrorInfo } from './error-codes.js';
 import { OpenFlowDecodeError, OpenFlowEncodeError } from './errors.js';
 import { readFlowMod, readFlowStatsEntries, readFlowStatsRequest, writeFlowMod, writeFlowStatsEntries, writeFlowStatsRequest, type FlowMod, type FlowStats, type FlowStatsRequest } from './flow.js';
 import {
@@ -40,16 +40,7 @@ const BUNDLE_CONTROL_TYPES: BundleControlType[] = ['openRequest', 'openReply', '
 /** Bundle flags: ATOMIC 1, ORDERED 2. */
 export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 
-export interface OfErrorInfo extends ErrorName {
-  errType: number;
-  code: number;
-  /** Experimenter errors only. */
-  experimenter?: number;
-  /** What OVS put in data: the offending message (often whole). */
-  data: Buffer;
-  /** Header of the offending message, when data holds one. */
-  failed?: { version: number; type: number; length: number; xid: number };
-}
+export type { OfErrorInfo };
 
 export type MultipartRequest =
   | { kind: 'groupDesc'; groupId?: number }
