@@ -193,8 +193,8 @@ export function installedSlotTables(groups: Iterable<OfGroup>): Map<number, read
 
 /** Slot → VTEP of one dp_hash group as Open vSwitch deals it; undefined for other groups. */
 export function slotTableOf(g: OfGroup): string[] | undefined {
-  if (g.foreign !== undefined || g.selectionMethod !== 'dp_hash') return undefined;
-  return ovsDpHashTable(g.buckets.map((b) => b.weight))?.map((i) => g.buckets[i]!.tunDst);
+  if (g.type !== 'select' || g.foreign !== undefined || g.selectionMethod !== 'dp_hash' || g.buckets.some((b) => b.tunDst === undefined)) return undefined;
+  return ovsDpHashTable(g.buckets.map((b) => b.weight))?.map((i) => g.buckets[i]!.tunDst!);
 }
 
 /**

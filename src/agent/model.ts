@@ -94,6 +94,13 @@ export interface KernelNexthop {
   oif?: number;
 }
 
+/** A group's members as the kernel holds them equal the desired ones (sorted by id), in any order. */
+export function sameMembers(have: readonly NexthopMember[] | undefined, want: readonly NexthopMember[]): boolean {
+  if (!have || have.length !== want.length) return false;
+  const sorted = [...have].sort((a, b) => a.id - b.id);
+  return sorted.every((m, i) => m.id === want[i]!.id && m.weight === want[i]!.weight);
+}
+
 export interface KernelFdbEntry {
   ifindex: number;
   mac: string;
@@ -125,28 +132,42 @@ export const ZERO_MAC = '00:00:00:00:00:00';
  * rtnetlink reports and deletes each destination on its own
  * (`bridge fdb append|del 00:00:00:00:00:00 dev D dst IP`), so the flood
  * list is keyed per destination.
+ *
+ * Built with `join`, which makes one flat string: a `+` concatenation is a
+ * rope (V8 ConsString) that stays alive in front of its flattened copy for
+ * as long as the key is held (100,000 keys at bench scale).
  */
 export function fdbKey(e: { ifindex: number; mac: string; vlan: number; dst?: string | undefined }): string {
-  const base = `${e.ifindex}/${e.mac}/${e.vlan}`;
-  return flatKey(e.mac === ZERO_MAC && e.dst !== undefined ? `${base}/${e.dst}` : base);
-}
-
-/**
- * The same text as one flat string, for strings kept as map keys. V8 builds
- * a concatenation as a rope (ConsString) and flattens it in place the first
- * time it is compared, after which the 32-byte rope stays alive in front of
- * the flat copy for as long as the key does: 6 MiB for the 100,000 FDB keys
- * and 100,000 flow keys of the bench scale. `toLowerCase` returns a fresh
- * flat string, used only when it equals the text (keys are lower-case hex
- * and digits; anything else is returned as it is).
- */
-export function flatKey(text: string): string {
-  const flat = text.toLowerCase();
-  return flat === text ? flat : text;
+  return (e.mac === ZERO_MAC && e.dst !== undefined ? [e.ifindex, e.mac, e.vlan, e.dst] : [e.ifindex, e.mac, e.vlan]).join('/');
 }
 
 export function isFloodKey(key: string): boolean {
   return key.includes(`/${ZERO_MAC}/`);
+}
+
+// ------------------------------------------------- structural equality
+// Field by field, so property order is never part of correctness (an
+// object built by the agent and one decoded from the kernel compare equal
+// whenever the kernel would hold the same thing).
+
+export function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export function sameLink(a: KernelLink, b: KernelLink): boolean {
+  return a.ifindex === b.ifindex && a.name === b.name
+    && (a.vxlan === undefined || b.vxlan === undefined ? a.vxlan === b.vxlan : a.vxlan.vni === b.vxlan.vni && a.vxlan.port === b.vxlan.port && a.vxlan.external === b.vxlan.external);
+}
+
+export function sameNexthop(a: KernelNexthop, b: KernelNexthop): boolean {
+  return a.id === b.id && a.protocol === b.protocol && a.family === b.family && a.fdb === b.fdb && a.gateway === b.gateway
+    && a.blackhole === b.blackhole && a.oif === b.oif
+    && (a.members === undefined || b.members === undefined ? a.members === b.members : a.members.length === b.members.length && a.members.every((m, i) => m.id === b.members![i]!.id && m.weight === b.members![i]!.weight));
+}
+
+export function sameFdbEntry(a: KernelFdbEntry, b: KernelFdbEntry): boolean {
+  return a.ifindex === b.ifindex && a.mac === b.mac && a.vlan === b.vlan && a.vni === b.vni && a.nhid === b.nhid && a.dst === b.dst && a.state === b.state && a.flags === b.flags;
 }
 
 export interface KernelSnapshot {
@@ -173,19 +194,33 @@ export interface OvsInterface {
   error?: string;
 }
 
+/**
+ * One bucket of an OpenFlow group, as the agent writes them: it ends in its
+ * own output (Open vSwitch restores a packet's registers after a bucket),
+ * after setting the tunnel destination when it goes into the fabric.
+ */
 export interface OfBucket {
   bucketId: number;
+  /** Select groups: the bucket's weight; `all` groups: always 1. */
   weight: number;
-  tunDst: string;
+  /** The remote VTEP (set_field:IP->tun_dst); absent for a bucket to a local port. */
+  tunDst?: string;
   outPort: number;
 }
 
+/**
+ * An OpenFlow group: `select` (one per kernel nexthop group in use: ECMP
+ * across VTEPs) or `all` (one per VNI: head-end replication of BUM traffic
+ * to the flood VTEPs and the VNI's local ports). See openflow/pipeline.ts.
+ */
 export interface OfGroup {
   groupId: number;
+  type: 'select' | 'all';
+  /** Select groups only. */
+  selectionMethod?: 'dp_hash' | 'hash';
+  buckets: OfBucket[];
   /** Anything found installed that the agent does not write (another type, odd buckets). */
   foreign?: string;
-  selectionMethod: 'dp_hash' | 'hash';
-  buckets: OfBucket[];
 }
 
 export interface OfMatch {
@@ -215,23 +250,6 @@ export interface OfFlow {
   foreignMatch?: string;
   /** The edge's own representation of an installed flow (exact match for strict deletes). */
   native?: unknown;
-}
-
-/**
- * A VNI's flood group (OpenFlow type `all`, head-end replication): one
- * bucket per remote VTEP of the flood list (set tun_dst, output to the
- * tunnel port; the flow sets tun_id before the group) and one per local
- * port of the VNI (output). Bucket ids: the VTEPs first, then the ports,
- * both in sorted order.
- */
-export interface FloodGroup {
-  groupId: number;
-  vni: number;
-  vteps: string[];
-  tunnelPort: number;
-  ports: number[];
-  /** Anything found installed that the agent does not write. */
-  foreign?: string;
 }
 
 // ---------------------------------------------------------------- IP helpers

@@ -1,12 +1,16 @@
 /**
- * The agent's two edges to the world, in domain terms. src/agent/edge/*
- * implements them on top of src/lib/rtnetlink, src/lib/openflow and
- * src/lib/ovsdb; tests may implement them in memory.
+ * The agent's two edges to the world. src/agent/edge/* implements them on
+ * top of src/lib/rtnetlink, src/lib/openflow and src/lib/ovsdb; tests may
+ * implement them in memory (modelling the kernel and Open vSwitch, never
+ * reusing the agent's own translation).
+ *
+ * The kernel edge speaks the agent's domain (KernelOp in, KernelEvent out).
+ * The OVS edge speaks OpenFlow messages (src/lib/openflow): what they mean
+ * is the pipeline's (openflow/pipeline.ts) to say.
  */
-import type { FloodGroup, KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
-import type { FloodPlan } from './sync/flood-plan.js';
+import type { BundleSource, FlowStats, GroupDesc } from '../lib/openflow/index.js';
+import type { KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
 import type { KernelOp } from './sync/kernel-plan.js';
-import type { OfChange, OfState } from './sync/of-plan.js';
 
 /** Observed kernel changes, or the news that some were lost (ENOBUFS, malformed). */
 export type KernelNews = KernelEvent | { kind: 'resync'; reason: string };
@@ -28,43 +32,29 @@ export interface KernelPort {
   close(): void;
 }
 
-/** What the agent reads back from the bridge after a (re)connect or for an audit. */
-export interface OvsInstalled extends OfState {
-  /** kernel nhid → OpenFlow group id, recovered from our ECMP flows' cookies. */
-  adopted: Map<number, number>;
-  /** The `all` groups in our range, read as flood groups (VNI from the flood flow naming them, 0 if none). */
-  flood: Map<number, FloodGroup>;
-  /** VNI → flood group id, recovered from the VNIs' flood flows (table T+1, FLOOD_PRIORITY). */
-  adoptedFlood: Map<number, number>;
-}
-
-export interface OvsSettingsForPort {
+/** Which bridge, and its flow-based VXLAN tunnel port. */
+export interface BridgeSettings {
   bridge: string;
   tunnelPort: string;
+  /** UDP destination port of the tunnel. */
   vxlanPort: number;
-  tableBase: number;
-  groupIdRange: { start: number; size: number };
-  cookie: bigint;
-  cookieMask: bigint;
 }
 
 export interface OvsPort {
-  /** Connects OpenFlow and OVSDB (again); rejects when either is unreachable. */
-  connect(settings: OvsSettingsForPort): Promise<void>;
+  /** Connects OpenFlow (`<bridge>.mgmt`) and OVSDB (again); rejects when either is unreachable. */
+  connect(bridge: string): Promise<void>;
   /** The flow-based VXLAN tunnel port exists with the right options (OVSDB). */
-  ensureTunnelPort(settings: OvsSettingsForPort): Promise<void>;
+  ensureTunnelPort(settings: BridgeSettings): Promise<void>;
   /** The bridge's interfaces now; `onInterfaces` reports every later change. */
   interfaces(): Promise<OvsInterface[]>;
   onInterfaces(cb: (interfaces: OvsInterface[]) => void): void;
   /** Called once per lost connection (OpenFlow or OVSDB). */
   onDisconnect(cb: (reason: string) => void): void;
-  /** Our groups (inside the range: select groups, and `all` groups as flood groups) and flows (matching the cookie). */
-  readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled>;
-  /**
-   * The changes as one ordered, atomic bundle, confirmed by a barrier:
-   * flood groups the flows will name first, flood groups no flow names
-   * any more last.
-   */
-  commit(changes: readonly OfChange[], settings: OvsSettingsForPort, flood?: FloodPlan): Promise<void>;
+  /** Every group of the bridge (GROUP_DESC). */
+  dumpGroups(): Promise<GroupDesc[]>;
+  /** The flows whose cookie equals `cookie` under `cookieMask` (FLOW_STATS). */
+  dumpFlows(cookie: bigint, cookieMask: bigint): Promise<FlowStats[]>;
+  /** The messages as one ordered, atomic bundle, confirmed by a barrier. */
+  commit(messages: BundleSource): Promise<void>;
   close(): void;
 }

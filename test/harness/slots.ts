@@ -10,7 +10,8 @@
 // No vitest import: the benchmarks use this outside the test runner.
 
 export interface BucketLike {
-  tunDst: string;
+  /** Absent for a bucket to a local port, which no VTEP share counts. */
+  tunDst?: string | undefined;
   weight: number;
 }
 
@@ -21,13 +22,13 @@ export interface WeightedVtep {
 }
 
 /** The buckets of an `ovs-ofctl dump-groups` line (it prints a weight only when it is not 1). */
-export function bucketsOfLine(line: string): BucketLike[] {
+export function bucketsOfLine(line: string): Array<{ tunDst: string; weight: number }> {
   return [...line.matchAll(/bucket=bucket_id:\d+(?:,weight:(\d+))?,actions=set_field:([0-9a-f.:]+)->tun(?:_ipv6)?_dst/g)].map((m) => ({ tunDst: m[2]!, weight: Number(m[1] ?? 1) }));
 }
 
 /** VTEP → its share (0–1) of the buckets' weight, in first-seen order. */
 export function vtepShares(buckets: readonly BucketLike[]): Map<string, number> {
-  return shares(buckets.map((b) => ({ vtep: b.tunDst, weight: b.weight })));
+  return shares(buckets.flatMap((b) => (b.tunDst === undefined ? [] : [{ vtep: b.tunDst, weight: b.weight }])));
 }
 
 function shares(paths: readonly WeightedVtep[]): Map<string, number> {

@@ -1,23 +1,15 @@
 /**
  * OvsPort on src/lib/openflow (the bridge's `<rundir>/<bridge>.mgmt`) and
- * src/lib/ovsdb (`<rundir>/db.sock`, through ovsdb-session.ts): reads back
- * only the agent's groups (inside groupIdRange) and flows (cookie under
- * cookieMask), commits plans (select and flood groups, flows) as one
- * atomic ordered bundle, and recovers the nhid → group id mapping from the
- * ECMP flows' cookies and each VNI's flood group from its flood flow. Neither library
- * client reconnects by itself: a lost connection is reported once, and the
- * agent reconnects and re-reads the bridge.
+ * src/lib/ovsdb (`<rundir>/db.sock`, through ovsdb-session.ts): dumps,
+ * atomic bundles and the Interface monitor, in OpenFlow terms (what the
+ * flows and groups mean is openflow/pipeline.ts's). Neither library client
+ * reconnects by itself: a lost connection is reported once, and ofctrl
+ * reconnects and re-reads the bridge.
  */
 import { join } from 'node:path';
-import { OFPG, OpenFlowClient, type BundleMessage, type GroupDesc } from '../../lib/openflow/index.js';
-import type { OfFlow, OfGroup, OvsInterface } from '../model.js';
-import { floodFlowVni, floodGroupMod, fromFloodGroupDesc } from '../flood-openflow.js';
-import type { FloodChange, FloodPlan } from '../sync/flood-plan.js';
-import type { OvsInstalled, OvsPort, OvsSettingsForPort } from '../ports.js';
-import { flowKey } from '../openflow-text.js';
-import type { OfChange } from '../sync/of-plan.js';
-import { bundleSource, fromFlowStats, fromGroupDesc } from './openflow.js';
-import { inRange } from '../ownership.js';
+import { OFPG, OpenFlowClient, type BundleSource, type FlowStats, type GroupDesc } from '../../lib/openflow/index.js';
+import type { OvsInterface } from '../model.js';
+import type { BridgeSettings, OvsPort } from '../ports.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 
 /** The OVSDB operations the agent needs (RFC 7047, Open_vSwitch schema). */
@@ -50,16 +42,16 @@ export class OvsBridge implements OvsPort {
     private readonly log: Logger = silentLogger,
   ) {}
 
-  async connect(settings: OvsSettingsForPort): Promise<void> {
+  async connect(bridge: string): Promise<void> {
     this.close();
     const generation = ++this.generation;
-    this.bridgeName = settings.bridge;
+    this.bridgeName = bridge;
     const lost = (reason: string) => {
       if (generation !== this.generation) return;
       this.generation++;
       for (const cb of this.disconnectListeners) cb(reason);
     };
-    const mgmt = join(this.rundir, `${settings.bridge}.mgmt`);
+    const mgmt = join(this.rundir, `${bridge}.mgmt`);
     // The agent reconnects by itself (and re-reads the bridge), so the
     // client must not reconnect behind its back.
     const of = await OpenFlowClient.connect(`unix:${mgmt}`, { reconnect: false });
@@ -73,7 +65,7 @@ export class OvsBridge implements OvsPort {
     db.onProtocolError?.((err) => this.log.warn('malformed OVSDB message from the server dropped', { error: err.message }));
   }
 
-  async ensureTunnelPort(settings: OvsSettingsForPort): Promise<void> {
+  async ensureTunnelPort(settings: BridgeSettings): Promise<void> {
     await this.requireDb().ensureTunnelPort(settings.bridge, settings.tunnelPort, settings.vxlanPort);
   }
 
@@ -97,48 +89,16 @@ export class OvsBridge implements OvsPort {
     this.disconnectListeners.push(cb);
   }
 
-  async readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled> {
-    this.bridgeName = settings.bridge;
-    const of = this.requireOf();
-    const groups = new Map<number, OfGroup>();
-    const allGroups: GroupDesc[] = [];
-    for (const g of await of.dumpGroupDescs(OFPG.ALL)) {
-      // Another controller's groups (outside our range) are not ours to see.
-      if (!inRange(g.groupId, settings.groupIdRange)) continue;
-      if (g.type === 'all') allGroups.push(g);
-      else groups.set(g.groupId, fromGroupDesc(g));
-    }
-    const flows = new Map<string, OfFlow>();
-    const adopted = new Map<number, number>();
-    const vniOfFloodGroup = new Map<number, number>();
-    for (const stats of await of.dumpFlows({ cookie: settings.cookie, cookieMask: settings.cookieMask })) {
-      const flow = fromFlowStats(stats);
-      flows.set(flowKey(flow), flow);
-      const groupAction = flow.actions.find((a) => a.type === 'group');
-      if (groupAction?.type !== 'group' || !inRange(groupAction.groupId, settings.groupIdRange)) continue;
-      const vni = floodFlowVni(flow, settings.tableBase);
-      const nhid = Number(flow.cookie & ~settings.cookieMask & 0xffffffffn);
-      if (vni !== undefined) vniOfFloodGroup.set(groupAction.groupId, vni);
-      else if (nhid > 0 && flow.table === settings.tableBase + 1) adopted.set(nhid, groupAction.groupId);
-    }
-    const flood = new Map(allGroups.map((g) => [g.groupId, fromFloodGroupDesc(g, vniOfFloodGroup.get(g.groupId) ?? 0)]));
-    // A flood flow naming anything but one of our `all` groups adopts nothing.
-    const adoptedFlood = new Map([...vniOfFloodGroup].filter(([id]) => flood.has(id)).map(([id, vni]) => [vni, id]));
-    return { groups, flows, adopted, flood, adoptedFlood };
+  dumpGroups(): Promise<GroupDesc[]> {
+    return this.requireOf().dumpGroupDescs(OFPG.ALL);
   }
 
-  async commit(changes: readonly OfChange[], settings: OvsSettingsForPort, flood: FloodPlan = { before: [], after: [] }): Promise<void> {
-    const main = bundleSource(changes, settings);
-    const { before, after } = flood;
-    const floodMessage = (c: FloodChange): BundleMessage => ({ type: 'groupMod', groupMod: floodGroupMod(c.command, c.group) });
-    await this.requireOf().applyBundle({
-      length: before.length + main.length + after.length,
-      at: (i) =>
-        i < before.length ? floodMessage(before[i]!)
-        : i < before.length + main.length ? main.at(i - before.length)
-        : i < before.length + main.length + after.length ? floodMessage(after[i - before.length - main.length]!)
-        : undefined,
-    });
+  dumpFlows(cookie: bigint, cookieMask: bigint): Promise<FlowStats[]> {
+    return this.requireOf().dumpFlows({ cookie, cookieMask });
+  }
+
+  async commit(messages: BundleSource): Promise<void> {
+    await this.requireOf().applyBundle(messages);
   }
 
   close(): void {

@@ -18,7 +18,7 @@
  * independent of the nexthop objects and go last.
  */
 import type { KernelDesiredData } from '../engine/nodes/kernel-desired.js';
-import { NTF_EXT_LEARNED, NTF_SELF, NUD_NOARP, NUD_PERMANENT, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
+import { NTF_EXT_LEARNED, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_STATIC, sameMembers, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
 import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
 
 export type KernelOp =
@@ -40,8 +40,6 @@ export interface KernelConflict {
 export interface KernelPlan {
   ops: KernelOp[];
   conflicts: KernelConflict[];
-  /** Retired flood entries already absent from the kernel (kernelDesired may forget them). */
-  floodGone: string[];
 }
 
 export function planKernelSync(
@@ -90,21 +88,13 @@ export function planKernelSync(
   for (const nh of stale.filter((n) => n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: true });
   for (const nh of stale.filter((n) => !n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: false });
 
-  const floodGone: string[] = [];
   for (const [key, want] of desired.flood ?? []) {
     if (!observed.fdb.has(key)) ops.push({ op: 'appendFlood', ifindex: want.ifindex, dst: want.dst });
   }
   for (const [key, old] of desired.floodRetired ?? []) {
     if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst });
-    else floodGone.push(key);
   }
-  return { ops, conflicts, floodGone };
-}
-
-function sameMembers(have: NexthopMember[] | undefined, want: NexthopMember[]): boolean {
-  if (!have || have.length !== want.length) return false;
-  const sorted = [...have].sort((a, b) => a.id - b.id);
-  return sorted.every((m, i) => m.id === want[i]!.id && m.weight === want[i]!.weight);
+  return { ops, conflicts };
 }
 
 /** The kernel object a successful op leaves behind, as an observed event (fed back to the input nodes). */
@@ -116,7 +106,7 @@ export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent
     case 'setGroup':
       return { kind: 'nexthop', op: 'new', nexthop: { id: op.id, protocol, family: 0, fdb: true, members: op.members } };
     case 'setFdb':
-      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: 0x42, flags: 0x02 } };
+      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: NUD_STATIC, flags: NTF_SELF } };
     case 'delFdb':
       return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, state: 0, flags: 0 } };
     case 'delNexthop':

@@ -1,7 +1,7 @@
 import type { Action, Instruction } from './actions.js';
-import type { FlowMod, FlowStats } from './flow.js';
+import type { FlowStats } from './flow.js';
 import { OFP_DEFAULT_PRIORITY } from './flow.js';
-import { formatGroup, formatInstructions, formatMatch } from './format.js';
+import { formatGroup, formatMatch } from './format.js';
 import type { Bucket, GroupDesc, GroupType, SelectionMethod } from './group.js';
 import { ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes, macFromBytes, macToBytes } from './addresses.js';
 import { fullMask, OXM_FIELDS, oxmFieldByKey, oxmFieldByName, splitMasked, type Match, type MatchKey, type OxmFieldDef, type OxmValue } from './oxm.js';
@@ -131,71 +131,10 @@ export function groupKey(g: Pick<GroupDesc, 'groupId' | 'buckets' | 'selectionMe
   return formatGroup(canonicalGroup(g));
 }
 
-/** One bucket's content (id, weight, actions) as text, for per-bucket diffs. */
-export function bucketKey(b: Bucket, index: number, type: GroupType): string {
-  return formatGroup({ groupId: 0, type, buckets: [canonicalBucket(b, index, type)] }).replace(/^group_id=0,type=\w+,bucket=/, '');
-}
-
 type FlowLike = Pick<FlowStats, 'tableId' | 'match' | 'instructions'> & { priority?: number; cookie: bigint };
 
 /** What identifies a flow in OVS: table, priority and match (as a strict modify/delete names it). */
 export function flowIdentity(f: FlowLike): string {
   const match = formatMatch(canonicalMatch(f.match));
   return `table=${f.tableId},priority=${f.priority ?? OFP_DEFAULT_PRIORITY}${match ? `,${match}` : ''}`;
-}
-
-/** Identity plus cookie and instructions: equal when nothing about the flow needs changing. */
-export function flowKey(f: FlowLike): string {
-  return `${flowIdentity(f)} cookie=0x${f.cookie.toString(16)} actions=${formatInstructions(canonicalInstructions(f.instructions))}`;
-}
-
-export interface GroupDiff<T> {
-  add: T[];
-  modify: T[];
-  /** Installed groups to delete (not in desired). */
-  remove: GroupDesc[];
-}
-
-/** Groups to add, modify (same id, different content) and delete so `installed` becomes `desired`. */
-export function diffGroups<T extends Pick<GroupDesc, 'groupId' | 'buckets' | 'selectionMethod'> & { type?: GroupType }>(
-  desired: readonly T[],
-  installed: readonly GroupDesc[],
-): GroupDiff<T> {
-  const have = new Map(installed.map((g) => [g.groupId, g]));
-  const want = new Set(desired.map((g) => g.groupId));
-  const add: T[] = [];
-  const modify: T[] = [];
-  for (const g of desired) {
-    const cur = have.get(g.groupId);
-    if (!cur) add.push(g);
-    else if (groupKey(cur) !== groupKey(g)) modify.push(g);
-  }
-  return { add, modify, remove: installed.filter((g) => !want.has(g.groupId)) };
-}
-
-export interface FlowDiff<T> {
-  add: T[];
-  /** Same identity, different cookie or instructions. */
-  modify: T[];
-  remove: FlowStats[];
-}
-
-export function diffFlows<T extends FlowLike>(desired: readonly T[], installed: readonly FlowStats[]): FlowDiff<T> {
-  const have = new Map(installed.map((f) => [flowIdentity(f), f]));
-  const want = new Set<string>();
-  const add: T[] = [];
-  const modify: T[] = [];
-  for (const f of desired) {
-    const id = flowIdentity(f);
-    want.add(id);
-    const cur = have.get(id);
-    if (!cur) add.push(f);
-    else if (flowKey(cur) !== flowKey(f)) modify.push(f);
-  }
-  return { add, modify, remove: installed.filter((f) => !want.has(flowIdentity(f))) };
-}
-
-/** A strict delete of an installed flow (what `remove` entries of a FlowDiff turn into). */
-export function deleteStrictOf(f: Pick<FlowStats, 'tableId' | 'priority' | 'match' | 'cookie'>): FlowMod {
-  return { command: 'deleteStrict', tableId: f.tableId, priority: f.priority, cookie: f.cookie, cookieMask: 0xffffffffffffffffn, match: f.match, instructions: [] };
 }

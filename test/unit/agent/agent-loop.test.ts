@@ -2,20 +2,39 @@
  * The control loop against in-memory stand-ins for the kernel and OVS
  * (the real ones are exercised by test/integration/agent): failure paths
  * that are hard to provoke on demand with real daemons.
+ *
+ * The stand-ins model the kernel and Open vSwitch on their own terms —
+ * rtnetlink objects as Linux reports them, OpenFlow messages as Open
+ * vSwitch applies them — and never reuse the agent's translation code, so
+ * a mismatch between what the agent expects and what the components do can
+ * show up here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Agent } from '../../../src/agent/agent.js';
-import type { FloodGroup, KernelFdbEntry, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
-import { fdbKey } from '../../../src/agent/model.js';
-import type { KernelNews, KernelPort, OvsInstalled, OvsPort, OvsSettingsForPort } from '../../../src/agent/ports.js';
-import { observedAfter, type KernelOp } from '../../../src/agent/sync/kernel-plan.js';
-import { applyOfChanges, type OfChange, type OfState } from '../../../src/agent/sync/of-plan.js';
-import { applyFloodChanges, type FloodPlan } from '../../../src/agent/sync/flood-plan.js';
+import type { KernelFdbEntry, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
+import type { KernelNews, KernelPort, OvsPort } from '../../../src/agent/ports.js';
+import type { KernelOp } from '../../../src/agent/sync/kernel-plan.js';
+import { flowIdentity, type BundleMessage, type BundleSource, type FlowStats, type GroupDesc } from '../../../src/lib/openflow/index.js';
 import type { VtepNodeStateStatus } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { fabric, spec, vxlan } from './fixtures.js';
 
+/** ndm_state / ndm_flags as Linux reports them for what iproute2 writes. */
+const STATIC = 0x42; // `static`: NUD_NOARP | NUD_REACHABLE
+const PERMANENT = 0xc0; // `bridge fdb append`'s default: NUD_NOARP | NUD_PERMANENT
+const SELF = 0x02;
+const ZERO = '00:00:00:00:00:00';
+
+class KernelRefusal extends Error {}
+
+/**
+ * Linux 6.18 as the agent meets it: fdb nexthops and groups (members must
+ * exist and be fdb nexthops), VXLAN FDB entries whose nhid must name an fdb
+ * group, all-zeros flood entries per destination. Deleting a group removes
+ * its FDB entries without a neighbour notification; deleting a member
+ * notifies the member, then each group it left.
+ */
 class MemoryKernel implements KernelPort {
   nexthops = new Map<number, KernelNexthop>();
   fdb = new Map<string, KernelFdbEntry>();
@@ -39,27 +58,81 @@ class MemoryKernel implements KernelPort {
     this.queue.push(news);
     this.wake?.();
   }
-  async apply(op: KernelOp): Promise<void> {
+  async apply(op: KernelOp, protocol: number): Promise<void> {
     await Promise.resolve();
     const fail = this.failures.shift();
     if (fail) throw new Error(fail);
-    const ev = observedAfter(op, fabric());
-    if (ev.kind === 'nexthop') {
-      if (ev.op === 'new') this.nexthops.set(ev.nexthop.id, ev.nexthop);
-      else this.nexthops.delete(ev.nexthop.id);
-    } else if (ev.kind === 'fdb') {
-      if (ev.op === 'new') this.fdb.set(fdbKey(ev.entry), ev.entry);
-      else this.fdb.delete(fdbKey(ev.entry));
+    switch (op.op) {
+      case 'setNexthop':
+        if (!op.replace && this.nexthops.has(op.id)) throw new KernelRefusal('EEXIST');
+        return this.putNexthop({ id: op.id, protocol, family: op.gateway.includes(':') ? 6 : 4, fdb: true, gateway: op.gateway });
+      case 'setGroup':
+        if (!op.replace && this.nexthops.has(op.id)) throw new KernelRefusal('EEXIST');
+        if (op.members.some((m) => !this.nexthops.get(m.id)?.fdb || this.nexthops.get(m.id)?.members)) throw new KernelRefusal('EINVAL: group members must be fdb nexthops');
+        return this.putNexthop({ id: op.id, protocol, family: 0, fdb: true, members: op.members.map((m) => ({ ...m })) });
+      case 'delNexthop':
+        return this.deleteNexthop(op.id);
+      case 'setFdb': {
+        const nh = this.nexthops.get(op.nhid);
+        if (!nh?.members || !nh.fdb) throw new KernelRefusal('EINVAL: nhid must be an fdb nexthop group');
+        return this.putFdb(`${op.ifindex}/${op.mac}`, { ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: STATIC, flags: SELF });
+      }
+      case 'delFdb':
+        return this.deleteFdb(`${op.ifindex}/${op.mac}`);
+      case 'appendFlood':
+        return this.putFdb(`${op.ifindex}/${ZERO}/${op.dst}`, { ifindex: op.ifindex, mac: ZERO, vlan: 0, dst: op.dst, state: PERMANENT, flags: SELF });
+      case 'delFlood':
+        return this.deleteFdb(`${op.ifindex}/${ZERO}/${op.dst}`);
     }
-    this.push(ev);
+  }
+  /** An entry other software installed (FRR's zebra, say). */
+  learn(key: string, entry: KernelFdbEntry): void {
+    this.fdb.set(key, entry);
+  }
+  private putNexthop(nh: KernelNexthop): void {
+    this.nexthops.set(nh.id, nh);
+    this.push({ kind: 'nexthop', op: 'new', nexthop: nh });
+  }
+  private deleteNexthop(id: number): void {
+    const nh = this.nexthops.get(id);
+    if (!nh) return;
+    this.nexthops.delete(id);
+    this.push({ kind: 'nexthop', op: 'del', nexthop: nh });
+    if (nh.members) {
+      for (const [key, e] of this.fdb) if (e.nhid === id) this.fdb.delete(key);
+      return;
+    }
+    for (const g of [...this.nexthops.values()]) {
+      if (!g.members?.some((m) => m.id === id)) continue;
+      const members = g.members.filter((m) => m.id !== id);
+      if (members.length === 0) this.deleteNexthop(g.id);
+      else this.putNexthop({ ...g, members });
+    }
+  }
+  private putFdb(key: string, entry: KernelFdbEntry): void {
+    this.fdb.set(key, entry);
+    this.push({ kind: 'fdb', op: 'new', entry });
+  }
+  private deleteFdb(key: string): void {
+    const entry = this.fdb.get(key);
+    if (!entry) return;
+    this.fdb.delete(key);
+    this.push({ kind: 'fdb', op: 'del', entry });
   }
   close(): void {}
 }
 
+/**
+ * Open vSwitch's OpenFlow tables as bundles change them: all or nothing;
+ * adding a group that exists or naming a group that does not is an error;
+ * deleting a group removes the flows that output to it; strict modify and
+ * delete match table, priority and match exactly, and the cookie under its
+ * mask.
+ */
 class MemoryOvs implements OvsPort {
-  state: OfState = { groups: new Map(), flows: new Map() };
-  flood = new Map<number, FloodGroup>();
-  commits: OfChange[][] = [];
+  groups = new Map<number, GroupDesc>();
+  flows = new Map<string, FlowStats>();
+  commits: BundleMessage[][] = [];
   failCommits = 0;
   private ifaceCb: ((i: OvsInterface[]) => void) | undefined;
   async connect(): Promise<void> {}
@@ -72,26 +145,65 @@ class MemoryOvs implements OvsPort {
     this.ifaceCb = cb;
   }
   onDisconnect(): void {}
-  async readInstalled(settings: OvsSettingsForPort): Promise<OvsInstalled> {
-    void settings;
+  async dumpGroups(): Promise<GroupDesc[]> {
     await Promise.resolve();
-    return { groups: new Map(this.state.groups), flows: new Map(this.state.flows), adopted: new Map(), flood: new Map(this.flood), adoptedFlood: new Map() };
+    return [...this.groups.values()].map((g) => structuredClone(g));
   }
-  async commit(changes: readonly OfChange[], _settings: OvsSettingsForPort, flood: FloodPlan = { before: [], after: [] }): Promise<void> {
+  async dumpFlows(cookie: bigint, cookieMask: bigint): Promise<FlowStats[]> {
+    await Promise.resolve();
+    return [...this.flows.values()].filter((f) => (f.cookie & cookieMask) === (cookie & cookieMask)).map((f) => structuredClone(f));
+  }
+  async commit(source: BundleSource): Promise<void> {
     await Promise.resolve();
     if (this.failCommits > 0) {
       this.failCommits -= 1;
       throw new Error('bundle rejected: GROUP_EXISTS');
     }
-    this.commits.push([...changes]);
-    applyFloodChanges(this.flood, flood.before);
-    applyOfChanges(this.state, changes);
-    applyFloodChanges(this.flood, flood.after);
+    const messages = Array.from({ length: source.length }, (_, i) => source.at(i)!);
+    const groups = new Map(this.groups);
+    const flows = new Map(this.flows);
+    for (const m of messages) {
+      if (m.type === 'groupMod') {
+        const g = m.groupMod;
+        if (g.command === 'add' && groups.has(g.groupId)) throw new Error('OFPGMFC_GROUP_EXISTS');
+        if ((g.command === 'modify' || g.command === 'delete') && !groups.has(g.groupId)) throw new Error('OFPGMFC_UNKNOWN_GROUP');
+        if (g.command === 'delete') {
+          groups.delete(g.groupId);
+          for (const [key, f] of flows) if (outputsTo(f, g.groupId)) flows.delete(key);
+        } else {
+          // Open vSwitch reports a weight for select buckets only.
+          const buckets = g.buckets.map((b, i) => ({ bucketId: b.bucketId ?? i, actions: b.actions, ...(g.type === 'select' ? { weight: b.weight ?? 1 } : {}) }));
+          groups.set(g.groupId, { groupId: g.groupId, type: g.type ?? 'all', ...(g.selectionMethod ? { selectionMethod: g.selectionMethod } : {}), buckets });
+        }
+        continue;
+      }
+      const f = m.flowMod;
+      const key = flowIdentity({ tableId: f.tableId, priority: f.priority ?? 0x8000, match: f.match, instructions: [], cookie: 0n });
+      const have = flows.get(key);
+      const cookieOk = !have || f.cookieMask === undefined || (have.cookie & f.cookieMask) === (f.cookie & f.cookieMask);
+      for (const ins of f.instructions) {
+        for (const a of ins.type === 'applyActions' ? ins.actions : []) if (a.type === 'group' && !groups.has(a.groupId)) throw new Error('OFPBAC_BAD_OUT_GROUP');
+      }
+      if (f.command === 'add') flows.set(key, { tableId: f.tableId, priority: f.priority ?? 0x8000, idleTimeout: 0, hardTimeout: 0, flags: 0, importance: 0, cookie: f.cookie, durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, match: f.match, instructions: f.instructions });
+      else if (f.command === 'modifyStrict' && have && cookieOk) flows.set(key, { ...have, instructions: f.instructions });
+      else if (f.command === 'deleteStrict' && have && cookieOk) flows.delete(key);
+    }
+    this.groups = groups;
+    this.flows = flows;
+    this.commits.push(messages);
   }
   close(): void {}
   emitInterfaces(i: OvsInterface[]): void {
     this.ifaceCb?.(i);
   }
+  /** The VTEPs of a group's buckets, in bucket order. */
+  vteps(g: GroupDesc): string[] {
+    return g.buckets.flatMap((b) => b.actions.flatMap((a) => (a.type === 'setField' && a.field === 'tun_dst' ? [String(a.value)] : [])));
+  }
+}
+
+function outputsTo(f: FlowStats, groupId: number): boolean {
+  return f.instructions.some((ins) => ins.type === 'applyActions' && ins.actions.some((a) => a.type === 'group' && a.groupId === groupId));
 }
 
 const group = { name: 'web', generation: 1, vni: 100, vteps: [{ vtep: '192.0.2.2', weight: 3 }, { vtep: '192.0.2.3', weight: 1 }], macs: ['02:00:00:00:00:aa'] };
@@ -130,8 +242,7 @@ describe('agent control loop', () => {
     expect(refused?.conditions?.find((c) => c.type === 'KernelSynced')?.status).toBe('False');
     // The MAC's entry, and the flood list: an all-zeros entry per VTEP of the VNI.
     expect([...kernel.fdb.values()].map((e) => `${e.mac} ${e.dst ?? `nhid`}`).sort()).toEqual(['00:00:00:00:00:00 192.0.2.2', '00:00:00:00:00:00 192.0.2.3', '02:00:00:00:00:aa nhid']);
-    expect(ovs.state.groups.size).toBe(1);
-    expect(ovs.flood.size).toBe(1);
+    expect([...ovs.groups.values()].map((g) => g.type).sort()).toEqual(['all', 'select']);
     expect(await a.metrics.kernelErrors.get()).toMatchObject({ values: [{ value: 1 }] });
   });
 
@@ -145,8 +256,8 @@ describe('agent control loop', () => {
     a.setSpec(spec([group]));
     await settle(a, () => ready(a.status));
     expect(statuses.some((s) => s.conditions?.find((c) => c.type === 'OvsSynced')?.message.includes('GROUP_EXISTS'))).toBe(true);
-    expect(ovs.state.flows.size).toBe(4); // classifier, tunnel delivery, one MAC, the VNI's flood flow
-    expect([...ovs.flood.values()].map((g) => g.vteps)).toEqual([['192.0.2.2', '192.0.2.3']]);
+    expect(ovs.flows.size).toBe(4); // classifier, tunnel delivery, one MAC, the VNI's flood flow
+    expect([...ovs.groups.values()].filter((g) => g.type === 'all').map((g) => ovs.vteps(g))).toEqual([['192.0.2.2', '192.0.2.3']]);
     expect((await a.metrics.ofErrors.get()).values[0]?.value).toBe(1);
   });
 
@@ -160,9 +271,9 @@ describe('agent control loop', () => {
     // Entries appear in the kernel while the notifications are lost.
     kernel.nexthops.set(1, { id: 1, protocol: 4, family: 4, fdb: true, gateway: '192.0.2.7' });
     kernel.nexthops.set(2, { id: 2, protocol: 4, family: 0, fdb: true, members: [{ id: 1, weight: 1 }] });
-    kernel.fdb.set('10/02:00:00:00:00:cc/0', { ifindex: 10, mac: '02:00:00:00:00:cc', vlan: 0, nhid: 2, state: 0x40, flags: 0x12 });
+    kernel.learn('10/02:00:00:00:00:cc', { ifindex: 10, mac: '02:00:00:00:00:cc', vlan: 0, nhid: 2, state: 0x40, flags: 0x12 });
     kernel.push({ kind: 'resync', reason: 'overflow' });
-    await settle(a, () => ovs.state.groups.size === 1 && a.status?.learned?.ecmp === 1);
+    await settle(a, () => [...ovs.groups.values()].filter((g) => g.type === 'select').length === 1 && a.status?.learned?.ecmp === 1);
     expect((await a.metrics.kernelResyncs.get()).values[0]).toMatchObject({ value: 1, labels: { reason: 'overflow' } });
   });
 
@@ -170,13 +281,13 @@ describe('agent control loop', () => {
     const kernel = new MemoryKernel();
     kernel.nexthops.set(1, { id: 1, protocol: 186, family: 4, fdb: true, gateway: '192.0.2.7' });
     kernel.nexthops.set(2, { id: 2, protocol: 186, family: 0, fdb: true, members: [{ id: 1, weight: 1 }] });
-    kernel.fdb.set('10/02:00:00:00:00:cc/0', { ifindex: 10, mac: '02:00:00:00:00:cc', vlan: 0, nhid: 2, state: 0x40, flags: 0x12 });
+    kernel.learn('10/02:00:00:00:00:cc', { ifindex: 10, mac: '02:00:00:00:00:cc', vlan: 0, nhid: 2, state: 0x40, flags: 0x12 });
     const ovs = new MemoryOvs();
     const a = make(kernel, ovs, []);
     await a.start();
     const f = fabric();
     a.setSpec(spec([group], { kernel: { ...f.kernel, manage: false } }));
-    await settle(a, () => ovs.state.groups.size === 1 && a.status?.groups?.[0]?.state === 'Pending');
+    await settle(a, () => [...ovs.groups.values()].filter((g) => g.type === 'select').length === 1 && a.status?.groups?.[0]?.state === 'Pending');
     expect(kernel.fdb.size).toBe(1);
     expect(kernel.nexthops.size).toBe(2);
     expect(a.status?.conditions?.find((c) => c.type === 'KernelSynced')).toMatchObject({ status: 'True', reason: 'NotManaged' });
@@ -195,6 +306,6 @@ describe('agent control loop', () => {
     a.setSpec(spec([{ ...group, generation: 2, vteps: [{ vtep: '192.0.2.2', weight: 1 }, { vtep: '192.0.2.3', weight: 1 }], macs: Array.from({ length: 500 }, (_, i) => `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`) }], {}, 2));
     await settle(a, () => ready(a.status) && a.status?.observedGeneration === 2);
     const later = ovs.commits.slice(before).flat();
-    expect(later.map((c) => `${c.kind}:${c.command}`)).toEqual(['group:modify']);
+    expect(later.map((m) => (m.type === 'groupMod' ? `group:${m.groupMod.command}` : `flow:${m.flowMod.command}`))).toEqual(['group:modify']);
   });
 });

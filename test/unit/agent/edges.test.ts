@@ -1,47 +1,55 @@
 import { describe, expect, it } from 'vitest';
 import { parseVtepNodeState, type VtepNodeStateStatus } from '../../../src/api/index.js';
-import { fromFlowStats, fromGroupDesc, toBundleMessages } from '../../../src/agent/edge/openflow.js';
+import { flowKey, fromFlowStats, fromGroupDesc, Pipeline, type OfChange } from '../../../src/agent/openflow/pipeline.js';
+import { sameFlow } from '../../../src/agent/openflow/diff.js';
 import { toFdbEntry, toNexthop } from '../../../src/agent/edge/kernel.js';
 import { nodeSpecFrom } from '../../../src/agent/spec.js';
 import { buildStatus, type SyncFacts } from '../../../src/agent/status-report.js';
-import { flowBody, groupText } from '../../../src/agent/openflow-text.js';
+import { groupText } from '../../../src/agent/openflow/text.js';
 import type { OfFlow, OfGroup } from '../../../src/agent/model.js';
 import type { FlowStats, GroupDesc } from '../../../src/lib/openflow/index.js';
+import { fabric } from './fixtures.js';
 
 describe('OpenFlow translation', () => {
   const cookies = { cookie: 0x45564e0000000000n, cookieMask: 0xffffffff00000000n };
+  const pipeline = new Pipeline(fabric().ovs);
+  const toBundleMessages = (changes: OfChange[]) => changes.map((c) => pipeline.toMessage(c));
   const ecmpFlow: OfFlow = {
     table: 1, priority: 100, cookie: 0x45564e000000000an, match: { metadata: 100n, ethDst: '02:00:00:00:00:aa' },
     actions: [{ type: 'setTunId', value: 100n }, { type: 'group', groupId: 65546 }],
   };
   const classifier: OfFlow = { table: 0, priority: 100, cookie: cookies.cookie, match: { inPort: 3 }, actions: [], writeMetadata: 100n, gotoTable: 1 };
-  const group: OfGroup = { groupId: 65546, selectionMethod: 'dp_hash', buckets: [{ bucketId: 0, weight: 3, tunDst: '2001:db8::2', outPort: 9 }] };
+  const group: OfGroup = { groupId: 65546, type: 'select', selectionMethod: 'dp_hash', buckets: [{ bucketId: 0, weight: 3, tunDst: '2001:db8::2', outPort: 9 }] };
 
   it('round-trips flows and groups through the library types', () => {
-    const msgs = toBundleMessages([{ kind: 'group', command: 'add', group }, { kind: 'flow', command: 'add', key: 'k', flow: ecmpFlow }, { kind: 'flow', command: 'add', key: 'c', flow: classifier }], cookies);
+    const msgs = toBundleMessages([{ kind: 'group', command: 'add', group }, { kind: 'flow', command: 'add', key: 'k', flow: ecmpFlow }, { kind: 'flow', command: 'add', key: 'c', flow: classifier }]);
     const first = msgs[0]!;
     const gm = first.type === 'groupMod' ? first.groupMod : undefined;
     expect(gm?.buckets[0]?.actions).toEqual([{ type: 'setField', field: 'tun_ipv6_dst', value: '2001:db8::2' }, { type: 'output', port: 9 }]);
     const desc: GroupDesc = { groupId: gm!.groupId, type: 'select', selectionMethod: gm!.selectionMethod!, buckets: gm!.buckets };
+    expect(fromGroupDesc(desc)).toEqual(group);
     expect(groupText(fromGroupDesc(desc))).toBe(groupText(group));
     for (const [i, f] of [ecmpFlow, classifier].entries()) {
       const m = msgs[i + 1]!;
       if (m.type !== 'flowMod') throw new Error('expected a flow mod');
       const stats: FlowStats = { tableId: m.flowMod.tableId, priority: m.flowMod.priority!, idleTimeout: 0, hardTimeout: 0, flags: 0, importance: 0, cookie: m.flowMod.cookie, durationSec: 1, durationNsec: 0, packetCount: 0n, byteCount: 0n, match: m.flowMod.match, instructions: m.flowMod.instructions };
-      expect(flowBody(fromFlowStats(stats))).toBe(flowBody(f));
+      const back = fromFlowStats(stats);
+      expect(sameFlow(back, f)).toBe(true);
+      expect(flowKey(back)).toBe(flowKey(f));
     }
   });
 
   it('restricts strict modify and delete to the fabric cookie', () => {
-    const [mod, del] = toBundleMessages([{ kind: 'flow', command: 'modifyStrict', key: 'k', flow: ecmpFlow }, { kind: 'flow', command: 'deleteStrict', key: 'k', flow: ecmpFlow }], cookies);
+    const [mod, del] = toBundleMessages([{ kind: 'flow', command: 'modifyStrict', key: 'k', flow: ecmpFlow }, { kind: 'flow', command: 'deleteStrict', key: 'k', flow: ecmpFlow }]);
     if (mod?.type !== 'flowMod' || del?.type !== 'flowMod') throw new Error('expected flow mods');
     expect(mod.flowMod.cookieMask).toBe(cookies.cookieMask);
     expect([del.flowMod.cookie, del.flowMod.cookieMask]).toEqual([cookies.cookie, cookies.cookieMask]);
   });
 
   it('marks installed objects of a foreign shape, so they get rewritten rather than misread', () => {
-    const g = fromGroupDesc({ groupId: 65546, type: 'all', buckets: [{ actions: [{ type: 'output', port: 1 }] }] });
-    expect(g.foreign).toContain('type=all');
+    const g = fromGroupDesc({ groupId: 65546, type: 'select', buckets: [{ actions: [{ type: 'output', port: 1 }] }] });
+    expect(g.foreign).toContain('bucket0=output');
+    expect(fromGroupDesc({ groupId: 65546, type: 'ff', buckets: [] }).foreign).toContain('type=ff');
     const f = fromFlowStats({ tableId: 1, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, importance: 0, cookie: cookies.cookie, durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, match: { ethType: 0x800 }, instructions: [{ type: 'clearActions' }] });
     expect(f.foreignMatch).toContain('ethType');
     expect(f.actions).toEqual([{ type: 'other', text: 'instruction:clearActions' }]);

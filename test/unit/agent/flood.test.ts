@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
-import { FLOOD_PRIORITY } from '../../../src/agent/flood-openflow.js';
-import { floodGroupMod, floodGroupText, fromFloodGroupDesc } from '../../../src/agent/flood-openflow.js';
+import { FLOOD_PRIORITY, fromGroupDesc, Pipeline } from '../../../src/agent/openflow/pipeline.js';
+import { planOfSync } from '../../../src/agent/openflow/diff.js';
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
-import { fdbKey, ZERO_MAC, type FabricSettings, type FloodGroup, type KernelFdbEntry, type SpecGroup } from '../../../src/agent/model.js';
-import { planFloodSync } from '../../../src/agent/sync/flood-plan.js';
+import { fdbKey, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type OfGroup, type SpecGroup } from '../../../src/agent/model.js';
 import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
-import { flowText } from '../../../src/agent/openflow-text.js';
+import { flowText, groupText } from '../../../src/agent/openflow/text.js';
 import { fabric, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
 
 const TUNNEL = 9;
@@ -35,7 +34,6 @@ function converge(g: AgentGraph): string[] {
   const done: string[] = [];
   for (let round = 0; round < 5; round++) {
     const plan = planKernelSync(g.kernelDesired.data, { nexthops: g.nexthops.data.byId, fdb: g.fdb.data.byKey }, g.nodeState.data.spec!.fabric);
-    g.kernelDesired.floodGone(plan.floodGone);
     if (plan.ops.length === 0) return done;
     for (const op of plan.ops) {
       done.push(op.op === 'appendFlood' || op.op === 'delFlood' ? `${op.op} ${op.dst}` : op.op);
@@ -46,9 +44,19 @@ function converge(g: AgentGraph): string[] {
   throw new Error('kernel sync did not converge');
 }
 
-function floodGroupOf(g: AgentGraph, vni: number): FloodGroup {
+function floodGroupOf(g: AgentGraph, vni: number): OfGroup {
   const id = g.groupIds.data.floodGroupOf.get(vni)!;
-  return g.ofDesired.data.floodGroups.get(id)!;
+  return g.ofDesired.data.groups.get(id)!;
+}
+
+/** A flood group's VTEP buckets and local-port buckets. */
+const vtepsOf = (f: OfGroup) => f.buckets.flatMap((b) => (b.tunDst === undefined ? [] : [b.tunDst]));
+const portsOf = (f: OfGroup) => f.buckets.filter((b) => b.tunDst === undefined).map((b) => b.outPort);
+
+/** Only the group changes that turn `installed` into what ofDesired holds. */
+function groupPlan(g: AgentGraph, installed: Map<number, OfGroup>, scope?: Iterable<number>) {
+  return planOfSync({ groups: g.ofDesired.data.groups, flows: new Map() }, { groups: installed, flows: new Map() }, scope ? { groups: scope, flows: [] } : undefined)
+    .flatMap((c) => (c.kind === 'group' ? [{ command: c.command, group: c.group }] : []));
 }
 
 describe('flood lists: kernel', () => {
@@ -94,11 +102,11 @@ describe('flood lists: OpenFlow', () => {
     const g = graphWith([web]);
     converge(g);
     const f100 = floodGroupOf(g, 100);
-    expect(floodGroupText(f100)).toBe(
+    expect(groupText(f100)).toBe(
       `group_id=${f100.groupId},type=all,bucket=bucket_id:0,actions=set_field:192.0.2.2->tun_dst,output:9,bucket=bucket_id:1,actions=set_field:192.0.2.3->tun_dst,output:9,bucket=bucket_id:2,actions=output:1,bucket=bucket_id:3,actions=output:3`,
     );
     // VNI 200 has a port but no VTEPs: it floods among its local ports only.
-    expect(floodGroupOf(g, 200)).toMatchObject({ vteps: [], ports: [2] });
+    expect([vtepsOf(floodGroupOf(g, 200)), portsOf(floodGroupOf(g, 200))]).toEqual([[], [2]]);
     expect(f100.groupId).toBe(65536 + 65536 - 1 - 100); // counted down from the range's end
     const flows = [...g.ofDesired.data.flows.values()].filter((f) => f.priority === FLOOD_PRIORITY).map(flowText).sort();
     expect(flows).toHaveLength(2);
@@ -117,11 +125,10 @@ describe('flood lists: OpenFlow', () => {
     expect(report.updated).toEqual(expect.arrayContaining(['floodList', 'ofDesired']));
     const after = floodGroupOf(g, 100);
     expect(after.groupId).toBe(before.groupId);
-    expect(after.vteps).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.9']);
-    expect(g.ofDesired.data.tracked.changedFloodGroups).toEqual(new Set([before.groupId]));
+    expect(vtepsOf(after)).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.9']);
+    expect(g.ofDesired.data.tracked.changedGroups).toEqual(new Set([before.groupId]));
     expect(g.ofDesired.data.tracked.changedFlows.size).toBe(0);
-    expect(planFloodSync(g.ofDesired.data.floodGroups, new Map([[before.groupId, before]]), g.ofDesired.data.tracked.changedFloodGroups).before)
-      .toEqual([{ command: 'modify', group: after }]);
+    expect(groupPlan(g, new Map([[before.groupId, before]]), g.ofDesired.data.tracked.changedGroups)).toEqual([{ command: 'modify', group: after }]);
     expect(g.engine.nodeStats()['floodList']!.recompute).toBe(stats['floodList']!.recompute);
   });
 
@@ -135,13 +142,13 @@ describe('flood lists: OpenFlow', () => {
     for (let i = 0; i < 1000; i++) applyKernelEvent(g, { kind: 'fdb', op: 'new', entry: { ifindex: 10, mac: mac(i), vlan: 0, nhid: 10, state: 0x40, flags: 0x12 } });
     const report = g.engine.run();
     expect(report.updated).not.toContain('floodList');
-    expect(g.ofDesired.data.tracked.changedFloodGroups.size).toBe(0);
+    expect(g.ofDesired.data.tracked.changedGroups.has(g.groupIds.data.floodGroupOf.get(100)!)).toBe(false);
     expect(g.floodList.data.vteps.get(100)).toEqual(['192.0.2.2']);
   });
 
   it('keeps a flood group id found installed (from the VNI\'s flood flow), and ECMP ids never take it', () => {
     const g = graphWith([web]);
-    g.ovs.setAdopted(new Map(), new Map([[100, 65536 + 10]]));
+    g.ofInstalled.read([65536 + 10], { groups: new Map(), floodGroups: new Map([[100, 65536 + 10]]), slots: new Map() });
     // nhid 10 would prefer slot 65546: it must probe past the adopted flood group.
     applyKernelSnapshot(g, {
       links: [vxlan(10, 100), vxlan(11, 200)],
@@ -158,36 +165,40 @@ describe('flood lists: OpenFlow', () => {
     const g = graphWith([web]);
     converge(g);
     const id = g.groupIds.data.floodGroupOf.get(200)!;
-    const installed = new Map(g.ofDesired.data.floodGroups);
+    const installed = new Map(g.ofDesired.data.groups);
+    // What ofctrl reports after committing: the bridge holds these groups.
+    g.ofInstalled.read(installed.keys());
     g.ovs.setInterfaces('evpn-vxlan', [{ name: 'evpn-vxlan', ofport: TUNNEL }, { name: 'p1', ofport: 1, vni: 100 }, { name: 'p3', ofport: 3, vni: 100 }]);
     g.engine.run();
     expect(g.groupIds.data.floodGroupOf.has(200)).toBe(false);
     expect(g.groupIds.data.quarantine.has(id)).toBe(true);
-    const plan = planFloodSync(g.ofDesired.data.floodGroups, installed);
-    expect(plan.before).toEqual([]);
-    expect(plan.after.map((c) => [c.command, c.group.groupId])).toEqual([['delete', id]]);
+    expect(groupPlan(g, installed).map((c) => [c.command, c.group.groupId])).toEqual([['delete', id]]);
     expect([...g.ofDesired.data.flows.values()].filter((f) => f.priority === FLOOD_PRIORITY && f.match.metadata === 200n)).toHaveLength(0);
   });
 });
 
 describe('flood groups on the wire', () => {
-  const group: FloodGroup = { groupId: 130_000, vni: 100, vteps: ['192.0.2.2', '2001:db8::2'], tunnelPort: 9, ports: [1, 3] };
+  const pipeline = new Pipeline(fabric().ovs);
+  const group = pipeline.floodGroup(130_000, ['192.0.2.2', '2001:db8::2'], 9, [1, 3]);
 
   it('reads back what it writes', () => {
-    const mod = floodGroupMod('add', group);
+    const message = pipeline.toMessage({ kind: 'group', command: 'add', group });
+    if (message.type !== 'groupMod') throw new Error('not a group mod');
+    const mod = message.groupMod;
     expect(mod.type).toBe('all');
     expect(mod.buckets.map((b) => b.bucketId)).toEqual([0, 1, 2, 3]);
-    const back = fromFloodGroupDesc({ groupId: mod.groupId, type: 'all', buckets: mod.buckets }, 100);
+    expect(mod.buckets.every((b) => b.weight === undefined)).toBe(true);
+    const back = fromGroupDesc({ groupId: mod.groupId, type: 'all', buckets: mod.buckets });
     expect(back.foreign).toBeUndefined();
-    expect(floodGroupText(back)).toBe(floodGroupText(group));
-    expect(floodGroupText(group)).toContain('set_field:2001:db8::2->tun_ipv6_dst,output:9');
+    expect(back).toEqual(group);
+    expect(groupText(group)).toContain('set_field:2001:db8::2->tun_ipv6_dst,output:9');
   });
 
   it('marks what it would not write, so the sync rewrites it in place', () => {
-    const odd = fromFloodGroupDesc({ groupId: 1, type: 'select', buckets: [{ bucketId: 0, actions: [{ type: 'group', groupId: 7 }] }] }, 100);
-    expect(odd.foreign).toContain('type=select');
+    const odd = fromGroupDesc({ groupId: 130_000, type: 'indirect', buckets: [{ bucketId: 0, actions: [{ type: 'group', groupId: 7 }] }] });
+    expect(odd.foreign).toContain('type=indirect');
     expect(odd.foreign).toContain('bucket0=group');
-    const desired = { ...group, groupId: 1 };
-    expect(planFloodSync(new Map([[1, desired]]), new Map([[1, odd]])).before).toEqual([{ command: 'modify', group: desired }]);
+    const plan = planOfSync({ groups: new Map([[130_000, group]]), flows: new Map() }, { groups: new Map([[130_000, odd]]), flows: new Map() });
+    expect(plan).toEqual([{ kind: 'group', command: 'modify', group }]);
   });
 });

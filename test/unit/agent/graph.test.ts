@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createAgentGraph, type AgentGraph } from '../../../src/agent/engine/graph.js';
 import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel-input.js';
-import { flowText, groupText } from '../../../src/agent/openflow-text.js';
+import { flowText, groupText } from '../../../src/agent/openflow/text.js';
 import { expectWeightShares, vtepShares } from '../../harness/slots.js';
 import { installedSlotTables, slotTableOf } from '../../../src/agent/hash-slots.js';
 import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
@@ -28,6 +28,11 @@ function learned(ifindex: number, m: string, nhid: number): KernelFdbEntry {
   return { ifindex, mac: m, vlan: 0, nhid, state: 0x40, flags: 0x12 };
 }
 
+/** The select groups of ofDesired (the flood groups of the VNIs with ports aside). */
+function selectGroups(g: AgentGraph) {
+  return [...g.ofDesired.data.groups.values()].filter((group) => group.type === 'select');
+}
+
 function ofState(g: AgentGraph) {
   return {
     groups: [...g.ofDesired.data.groups.values()].map(groupText).sort(),
@@ -48,9 +53,15 @@ function restartedFrom(g: AgentGraph): AgentGraph {
     { name: 'p1', ofport: 1, vni: 100 },
     { name: 'p2', ofport: 2, vni: 200 },
   ]);
-  fresh.ovs.setAdopted(new Map(), new Map(), installedSlotTables(g.ofDesired.data.groups.values()));
+  fresh.ofInstalled.read(g.ofDesired.data.groups.keys(), { groups: new Map(), floodGroups: new Map(), slots: installedSlotTables(g.ofDesired.data.groups.values()) });
   fresh.engine.run();
   return fresh;
+}
+
+/** What ofctrl reports after committing ofDesired: the bridge holds exactly its groups. */
+function commitDesired(g: AgentGraph): void {
+  g.ofInstalled.read(g.ofDesired.data.groups.keys());
+  g.engine.run();
 }
 
 /** The incremental path ends where a full recompute of the same agent does. */
@@ -66,7 +77,8 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
 
   it('mirrors an extern_learn entry into one select group and one flow per MAC', () => {
     const g = graphWith({ nexthops, fdb: [learned(10, mac(1), 10), learned(10, mac(2), 10)] });
-    const { groups, flows } = ofState(g);
+    const { flows } = ofState(g);
+    const groups = selectGroups(g).map(groupText);
     const ofId = g.groupIds.data.ofGroupOf.get(10)!;
     expect(ofId).toBe(65536 + 10); // preferred slot: start + nhid mod size
     // Weights 3:1 as 16 hash slots: 12 to the first VTEP, 4 to the second.
@@ -94,12 +106,17 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
 
   it('drops the FDB entries of a deleted group although the kernel sends no neighbour deletion', () => {
     const g = graphWith({ nexthops, fdb: [learned(10, mac(1), 10)] });
+    commitDesired(g);
     applyKernelEvent(g, { kind: 'nexthop', op: 'del', nexthop: fdbGroup(10, []) });
     g.engine.run();
     expect(g.fdb.data.byKey.size).toBe(0);
-    expect(g.ofDesired.data.groups.size).toBe(0);
+    expect(selectGroups(g)).toHaveLength(0);
     expect([...g.ofDesired.data.flows.values()].filter((f) => f.table === 1 && f.match.ethDst !== undefined)).toHaveLength(0);
+    // The bridge still holds the group: its id is not given out again until ofctrl reports it gone.
     expect(g.groupIds.data.quarantine).toEqual(new Set([65546]));
+    g.ofInstalled.committed([], [65546]);
+    g.engine.run();
+    expect(g.groupIds.data.quarantine).toEqual(new Set());
   });
 
   it('reports invalid entries by reason and programs nothing for them', () => {
@@ -115,13 +132,13 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
       fdb: [learned(10, mac(1), 1), learned(10, mac(2), 12), learned(10, mac(3), 99), learned(10, mac(4), 13), learned(10, mac(5), 14), { ...learned(10, mac(6), 10), vlan: 5 }],
     });
     expect(g.evpnFdb.data.learned.invalid).toEqual({ NotAGroup: 1, NotFdb: 1, UnknownNexthop: 1, FamilyMismatch: 1, MixedFamily: 1, VlanNotZero: 1 });
-    expect(g.ofDesired.data.groups.size).toBe(0);
+    expect(selectGroups(g)).toHaveLength(0);
     expect([...g.ofDesired.data.flows.values()].filter((f) => f.table === 1 && f.match.ethDst !== undefined)).toHaveLength(0);
     // The unknown nexthop appears: the entry becomes valid.
     applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(99, [[2, 1]]) });
     g.engine.run();
     expect(g.evpnFdb.data.learned.ecmp).toBe(1);
-    expect(g.ofDesired.data.groups.size).toBe(1);
+    expect(selectGroups(g)).toHaveLength(1);
   });
 
   it('mirrors single-destination entries as a tunnel destination and output, without a group', () => {
@@ -271,7 +288,7 @@ describe('engine graph: incremental processing equals a full recompute', () => {
         for (const batch of batches) {
           for (const ev of batch) applyKernelEvent(g, ev);
           g.engine.run();
-          g.groupIds.confirmDeleted([...g.groupIds.data.quarantine]);
+          commitDesired(g);
         }
         // A fresh graph fed the final kernel state in one snapshot.
         const fresh = restartedFrom(g);
@@ -380,7 +397,7 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
             for (const op of plan.ops) applyKernelEvent(g, observedAfter(op, g.nodeState.data.spec!.fabric));
             g.engine.run();
           }
-          g.groupIds.confirmDeleted([...g.groupIds.data.quarantine]);
+          commitDesired(g);
           const left = planKernelSync(g.kernelDesired.data, { nexthops: g.nexthops.data.byId, fdb: g.fdb.data.byKey }, g.nodeState.data.spec!.fabric);
           expect(left.ops).toEqual([]);
           // Every MAC of a live group is forwarded by OVS to exactly its VTEPs with its weights.

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { toBundleMessages } from '../../../src/agent/edge/openflow.js';
-import type { OfGroup } from '../../../src/agent/model.js';
+import { Pipeline } from '../../../src/agent/openflow/pipeline.js';
 import { formatGroupMod } from '../../../src/lib/openflow/index.js';
+import { fabric } from './fixtures.js';
 
-const cookies = { cookie: 0x45564e0000000000n, cookieMask: 0xffffffff00000000n };
-
-function groupModFor(selectionMethod: OfGroup['selectionMethod']) {
-  const group: OfGroup = {
-    groupId: 65536,
-    selectionMethod,
-    buckets: [
-      { bucketId: 0, weight: 3, tunDst: '198.51.100.2', outPort: 9 },
-      { bucketId: 1, weight: 1, tunDst: '198.51.100.3', outPort: 9 },
-    ],
-  };
-  const [message] = toBundleMessages([{ kind: 'group', command: 'add', group }], cookies);
-  if (message?.type !== 'groupMod') throw new Error('expected a group mod');
+function groupModFor(selectionMethod: 'dp_hash' | 'hash') {
+  const pipeline = new Pipeline(fabric().ovs);
+  const group = pipeline.weightedGroup(65536, selectionMethod, [{ vtep: '198.51.100.2', weight: 3 }, { vtep: '198.51.100.3', weight: 1 }], 9);
+  const message = pipeline.toMessage({ kind: 'group', command: 'add', group });
+  if (message.type !== 'groupMod') throw new Error('expected a group mod');
   return message.groupMod;
 }
 

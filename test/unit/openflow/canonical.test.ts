@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalGroup, canonicalMatch, deleteStrictOf, diffFlows, diffGroups, flowIdentity, flowKey, groupKey } from '../../../src/lib/openflow/canonical.js';
+import { canonicalGroup, canonicalMatch, flowIdentity, groupKey } from '../../../src/lib/openflow/canonical.js';
 import { formatFlow, formatGroup, formatMatch } from '../../../src/lib/openflow/format.js';
 import type { FlowStats, GroupDesc, GroupMod } from '../../../src/lib/openflow/index.js';
 
 const out = (port: number) => ({ type: 'output' as const, port });
 
-describe('canonical forms and diffs', () => {
+describe('canonical forms', () => {
   it('treats a select bucket without weight as weight 1 and a missing bucket id as its position', () => {
     const desired: GroupMod = { command: 'add', type: 'select', groupId: 5, buckets: [{ actions: [out(1)] }, { weight: 3, actions: [out(2)] }] };
     const installed: GroupDesc = { groupId: 5, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }, { bucketId: 1, weight: 3, actions: [out(2)] }] };
@@ -23,39 +23,6 @@ describe('canonical forms and diffs', () => {
     // Bits outside the mask do not matter; an all-ones mask is an exact match.
     expect(f({ value: 0x1234n, mask: 0xffn })).toBe(f({ value: 0x34n, mask: 0xffn }));
     expect(f({ value: 7n, mask: 0xffffffffffffffffn })).toBe(f(7n));
-  });
-
-  it('diffs groups into add, modify and remove', () => {
-    const installed: GroupDesc[] = [
-      { groupId: 1, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }] },
-      { groupId: 2, type: 'select', buckets: [{ bucketId: 0, weight: 1, actions: [out(1)] }] },
-      { groupId: 3, type: 'select', buckets: [] },
-    ];
-    const desired: GroupMod[] = [
-      { command: 'add', type: 'select', groupId: 1, buckets: [{ actions: [out(1)] }] },
-      { command: 'add', type: 'select', groupId: 2, buckets: [{ weight: 2, actions: [out(1)] }] },
-      { command: 'add', type: 'select', groupId: 4, buckets: [{ actions: [out(1)] }] },
-    ];
-    const d = diffGroups(desired, installed);
-    expect(d.add.map((g) => g.groupId)).toEqual([4]);
-    expect(d.modify.map((g) => g.groupId)).toEqual([2]);
-    expect(d.remove.map((g) => g.groupId)).toEqual([3]);
-  });
-
-  it('diffs flows by identity (table, priority, match), then by cookie and actions', () => {
-    const base: FlowStats = { tableId: 1, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, importance: 0, cookie: 1n, durationSec: 9, durationNsec: 0, packetCount: 5n, byteCount: 9n, match: { ethDst: '02:00:00:00:00:01' }, instructions: [{ type: 'applyActions', actions: [{ type: 'group', groupId: 1 }] }] };
-    const installed: FlowStats[] = [base, { ...base, match: { ethDst: '02:00:00:00:00:02' } }, { ...base, match: { ethDst: '02:00:00:00:00:03' } }];
-    const desired = [
-      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:01' }, instructions: base.instructions },
-      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:02' }, instructions: [{ type: 'applyActions' as const, actions: [{ type: 'group' as const, groupId: 2 }] }] },
-      { tableId: 1, priority: 100, cookie: 1n, match: { ethDst: '02:00:00:00:00:04' }, instructions: base.instructions },
-    ];
-    const d = diffFlows(desired, installed);
-    expect(d.add.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:04']);
-    expect(d.modify.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:02']);
-    expect(d.remove.map((f) => f.match.ethDst)).toEqual(['02:00:00:00:00:03']);
-    expect(flowKey(base)).toBe(flowKey(desired[0]!));
-    expect(deleteStrictOf(d.remove[0]!)).toMatchObject({ command: 'deleteStrict', tableId: 1, priority: 100, match: { ethDst: '02:00:00:00:00:03' } });
   });
 
   it('formats like ovs-ofctl', () => {

@@ -26,6 +26,7 @@ import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import { ipFamily, NTF_MASTER, ZERO_MAC, type FabricSettings, type KernelFdbEntry, type KernelLink, type KernelNexthop, type Path } from '../../model.js';
 import { isOwnedFdbEntry, isOwnedNexthop } from '../../ownership.js';
+import { deepEqual } from '../../../util/equal.js';
 
 export const INVALID_REASONS = [
   'UnknownNexthop',
@@ -283,7 +284,6 @@ function evaluate(
   const vni = link.vxlan.external ? (entry.vni ?? link.vxlan.vni) : link.vxlan.vni;
   // Literals rather than `{ ...base, ... }` (one per FDB entry, 100,000 at
   // scale: the spread copies were larger objects plus a garbage `base`).
-  // Property order as before: sameEntry compares JSON text.
   const { mac } = entry;
   if (entry.vlan !== 0) {
     return { mac, vni, owned, kind: 'invalid', reason: 'VlanNotZero', detail: `entry on VLAN ${entry.vlan}, only VLAN 0 is mirrored` };
@@ -301,11 +301,11 @@ function evaluate(
 }
 
 function sameEntry(a: EvpnEntry, b: EvpnEntry): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return deepEqual(a, b);
 }
 
 function sameResolution(a: GroupResolution, b: GroupResolution): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return deepEqual(a, b);
 }
 
 /** Orders addresses numerically within a family (IPv4 before IPv6), so bucket ids are stable. */

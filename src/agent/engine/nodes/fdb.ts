@@ -15,7 +15,7 @@
  * linger until the next dump (what Open Virtual Network does).
  */
 import type { EngineNode } from '../engine.js';
-import { fdbKey, type KernelFdbEntry } from '../../model.js';
+import { fdbKey, sameFdbEntry, type KernelFdbEntry } from '../../model.js';
 import { KeyIndex } from './key-index.js';
 
 export interface FdbData {
@@ -47,7 +47,7 @@ export function createFdbNode(): FdbNode {
   };
   const put = (entry: KernelFdbEntry, key = fdbKey(entry)): void => {
     const old = data.byKey.get(key);
-    if (old && JSON.stringify(old) === JSON.stringify(entry)) return;
+    if (old && sameFdbEntry(old, entry)) return;
     if (old) del(key);
     data.byKey.set(key, entry);
     if (entry.nhid !== undefined) data.byNhid.add(entry.nhid, key);

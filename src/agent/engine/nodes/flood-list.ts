@@ -24,18 +24,18 @@
  */
 import type { EngineNode, HandlerResult } from '../engine.js';
 import type { FdbNode } from './fdb.js';
-import type { KernelDesiredNode } from './kernel-desired.js';
+import type { KernelDesiredData } from './kernel-desired.js';
 import type { LinksNode } from './links.js';
 import type { NodeStateNode } from './node-state.js';
 import { compareIp } from './evpn-fdb.js';
-import { ipFamily, isFloodKey, NTF_MASTER } from '../../model.js';
+import { ipFamily, isFloodKey, NTF_MASTER, sameStrings } from '../../model.js';
 
 export interface FloodListData {
   vteps: Map<number, string[]>;
   tracked: { full: boolean; changedVnis: Set<number> };
 }
 
-export function createFloodListNode(deps: { nodeState: NodeStateNode; links: LinksNode; fdb: FdbNode; kernelDesired: KernelDesiredNode }): EngineNode<FloodListData> {
+export function createFloodListNode(deps: { nodeState: NodeStateNode; links: LinksNode; fdb: FdbNode; kernelDesired: EngineNode<KernelDesiredData> }): EngineNode<FloodListData> {
   const { nodeState, links, fdb, kernelDesired } = deps;
   const data: FloodListData = { vteps: new Map(), tracked: { full: false, changedVnis: new Set() } };
   const zeroKeys = new Set<string>();
@@ -58,7 +58,7 @@ export function createFloodListNode(deps: { nodeState: NodeStateNode; links: Lin
     }
     const lists = new Map([...next].map(([vni, set]) => [vni, [...set].sort(compareIp)]));
     for (const vni of new Set([...lists.keys(), ...data.vteps.keys()])) {
-      if (JSON.stringify(lists.get(vni)) !== JSON.stringify(data.vteps.get(vni))) data.tracked.changedVnis.add(vni);
+      if (!sameStrings(lists.get(vni), data.vteps.get(vni))) data.tracked.changedVnis.add(vni);
     }
     data.vteps = lists;
   };

@@ -3,7 +3,8 @@
  * least one valid ECMP FDB entry, always inside ovs.groupIdRange.
  *
  * Consumes: nodeState (range), evpnFdb (which groups are in use), ovs
- * (group ids found installed after a (re)connect).
+ * (VNIs with local ports), ofInstalled (group ids found installed after a
+ * (re)connect, and which ids the bridge holds).
  * Produces: kernel nhid → OpenFlow group id; tracked: nhids whose id
  * appeared, changed or went away.
  *
@@ -15,9 +16,10 @@
  *  2. the preferred slot start + (nhid mod size): deterministic, so even
  *     with OVS emptied (restarted) the same ids come back in practice;
  *  3. the next free id after it (linear probing, wrapping inside the range).
- * An id is never reused while a group with that id may still be installed:
- * released ids stay in quarantine until the OVS sync confirms their
- * deletion (`confirmDeleted`).
+ * An id is never reused while a group with that id is still installed:
+ * a released id the bridge holds stays in quarantine until ofInstalled
+ * reports it gone (so a select group's id never becomes a flood group's
+ * in place, or the reverse). An id the bridge never got is free at once.
  *
  * Flood groups (one `all` group per VNI with local ports) share the range:
  * adopted from the installed flood flow of the VNI (table T+1, metadata=VNI,
@@ -29,6 +31,7 @@ import type { EngineNode, HandlerResult } from '../engine.js';
 import type { EvpnFdbData } from './evpn-fdb.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OvsNode } from './ovs.js';
+import type { OfInstalledNode } from './of-installed.js';
 import { inRange } from '../../ownership.js';
 import type { IdRange } from '../../model.js';
 
@@ -36,19 +39,15 @@ export interface GroupIdsData {
   ofGroupOf: Map<number, number>;
   /** VNI → flood group id. */
   floodGroupOf: Map<number, number>;
-  /** Released ids whose deletion OVS has not confirmed yet. */
+  /** Released ids the bridge still holds. */
   quarantine: Set<number>;
   exhausted: Set<number>;
   tracked: { full: boolean; changed: Set<number>; changedFlood: Set<number> };
 }
 
-export interface GroupIdsNode extends EngineNode<GroupIdsData> {
-  /** The OVS sync deleted (or never installed) these group ids. */
-  confirmDeleted(ids: Iterable<number>): void;
-}
-
-export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: EngineNode<EvpnFdbData>; ovs: OvsNode }): GroupIdsNode {
-  const { nodeState, evpnFdb, ovs } = deps;
+export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: EngineNode<EvpnFdbData>; ovs: OvsNode; ofInstalled: OfInstalledNode }): EngineNode<GroupIdsData> {
+  const { nodeState, evpnFdb, ovs, ofInstalled } = deps;
+  const adoption = () => ofInstalled.data.adopted;
   const data: GroupIdsData = {
     ofGroupOf: new Map(),
     floodGroupOf: new Map(),
@@ -62,7 +61,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
 
   const allocate = (nhid: number, r: IdRange): number | undefined => {
     const free = (id: number): boolean => !used.has(id) && !data.quarantine.has(id) && !adoptedByOther(id, nhid);
-    const adopted = ovs.data.adoptedGroups.get(nhid);
+    const adopted = adoption().groups.get(nhid);
     if (adopted !== undefined && inRange(adopted, r) && !used.has(adopted)) return adopted;
     const first = nhid % r.size;
     for (let i = 0; i < r.size; i++) {
@@ -72,18 +71,18 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     return undefined;
   };
   const adoptedByOther = (id: number, nhid: number): boolean => {
-    for (const [n, g] of ovs.data.adoptedGroups) if (g === id && n !== nhid) return true;
-    for (const g of ovs.data.adoptedFloodGroups.values()) if (g === id) return true;
+    for (const [n, g] of adoption().groups) if (g === id && n !== nhid) return true;
+    for (const g of adoption().floodGroups.values()) if (g === id) return true;
     return false;
   };
   const adoptedByOtherFlood = (id: number, vni: number): boolean => {
-    for (const g of ovs.data.adoptedGroups.values()) if (g === id) return true;
-    for (const [v, g] of ovs.data.adoptedFloodGroups) if (g === id && v !== vni) return true;
+    for (const g of adoption().groups.values()) if (g === id) return true;
+    for (const [v, g] of adoption().floodGroups) if (g === id && v !== vni) return true;
     return false;
   };
 
   const allocateFlood = (vni: number, r: IdRange): number | undefined => {
-    const adopted = ovs.data.adoptedFloodGroups.get(vni);
+    const adopted = adoption().floodGroups.get(vni);
     if (adopted !== undefined && inRange(adopted, r) && !used.has(adopted)) return adopted;
     const first = r.size - 1 - (vni % r.size);
     for (let i = 0; i < r.size; i++) {
@@ -93,7 +92,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     return undefined;
   };
   const assignFlood = (vni: number, r: IdRange, previous?: number): void => {
-    const keep = previous !== undefined && !ovs.data.adoptedFloodGroups.has(vni) && inRange(previous, r) && !used.has(previous) && !adoptedByOtherFlood(previous, vni);
+    const keep = previous !== undefined && !adoption().floodGroups.has(vni) && inRange(previous, r) && !used.has(previous) && !adoptedByOtherFlood(previous, vni);
     const id = keep ? previous : allocateFlood(vni, r);
     if (id !== undefined) {
       data.floodGroupOf.set(vni, id);
@@ -107,7 +106,7 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     if (id === undefined) return;
     data.floodGroupOf.delete(vni);
     used.delete(id);
-    data.quarantine.add(id);
+    retire(id);
     data.tracked.changedFlood.add(vni);
   };
   /** VNIs with local ports get a flood group: their BUM traffic has somewhere to go. */
@@ -130,8 +129,13 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     if (id === undefined) return;
     data.ofGroupOf.delete(nhid);
     used.delete(id);
-    data.quarantine.add(id);
+    retire(id);
     data.tracked.changed.add(nhid);
+  };
+
+  /** An id given up: quarantined while the bridge holds it. */
+  const retire = (id: number): void => {
+    if (ofInstalled.data.groupIds.has(id)) data.quarantine.add(id);
   };
 
   const inUse = (): number[] => [...evpnFdb.data.ecmpUsers.nhids()].sort((a, b) => a - b);
@@ -146,10 +150,10 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     if (r) {
       // Adopted ids first, then the ids this process already gave out, so a
       // recompute renames nothing; fresh allocations last.
-      const rank = (nhid: number): number => (ovs.data.adoptedGroups.has(nhid) ? 0 : previous.has(nhid) ? 1 : 2);
+      const rank = (nhid: number): number => (adoption().groups.has(nhid) ? 0 : previous.has(nhid) ? 1 : 2);
       for (const nhid of [...wanted].sort((a, b) => rank(a) - rank(b) || a - b)) {
         const prev = previous.get(nhid);
-        const adopted = ovs.data.adoptedGroups.get(nhid);
+        const adopted = adoption().groups.get(nhid);
         if (adopted === undefined && prev !== undefined && inRange(prev, r) && !used.has(prev) && !adoptedByOther(prev, nhid)) {
           data.ofGroupOf.set(nhid, prev);
           used.add(prev);
@@ -163,16 +167,16 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     if (r) {
       const vnis = floodVnis();
       // Adopted first, so a fresh allocation never takes an id found installed.
-      for (const vni of vnis) if (ovs.data.adoptedFloodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
-      for (const vni of vnis) if (!ovs.data.adoptedFloodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
+      for (const vni of vnis) if (adoption().floodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
+      for (const vni of vnis) if (!adoption().floodGroups.has(vni)) assignFlood(vni, r, previousFlood.get(vni));
     }
     for (const [vni, id] of previousFlood) {
       if (data.floodGroupOf.get(vni) !== id) data.tracked.changedFlood.add(vni);
-      if (!used.has(id)) data.quarantine.add(id);
+      if (!used.has(id)) retire(id);
     }
     for (const [nhid, id] of previous) {
       if (data.ofGroupOf.get(nhid) !== id) data.tracked.changed.add(nhid);
-      if (!used.has(id)) data.quarantine.add(id);
+      if (!used.has(id)) retire(id);
     }
     data.tracked.full = true;
     return 'updated';
@@ -195,7 +199,6 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
   };
 
   const onOvs = (): HandlerResult => {
-    if (ovs.data.tracked.adoptedChanged) return 'unhandled';
     const r = range();
     if (!r) return 'unchanged';
     for (const vni of [...ovs.data.tracked.changedVnis].sort((a, b) => a - b)) {
@@ -206,18 +209,34 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
     return data.tracked.changedFlood.size > 0 ? 'updated' : 'unchanged';
   };
 
+  /** Quarantined ids the bridge no longer holds are free; a group that found no id may find one now. */
+  const onOfInstalled = (): HandlerResult => {
+    if (ofInstalled.data.tracked.adoptedChanged) return 'unhandled';
+    const r = range();
+    let freed = false;
+    for (const id of ofInstalled.data.tracked.deletedGroupIds) {
+      if (data.quarantine.has(id) && !ofInstalled.data.groupIds.has(id)) {
+        data.quarantine.delete(id);
+        freed = true;
+      }
+    }
+    if (freed && r) for (const nhid of [...data.exhausted].sort((a, b) => a - b)) if (evpnFdb.data.ecmpUsers.has(nhid) && allocate(nhid, r) !== undefined) {
+      data.exhausted.delete(nhid);
+      assign(nhid, r);
+    }
+    return data.tracked.changed.size > 0 ? 'updated' : 'unchanged';
+  };
+
   return {
     name: 'groupIds',
     inputs: [
       { node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged ? 'unhandled' : 'unchanged') },
       { node: evpnFdb, handler: onEvpnFdb },
       { node: ovs, handler: onOvs },
+      { node: ofInstalled, handler: onOfInstalled },
     ],
     data,
     recompute,
-    confirmDeleted(ids) {
-      for (const id of ids) if (!used.has(id)) data.quarantine.delete(id);
-    },
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changed.clear();

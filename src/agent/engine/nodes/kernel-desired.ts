@@ -30,15 +30,16 @@
  * names no nexthop, so nothing in the kernel marks it as ours. The rule:
  * an all-zeros entry whose (device, dst) is desired now is ours (writing
  * it again would change nothing); one that was desired earlier in this
- * process's life and no longer is, is "retired" and deleted; any other is
- * left alone, because another EVPN speaker may have installed it. The
+ * process's life and no longer is, is "retired" and deleted (it is
+ * forgotten once the fdb input shows it gone); any other is left alone, because another EVPN speaker may have installed it. The
  * price: an entry we wrote whose VTEP left the spec while the agent was
  * not running stays in the kernel, which is the safe side (an extra flood
  * copy, never a lost one).
  *
  * Handled incrementally: group-level spec changes (only those groups are
  * rebuilt); nexthop changes that do not touch our range; FDB changes
- * (they matter only for adoption at the first computation).
+ * (they matter for adoption at the first computation, and for retired
+ * flood entries, forgotten once gone).
  */
 import type { EngineNode, HandlerResult } from '../engine.js';
 import type { FdbNode } from './fdb.js';
@@ -90,14 +91,9 @@ export interface KernelDesiredData {
   conflicts: number[];
   /** Flood entries by fdbKey. */
   flood: Map<string, DesiredFloodEntry>;
-  /** Flood entries this process desired earlier and no longer does: delete them if present. */
+  /** Flood entries this process desired earlier and no longer does, still in the kernel: delete them. */
   floodRetired: Map<string, DesiredFloodEntry>;
   tracked: { full: boolean; changedGroups: Set<string>; floodChanged: boolean };
-}
-
-export interface KernelDesiredNode extends EngineNode<KernelDesiredData> {
-  /** The kernel sync found these retired flood entries gone: forget them. */
-  floodGone(keys: Iterable<string>): void;
 }
 
 export function deviceName(template: string, vni: number): string {
@@ -109,7 +105,7 @@ export function createKernelDesiredNode(deps: {
   links: LinksNode;
   nexthops: NexthopsNode;
   fdb: FdbNode;
-}): KernelDesiredNode {
+}): EngineNode<KernelDesiredData> {
   const { nodeState, links, nexthops, fdb } = deps;
   const data: KernelDesiredData = {
     nexthops: new Map(),
@@ -270,7 +266,7 @@ export function createKernelDesiredNode(deps: {
     }
     for (const [key, e] of data.flood) {
       if (!next.has(key)) {
-        data.floodRetired.set(key, e);
+        if (fdb.data.byKey.has(key)) data.floodRetired.set(key, e);
         data.tracked.floodChanged = true;
       }
     }
@@ -366,19 +362,26 @@ export function createKernelDesiredNode(deps: {
     return 'unchanged';
   };
 
+  /** Retired flood entries the kernel no longer holds are forgotten (kernelctrl deleted them, or someone else did). */
+  const onFdb = (): HandlerResult => {
+    if (data.floodRetired.size === 0) return 'unchanged';
+    let forgot = false;
+    for (const key of fdb.data.tracked.changed) {
+      if (data.floodRetired.has(key) && !fdb.data.byKey.has(key)) forgot = data.floodRetired.delete(key);
+    }
+    return forgot ? 'updated' : 'unchanged';
+  };
+
   return {
     name: 'kernelDesired',
     inputs: [
       { node: nodeState, handler: onNodeState },
       { node: links, handler: onLinks },
       { node: nexthops, handler: onNexthops },
-      { node: fdb, handler: () => 'unchanged' },
+      { node: fdb, handler: onFdb },
     ],
     data,
     recompute,
-    floodGone(keys) {
-      for (const key of keys) data.floodRetired.delete(key);
-    },
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();

@@ -5,7 +5,7 @@
  * Produces: devices by ifindex and by name; tracked: changed ifindexes.
  */
 import type { EngineNode } from '../engine.js';
-import type { KernelLink } from '../../model.js';
+import { sameLink, type KernelLink } from '../../model.js';
 
 export interface LinksData {
   byIndex: Map<number, KernelLink>;
@@ -25,7 +25,7 @@ export function createLinksNode(): LinksNode {
   const data: LinksData = { byIndex: new Map(), byName: new Map(), tracked: { changed: new Set() } };
   const put = (link: KernelLink): boolean => {
     const old = data.byIndex.get(link.ifindex);
-    if (old && JSON.stringify(old) === JSON.stringify(link)) return false;
+    if (old && sameLink(old, link)) return false;
     if (old && data.byName.get(old.name) === old) data.byName.delete(old.name);
     data.byIndex.set(link.ifindex, link);
     data.byName.set(link.name, link);

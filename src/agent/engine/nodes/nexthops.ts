@@ -13,7 +13,7 @@
  * and is left with stale pointers.)
  */
 import type { EngineNode } from '../engine.js';
-import type { KernelNexthop } from '../../model.js';
+import { sameNexthop, type KernelNexthop } from '../../model.js';
 
 export interface NexthopsData {
   byId: Map<number, KernelNexthop>;
@@ -61,7 +61,7 @@ export function createNexthopsNode(): NexthopsNode {
   };
   const put = (nh: KernelNexthop): void => {
     const old = data.byId.get(nh.id);
-    if (old && JSON.stringify(old) === JSON.stringify(nh)) return;
+    if (old && sameNexthop(old, nh)) return;
     if (old) unindex(old);
     data.byId.set(nh.id, nh);
     index(nh);

@@ -8,6 +8,7 @@
  */
 import type { EngineNode } from '../engine.js';
 import type { NodeSpec, SpecGroup } from '../../model.js';
+import { deepEqual } from '../../../util/equal.js';
 
 export interface NodeStateData {
   spec: NodeSpec | undefined;
@@ -35,7 +36,7 @@ export function createNodeStateNode(): NodeStateNode {
       pending = undefined;
       const prev = data.spec;
       data.spec = next;
-      if (prev === undefined || JSON.stringify(prev.fabric, bigintJson) !== JSON.stringify(next.fabric, bigintJson)) {
+      if (prev === undefined || !deepEqual(prev.fabric, next.fabric)) {
         data.tracked.fabricChanged = true;
         return 'updated';
       }
@@ -54,10 +55,5 @@ export function createNodeStateNode(): NodeStateNode {
 }
 
 function sameGroup(a: SpecGroup | undefined, b: SpecGroup | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-export function bigintJson(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
+  return deepEqual(a, b);
 }

@@ -1,12 +1,11 @@
 /**
- * ovs — input node: what the agent observes of Open vSwitch.
+ * ovs — input node: the bridge's interfaces, as the agent cares about them.
  *
- * Consumes: the OVSDB Interface monitor (ofports, external_ids:evpn-vni) and,
- * after each (re)connect, the OpenFlow group ids already installed for
- * kernel nexthop groups (recovered from our flows' cookies, see groupIds).
- * Produces: the tunnel port's ofport, the local ports per VNI, the adopted
- * group ids and the hash-slot tables of the installed dp_hash groups; tracked: whether the tunnel port changed, which VNIs' port
- * sets changed, whether adoption changed.
+ * Consumes: the OVSDB Interface monitor (ofports, external_ids:evpn-vni,
+ * Interface:error).
+ * Produces: the tunnel port's ofport (or why it has none) and the local
+ * ports per VNI; tracked: whether the tunnel port changed, which VNIs'
+ * port sets changed.
  */
 import type { EngineNode } from '../engine.js';
 import type { OvsInterface } from '../../model.js';
@@ -15,52 +14,30 @@ export interface OvsData {
   tunnelOfport: number | undefined;
   /** Why the tunnel port has no ofport, when OVS says (Interface:error). */
   tunnelProblem: string | undefined;
+  /** VNI → the ofports of its local ports, ascending. */
   portsByVni: Map<number, number[]>;
-  /** kernel nexthop group id → OpenFlow group id found installed. */
-  adoptedGroups: Map<number, number>;
-  /** VNI → flood group id found installed (from the VNI's flood flow). */
-  adoptedFloodGroups: Map<number, number>;
-  /** OpenFlow group id → the hash-slot table (slot → VTEP) of an installed dp_hash group. */
-  adoptedSlots: Map<number, readonly string[]>;
-  tracked: { tunnelChanged: boolean; changedVnis: Set<number>; adoptedChanged: boolean };
+  tracked: { tunnelChanged: boolean; changedVnis: Set<number> };
 }
 
 export interface OvsNode extends EngineNode<OvsData> {
   /** The full current Interface table of the bridge (the monitor's view). */
   setInterfaces(tunnelPort: string, interfaces: OvsInterface[]): void;
-  setAdopted(groups: Map<number, number>, floodGroups?: Map<number, number>, slots?: Map<number, readonly string[]>): void;
 }
 
 export function createOvsNode(): OvsNode {
-  let pendingIfaces: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
-  let pendingAdopted: Map<number, number> | undefined;
-  let pendingAdoptedFlood: Map<number, number> | undefined;
-  let pendingAdoptedSlots: Map<number, readonly string[]> | undefined;
-  const data: OvsData = {
-    tunnelOfport: undefined,
-    tunnelProblem: undefined,
-    portsByVni: new Map(),
-    adoptedGroups: new Map(),
-    adoptedFloodGroups: new Map(),
-    adoptedSlots: new Map(),
-    tracked: { tunnelChanged: false, changedVnis: new Set(), adoptedChanged: false },
-  };
+  let pending: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
+  const data: OvsData = { tunnelOfport: undefined, tunnelProblem: undefined, portsByVni: new Map(), tracked: { tunnelChanged: false, changedVnis: new Set() } };
   return {
     name: 'ovs',
     inputs: [],
     data,
     setInterfaces(tunnelPort, interfaces) {
-      pendingIfaces = { tunnelPort, interfaces };
-    },
-    setAdopted(groups, floodGroups = new Map(), slots = new Map()) {
-      pendingAdopted = groups;
-      pendingAdoptedFlood = floodGroups;
-      pendingAdoptedSlots = slots;
+      pending = { tunnelPort, interfaces };
     },
     recompute() {
-      if (pendingIfaces) {
-        const { tunnelPort, interfaces } = pendingIfaces;
-        pendingIfaces = undefined;
+      if (pending) {
+        const { tunnelPort, interfaces } = pending;
+        pending = undefined;
         const tunnelIface = interfaces.find((i) => i.name === tunnelPort);
         const tunnel = tunnelIface && tunnelIface.ofport > 0 ? tunnelIface.ofport : undefined;
         data.tunnelProblem = tunnel !== undefined ? undefined : tunnelIface?.error ?? (tunnelIface ? 'no ofport assigned yet' : `port ${tunnelPort} is not on the bridge`);
@@ -71,48 +48,26 @@ export function createOvsNode(): OvsNode {
         const next = new Map<number, number[]>();
         for (const i of interfaces) {
           if (i.vni === undefined || i.ofport <= 0 || i.name === tunnelPort) continue;
-          next.set(i.vni, [...(next.get(i.vni) ?? []), i.ofport].sort((a, b) => a - b));
+          let ports = next.get(i.vni);
+          if (!ports) next.set(i.vni, (ports = []));
+          ports.push(i.ofport);
         }
+        for (const ports of next.values()) ports.sort((a, b) => a - b);
         for (const vni of new Set([...next.keys(), ...data.portsByVni.keys()])) {
-          if (JSON.stringify(next.get(vni)) !== JSON.stringify(data.portsByVni.get(vni))) data.tracked.changedVnis.add(vni);
+          if (!sameNumbers(next.get(vni), data.portsByVni.get(vni))) data.tracked.changedVnis.add(vni);
         }
         data.portsByVni = next;
       }
-      if (pendingAdopted) {
-        const same = pendingAdopted.size === data.adoptedGroups.size
-          && [...pendingAdopted].every(([k, v]) => data.adoptedGroups.get(k) === v);
-        if (!same) {
-          data.adoptedGroups = pendingAdopted;
-          data.tracked.adoptedChanged = true;
-        }
-        pendingAdopted = undefined;
-      }
-      if (pendingAdoptedFlood) {
-        if (!sameMap(pendingAdoptedFlood, data.adoptedFloodGroups)) {
-          data.adoptedFloodGroups = pendingAdoptedFlood;
-          data.tracked.adoptedChanged = true;
-        }
-        pendingAdoptedFlood = undefined;
-      }
-      if (pendingAdoptedSlots) {
-        // Always news, even when equal to the last adoption: what OVS holds
-        // after a reconnect must replace any table the agent computed but
-        // never got installed.
-        data.adoptedSlots = pendingAdoptedSlots;
-        data.tracked.adoptedChanged = true;
-        pendingAdoptedSlots = undefined;
-      }
-      const t = data.tracked;
-      return t.tunnelChanged || t.changedVnis.size > 0 || t.adoptedChanged ? 'updated' : 'unchanged';
+      return data.tracked.tunnelChanged || data.tracked.changedVnis.size > 0 ? 'updated' : 'unchanged';
     },
     clearTracked() {
       data.tracked.tunnelChanged = false;
       data.tracked.changedVnis.clear();
-      data.tracked.adoptedChanged = false;
     },
   };
 }
 
-function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
-  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+function sameNumbers(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -11,13 +11,13 @@
 import type { EngineNode } from '../engine.js';
 import type { EvpnFdbData, LearnedCounts } from './evpn-fdb.js';
 import type { FdbNode } from './fdb.js';
-import type { GroupIdsNode } from './group-ids.js';
+import type { GroupIdsData } from './group-ids.js';
 import type { KernelDesiredData } from './kernel-desired.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
-import { fdbKey, type OfGroup, type Path } from '../../model.js';
+import { fdbKey, sameMembers, type OfGroup, type Path } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
 
@@ -62,7 +62,7 @@ export function createStatusNode(deps: {
   nexthops: NexthopsNode;
   fdb: FdbNode;
   evpnFdb: EngineNode<EvpnFdbData>;
-  groupIds: GroupIdsNode;
+  groupIds: EngineNode<GroupIdsData>;
   ofDesired: EngineNode<OfDesiredData>;
   floodList: EngineNode<FloodListData>;
 }): EngineNode<StatusData> {
@@ -91,7 +91,7 @@ export function createStatusNode(deps: {
       const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys()]);
       data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
         const ofGroupId = groupIds.data.floodGroupOf.get(vni);
-        const planned = ofGroupId !== undefined && ofDesired.data.floodGroups.has(ofGroupId);
+        const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
         return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
       });
       data.groups = (spec?.groups ?? []).map((g) => {
@@ -112,8 +112,7 @@ export function createStatusNode(deps: {
         report.nexthopGroupId = nhid;
         const desired = kernelDesired.data.groups.get(nhid);
         const observed = nexthops.data.byId.get(nhid);
-        const groupOk = desired !== undefined && observed?.members !== undefined
-          && JSON.stringify([...observed.members].sort((a, b) => a.id - b.id)) === JSON.stringify(desired.members)
+        const groupOk = desired !== undefined && sameMembers(observed?.members, desired.members)
           && desired.members.every((m) => nexthops.data.byId.get(m.id)?.gateway === kernelDesired.data.nexthops.get(m.id)?.gateway);
         let macsOk = true;
         let conflict: string | undefined;
@@ -147,3 +146,4 @@ export function createStatusNode(deps: {
     },
   };
 }
+

@@ -1,0 +1,101 @@
+/**
+ * Hands the agent's status out: assembles it (status-report.ts) from the
+ * engine's status node and the controllers' facts after every iteration,
+ * keeps the DataplaneDrift story (found, then repaired) and the time of the
+ * last full sync, updates the status-derived gauges, logs each group's
+ * transitions, and passes a status on only when it differs from the last
+ * one (lastSyncTime moving on alone is not news).
+ */
+import type { VtepNodeStateStatus } from '../api/index.js';
+import { deepEqual } from '../util/equal.js';
+import type { Logger } from '../util/log.js';
+import type { AgentGraph } from './engine/graph.js';
+import type { AgentMetrics } from './metrics.js';
+import { collectStartupGarbage } from './startup-heap.js';
+import { buildStatus, type SyncFacts } from './status-report.js';
+
+/** What the controllers know at the end of an iteration. */
+export type IterationFacts = Omit<SyncFacts, 'drift' | 'lastSyncTime'>;
+
+export class StatusPublisher {
+  private drift = { found: false, message: '' };
+  private driftRepairPending = false;
+  private lastSyncTime: Date | undefined;
+  private last: VtepNodeStateStatus | undefined;
+  private lastWithoutTime: Omit<VtepNodeStateStatus, 'lastSyncTime'> | undefined;
+  private firstSyncDone = false;
+
+  constructor(
+    private readonly graph: AgentGraph,
+    private readonly metrics: AgentMetrics,
+    private readonly log: Logger,
+    private readonly onStatus: (status: VtepNodeStateStatus) => void,
+  ) {}
+
+  /** Ready after the first full sync, and stays so: a later problem shows in status and metrics, not as a restart-worthy probe. */
+  get ready(): boolean {
+    return this.firstSyncDone;
+  }
+
+  get status(): VtepNodeStateStatus | undefined {
+    return this.last;
+  }
+
+  /** An audit found a difference; the next full sync repairs it. */
+  noteDrift(what: string): void {
+    this.log.warn('dataplane drift found; repairing', { drift: what });
+    this.drift = { found: true, message: `${new Date().toISOString()} ${what}` };
+    this.driftRepairPending = true;
+  }
+
+  publish(facts: IterationFacts): void {
+    const inSync = facts.generation !== undefined && facts.kernelSynced && facts.ovsConnected && facts.ovsSynced;
+    if (inSync) {
+      this.lastSyncTime = new Date();
+      if (this.driftRepairPending) {
+        // Repaired: the condition goes back to False and says what was found.
+        this.driftRepairPending = false;
+        this.drift = { found: false, message: `repaired: ${this.drift.message}` };
+      }
+    }
+    const report = this.graph.status.data;
+    this.setGauges();
+    const status = buildStatus(report, { ...facts, drift: this.drift, lastSyncTime: this.lastSyncTime }, this.last, new Date());
+    if (!this.firstSyncDone && status.conditions?.find((c) => c.type === 'Ready')?.status === 'True') {
+      this.firstSyncDone = true;
+      // Before the status goes out: Ready is when the start-up burst is over (see startup-heap.ts).
+      const ms = collectStartupGarbage();
+      this.log.info('first sync done: start-up garbage collected', { gcMs: ms === undefined ? null : Math.round(ms), heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 1048576) });
+    }
+    const { lastSyncTime: _time, ...rest } = status;
+    if (this.lastWithoutTime && deepEqual(rest, this.lastWithoutTime)) return;
+    this.lastWithoutTime = rest;
+    this.logGroupTransitions(this.last, status);
+    this.last = status;
+    this.onStatus(status);
+  }
+
+  private setGauges(): void {
+    const { learned, flood } = this.graph.status.data;
+    const m = this.metrics;
+    m.learned.set({ kind: 'ecmp' }, learned.ecmp);
+    m.learned.set({ kind: 'singlePath' }, learned.singlePath);
+    m.invalid.reset();
+    for (const [reason, n] of Object.entries(learned.invalid)) m.invalid.set({ reason }, n ?? 0);
+    m.floodVteps.reset();
+    for (const f of flood) m.floodVteps.set({ vni: String(f.vni) }, f.vteps);
+  }
+
+  /** One log line per group whose state or message changed: what an operator greps for. */
+  private logGroupTransitions(before: VtepNodeStateStatus | undefined, after: VtepNodeStateStatus): void {
+    const old = new Map((before?.groups ?? []).map((g) => [g.name, g]));
+    for (const g of after.groups ?? []) {
+      const prev = old.get(g.name);
+      if (prev && prev.state === g.state && (prev.message ?? '') === (g.message ?? '')) continue;
+      const fields = { group: g.name, vni: g.vni, state: g.state, message: g.message, nexthopGroupId: g.nexthopGroupId, ofGroupId: g.ofGroupId };
+      if (g.state === 'Invalid') this.log.error('group refused', fields);
+      else if (g.state === 'Programmed') this.log.info('group programmed', fields);
+      else this.log.info('group pending', fields);
+    }
+  }
+}
