@@ -83,7 +83,7 @@ export class Agent {
     this.specError = undefined;
     this.graph.nodeState.set(spec);
     const f = spec.fabric;
-    this.of.configure({ bridge: f.ovs.bridge, tunnelPort: f.ovs.tunnelPort, vxlanPort: f.vxlanPort, tableBase: f.ovs.tableBase, groupIdRange: f.ovs.groupIdRange, cookie: f.ovs.cookie, cookieMask: f.ovs.cookieMask });
+    this.of.configure({ bridge: f.ovs.bridge, tunnelPort: f.ovs.tunnelPort, vxlanPort: f.vxlan.port, tableBase: f.ovs.tableBase, groupIdRange: f.ovs.groupIdRange, cookie: f.ovs.cookie, cookieMask: f.ovs.cookieMask });
     this.markPending();
     this.kick();
   }

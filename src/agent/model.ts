@@ -22,9 +22,19 @@ export interface FabricSettings {
   name: string;
   localVtepIP: string;
   family: Family;
-  vxlanPort: number;
-  /** Kernel VXLAN device per VNI, e.g. "evpn-{vni}". */
-  deviceTemplate: string;
+  vxlan: {
+    /** UDP destination port. */
+    port: number;
+    /** PerVni: a VXLAN device (and bridge) per VNI; Single: one external vnifilter device on a VLAN-aware bridge. */
+    mode: 'PerVni' | 'Single';
+    /** PerVni: the VXLAN device of a VNI, e.g. "evpn-{vni}". */
+    deviceTemplate: string;
+    /** PerVni: the bridge of a VNI, e.g. "evpnbr-{vni}"; empty for none. */
+    bridgeTemplate: string;
+    /** Single: the one VXLAN device and its bridge. */
+    device: string;
+    bridge: string;
+  };
   ovs: {
     bridge: string;
     tunnelPort: string;
@@ -41,6 +51,8 @@ export interface FabricSettings {
     mirrorLearned: boolean;
     protocol: number;
     nexthopIdRange: IdRange;
+    /** With manage: local workload MACs become static FDB entries on the VNI's bridge (for an EVPN control plane to advertise). */
+    exportLocalMacs: boolean;
   };
 }
 
@@ -105,7 +117,7 @@ export interface KernelFdbEntry {
   ifindex: number;
   mac: string;
   vlan: number;
-  /** NDA_VNI / NDA_SRC_VNI, for collect_metadata devices. */
+  /** NDA_SRC_VNI: on a collect_metadata (single) device, the VNI the entry belongs to (part of its identity). */
   vni?: number;
   nhid?: number;
   dst?: string;
@@ -127,7 +139,9 @@ export const NUD_STATIC = NUD_NOARP | NUD_REACHABLE;
 export const ZERO_MAC = '00:00:00:00:00:00';
 
 /**
- * Identity of a kernel FDB entry. The all-zeros MAC of a VXLAN device is
+ * Identity of a kernel FDB entry: device, MAC, VLAN, and on an external
+ * (collect_metadata) device the VNI (NDA_SRC_VNI) — the single VXLAN
+ * device holds one entry per MAC and VNI. The all-zeros MAC of a VXLAN device is
  * one kernel entry with a list of remote destinations (vxlan_rdst), but
  * rtnetlink reports and deletes each destination on its own
  * (`bridge fdb append|del 00:00:00:00:00:00 dev D dst IP`), so the flood
@@ -137,8 +151,12 @@ export const ZERO_MAC = '00:00:00:00:00:00';
  * rope (V8 ConsString) that stays alive in front of its flattened copy for
  * as long as the key is held (100,000 keys at bench scale).
  */
-export function fdbKey(e: { ifindex: number; mac: string; vlan: number; dst?: string | undefined }): string {
-  return (e.mac === ZERO_MAC && e.dst !== undefined ? [e.ifindex, e.mac, e.vlan, e.dst] : [e.ifindex, e.mac, e.vlan]).join('/');
+export function fdbKey(e: { ifindex: number; mac: string; vlan: number; vni?: number | undefined; dst?: string | undefined }): string {
+  const parts: Array<string | number> = [e.ifindex, e.mac, e.vlan];
+  // On an external (single) device entries are keyed by MAC and VNI.
+  if (e.vni !== undefined) parts.push(`v${e.vni}`);
+  if (e.mac === ZERO_MAC && e.dst !== undefined) parts.push(e.dst);
+  return parts.join('/');
 }
 
 export function isFloodKey(key: string): boolean {

@@ -16,8 +16,7 @@ export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
       name: s.fabric,
       localVtepIP: s.localVtepIP,
       family: ipFamily(s.localVtepIP),
-      vxlanPort: s.vxlan.port,
-      deviceTemplate: s.vxlan.deviceTemplate,
+      vxlan: { port: s.vxlan.port, mode: s.vxlan.mode, deviceTemplate: s.vxlan.deviceTemplate, bridgeTemplate: s.vxlan.bridgeTemplate, device: s.vxlan.device, bridge: s.vxlan.bridge },
       ovs: {
         bridge: s.ovs.bridge,
         tunnelPort: s.ovs.tunnelPort,
@@ -33,6 +32,7 @@ export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
         mirrorLearned: s.kernel.mirrorLearned,
         protocol: s.kernel.protocol,
         nexthopIdRange: { start: s.kernel.nexthopIdRange.start, size: s.kernel.nexthopIdRange.size },
+        exportLocalMacs: s.kernel.exportLocalMacs,
       },
     },
     groups: s.groups.map((g) => {

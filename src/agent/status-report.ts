@@ -33,6 +33,7 @@ export function buildStatus(report: StatusData, facts: SyncFacts, previous: Vtep
       ...(g.nexthopGroupId !== undefined ? { nexthopGroupId: g.nexthopGroupId } : {}),
       ...(g.ofGroupId !== undefined ? { ofGroupId: g.ofGroupId } : {}),
       paths: g.paths,
+      ...(g.droppedPaths.length > 0 ? { droppedPaths: g.droppedPaths } : {}),
       macs: g.macs,
     };
     const previousGroup = previous?.groups?.find((p) => p.name === g.name);
@@ -41,7 +42,7 @@ export function buildStatus(report: StatusData, facts: SyncFacts, previous: Vtep
     }
     const kernelOk = g.kernelApplied || !facts.kernelManaged;
     if (kernelOk && g.ovsPlanned && facts.ovsConnected && facts.ovsSynced) {
-      return { ...base, appliedGeneration: g.generation, state: 'Programmed' as const, message: '' };
+      return { ...base, appliedGeneration: g.generation, state: 'Programmed' as const, message: g.note ?? '' };
     }
     const why = !facts.kernelManaged && g.nexthopGroupId === undefined
       ? 'kernel.manage is off: the group is not written to the kernel'

@@ -10,20 +10,40 @@ import { withRules } from './rules.js';
 export const OFPG_MAX = 0xffffff00;
 const UINT32_MAX = 0xffffffff;
 
+const perVniName = (what: string, def: string, optional: boolean) =>
+  z
+    .string()
+    .max(12)
+    .regex(
+      optional ? /^(?:[A-Za-z0-9_.-]*\{vni\}[A-Za-z0-9_.-]*)?$/ : /^[A-Za-z0-9_.-]*\{vni\}[A-Za-z0-9_.-]*$/,
+      `must ${optional ? 'be empty or ' : ''}contain "{vni}" and otherwise only letters, digits, "_", "." or "-"`,
+    )
+    .default(def)
+    .describe(
+      `PerVni mode: name of the kernel ${what} for a VNI, "{vni}" replaced by the decimal VNI (default "${def}"). ` +
+        'At most 12 characters, so that the name with an 8-digit VNI fits IFNAMSIZ.',
+    );
+
 export const vxlanSettings = z
   .strictObject({
     port: z.int().min(1).max(65535).default(4789).describe('UDP destination port of the fabric\'s VXLAN traffic (default 4789, IANA).'),
-    deviceTemplate: z
-      .string()
-      .max(12)
-      .regex(/^[A-Za-z0-9_.-]*\{vni\}[A-Za-z0-9_.-]*$/, 'must contain "{vni}" and otherwise only letters, digits, "_", "." or "-"')
-      .default('evpn-{vni}')
+    mode: z
+      .enum(['PerVni', 'Single'])
+      .default('PerVni')
       .describe(
-        'Name of the kernel VXLAN device for a VNI, "{vni}" replaced by the decimal VNI (default "evpn-{vni}"). ' +
-          'At most 12 characters, so that the name with an 8-digit VNI fits IFNAMSIZ.',
+        'Kernel VXLAN layout. PerVni (default): one VXLAN device per VNI, each in a bridge of its own. ' +
+          'Single: one "external vnifilter" VXLAN device on a VLAN-aware bridge, a VLAN per VNI (FRR\'s single VXLAN device layout); FDB entries are keyed by MAC and VNI.',
       ),
+    deviceTemplate: perVniName('VXLAN device', 'evpn-{vni}', false),
+    bridgeTemplate: perVniName(
+      'bridge that holds the VNI\'s VXLAN device (an EVPN control plane such as FRR\'s zebra maps a VNI to its bridge; empty: no bridge)',
+      'evpnbr-{vni}',
+      true,
+    ),
+    device: interfaceName('Single mode: the one VXLAN device (default evpn0).', 'evpn0'),
+    bridge: interfaceName('Single mode: the VLAN-aware bridge of the VXLAN device (default evpnbr0).', 'evpnbr0'),
   })
-  .describe('VXLAN encapsulation settings.');
+  .describe('VXLAN encapsulation settings, and the kernel devices the agent creates and owns when kernel.manage is on.');
 
 const idRange = (what: string, max: number, defStart: number, defSize: number, maxName: string) =>
   withRules(
@@ -52,9 +72,9 @@ export const ovsSettings = z
     tableBase: z
       .int()
       .min(0)
-      .max(253)
+      .max(252)
       .default(0)
-      .describe('First of the two OpenFlow tables the agent owns (tableBase: classify by VNI; tableBase+1: forward by MAC).'),
+      .describe('First of the three OpenFlow tables the agent owns (tableBase: classify by VNI; tableBase+1: forward what local ports send, by MAC; tableBase+2: deliver what the fabric sends to local ports, by MAC).'),
     groupIdRange: idRange('OpenFlow group', OFPG_MAX, 65536, 65536, 'OFPG_MAX (0xffffff00)'),
     selectionMethod: z
       .enum(['dp_hash', 'hash'])
@@ -99,6 +119,13 @@ export const kernelSettings = z
           'Values below 5 are the kernel\'s own (unspec, redirect, kernel, boot, static).',
       ),
     nexthopIdRange: idRange('kernel nexthop', UINT32_MAX, 3959422976, 1048576, '4294967295'),
+    exportLocalMacs: z
+      .boolean()
+      .default(true)
+      .describe(
+        'With manage: each local workload MAC (an Open vSwitch port with external_ids:evpn-vni) becomes a static FDB entry on the VNI\'s bridge, ' +
+          'on an access port the agent owns, so an EVPN control plane advertises it (type-2 route).',
+      ),
   })
   .prefault({})
   .describe('Kernel settings.');

@@ -114,8 +114,13 @@ export const nodeGroupStatus = z
       .optional()
       .describe('Paths as programmed.'),
     macs: z.int().min(0).optional().describe('Number of MACs programmed for the group.'),
+    droppedPaths: z
+      .array(ipText('VTEP IP of a path not programmed.'))
+      .max(64)
+      .optional()
+      .describe('VTEPs of the group that are not programmed on this node: its own localVtepIP (a node never tunnels to itself).'),
     state: nodeGroupState.describe('Programmed, Pending or Invalid.'),
-    message: z.string().max(1024).optional().describe('Why the group is Pending or Invalid; empty when Programmed.'),
+    message: z.string().max(1024).optional().describe('Why the group is Pending or Invalid; when Programmed, empty or a note (LocalOnly: every VTEP of the group is this node, so nothing is programmed).'),
   })
   .describe('How one group stands on this node.');
 
@@ -164,6 +169,23 @@ export const vtepNodeStateStatus = z
     )
       .optional()
       .describe('Per VNI: flood list size and flood group (BUM traffic, head-end replication).'),
+    local: listMap(
+      z
+        .array(
+          z
+            .strictObject({
+              vni,
+              ports: z.int().min(0).describe('Local workload ports of the VNI (Open vSwitch interfaces with external_ids:evpn-vni).'),
+              macs: z.int().min(0).describe('Local MACs of the VNI switched on this node (external_ids:attached-mac, or learned).'),
+              exported: z.int().min(0).optional().describe('Local MACs written to the kernel as static FDB entries for an EVPN control plane to advertise.'),
+            })
+            .describe('Local workloads of one VNI on this node.'),
+        )
+        .max(MAX_GROUPS_PER_NODE),
+      ['vni'],
+    )
+      .optional()
+      .describe('Per VNI: local ports and MACs (switched locally, never sent into the fabric).'),
     lastSyncTime: dateTime('When the dataplane was last found in sync (RFC 3339).').optional(),
   })
   .describe('Observed state, written by this node\'s agent only.');

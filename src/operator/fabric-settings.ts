@@ -33,7 +33,11 @@ export function resolveFabric(fabric: EvpnFabric): ResolvedFabric {
     localAddressFrom: spec.underlay?.localAddressFrom ?? 'InternalIP',
     vxlan: {
       port: spec.vxlan?.port ?? d.vxlan.port,
+      mode: spec.vxlan?.mode ?? d.vxlan.mode,
       deviceTemplate: spec.vxlan?.deviceTemplate ?? d.vxlan.deviceTemplate,
+      bridgeTemplate: spec.vxlan?.bridgeTemplate ?? d.vxlan.bridgeTemplate,
+      device: spec.vxlan?.device ?? d.vxlan.device,
+      bridge: spec.vxlan?.bridge ?? d.vxlan.bridge,
     },
     ovs: {
       bridge: ovs.bridge ?? d.ovs.bridge,
@@ -56,6 +60,7 @@ export function resolveFabric(fabric: EvpnFabric): ResolvedFabric {
         start: kernel.nexthopIdRange?.start ?? d.kernel.nexthopIdRange.start,
         size: kernel.nexthopIdRange?.size ?? d.kernel.nexthopIdRange.size,
       },
+      exportLocalMacs: kernel.exportLocalMacs ?? d.kernel.exportLocalMacs,
     },
   };
 }

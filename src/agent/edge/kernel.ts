@@ -75,19 +75,19 @@ export class RtnetlinkKernel implements KernelPort {
         return this.client.addFdbGroup({ id: op.id, members: op.members, protocol, replace: op.replace });
       case 'setFdb':
         // `bridge fdb add MAC dev DEV self static nhid G`
-        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: op.mac, nhid: op.nhid, state: FDB_STATE_STATIC, flags: NTF_SELF, replace: op.replace });
+        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: op.mac, nhid: op.nhid, state: FDB_STATE_STATIC, flags: NTF_SELF, replace: op.replace, ...srcVniOf(op) });
       case 'delFdb':
-        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: op.mac }));
+        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: op.mac, ...srcVniOf(op) }));
       case 'delNexthop':
         return ignoreMissing(this.client.deleteNexthop(op.id));
       case 'appendFlood':
         // NLM_F_APPEND adds one more destination to the device's all-zeros
         // entry (vxlan_fdb_append); the default state, as iproute2's, is
         // permanent. NDA_PROTOCOL is not sent: VXLAN devices do not keep it.
-        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF, append: true });
+        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF, append: true, ...srcVniOf(op) });
       case 'delFlood':
         // With NDA_DST only that destination goes; the entry stays while others remain.
-        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF }));
+        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF, ...srcVniOf(op) }));
     }
   }
 
@@ -95,6 +95,11 @@ export class RtnetlinkKernel implements KernelPort {
     this.subscription?.close();
     this.client.close();
   }
+}
+
+/** On the single (external) device an entry is keyed by its VNI: NDA_SRC_VNI. */
+function srcVniOf(op: { srcVni?: number }): { srcVni?: number } {
+  return op.srcVni === undefined ? {} : { srcVni: op.srcVni };
 }
 
 /** Deleting what is already gone is success: the goal state holds. */
@@ -147,10 +152,10 @@ export function toNexthop(n: Nexthop): KernelNexthop {
 export function toFdbEntry(e: FdbEntry): KernelFdbEntry | undefined {
   if (e.mac === undefined || e.mac === '') return undefined;
   const entry: KernelFdbEntry = { ifindex: e.ifindex, mac: e.mac.toLowerCase(), vlan: e.vlan ?? 0, state: e.state, flags: e.flags };
-  // On a collect_metadata device (single VXLAN device), an entry's VNI is
-  // its NDA_SRC_VNI; NDA_VNI is the remote's, normally the same.
-  const vni = e.srcVni ?? e.vni;
-  if (vni !== undefined) entry.vni = vni;
+  // On a collect_metadata device (single VXLAN device) an entry is keyed by
+  // its NDA_SRC_VNI. NDA_VNI is the remote VNI, sent only where it differs
+  // from the device's: not part of the entry's identity.
+  if (e.srcVni !== undefined) entry.vni = e.srcVni;
   if (e.nhid !== undefined) entry.nhid = e.nhid;
   if (e.dst !== undefined) entry.dst = e.dst;
   return entry;

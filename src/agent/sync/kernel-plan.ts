@@ -24,13 +24,13 @@ import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
 export type KernelOp =
   | { op: 'setNexthop'; replace: boolean; id: number; gateway: string }
   | { op: 'setGroup'; replace: boolean; id: number; members: NexthopMember[] }
-  | { op: 'setFdb'; replace: boolean; ifindex: number; mac: string; nhid: number }
-  | { op: 'delFdb'; ifindex: number; mac: string }
+  | { op: 'setFdb'; replace: boolean; ifindex: number; mac: string; nhid: number; srcVni?: number }
+  | { op: 'delFdb'; ifindex: number; mac: string; srcVni?: number }
   | { op: 'delNexthop'; id: number; group: boolean }
-  /** `bridge fdb append 00:00:00:00:00:00 dev D dst IP self` */
-  | { op: 'appendFlood'; ifindex: number; dst: string }
-  /** `bridge fdb del 00:00:00:00:00:00 dev D dst IP self`: that destination only. */
-  | { op: 'delFlood'; ifindex: number; dst: string };
+  /** `bridge fdb append 00:00:00:00:00:00 dev D dst IP self [src_vni V]` */
+  | { op: 'appendFlood'; ifindex: number; dst: string; srcVni?: number }
+  /** `bridge fdb del 00:00:00:00:00:00 dev D dst IP self [src_vni V]`: that destination only. */
+  | { op: 'delFlood'; ifindex: number; dst: string; srcVni?: number };
 
 export interface KernelConflict {
   object: string;
@@ -73,13 +73,13 @@ export function planKernelSync(
       const who = (have.flags & NTF_EXT_LEARNED) !== 0 ? 'an extern_learn entry' : 'an entry';
       conflicts.push({ object: `fdb ${want.mac} on ifindex ${want.ifindex}`, reason: `held by ${who} this agent did not write` });
     } else if (!have || have.nhid !== want.nhid) {
-      ops.push({ op: 'setFdb', replace: have !== undefined, ifindex: want.ifindex, mac: want.mac, nhid: want.nhid });
+      ops.push({ op: 'setFdb', replace: have !== undefined, ifindex: want.ifindex, mac: want.mac, nhid: want.nhid, ...vniOf(want.srcVni) });
     }
   }
 
   for (const [key, have] of observed.fdb) {
     if (!desired.fdb.has(key) && isOwnedFdbEntry(have, observed.nexthops, fabric)) {
-      ops.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac });
+      ops.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac, ...vniOf(have.vni) });
     }
   }
   const range = fabric.kernel.nexthopIdRange;
@@ -89,12 +89,21 @@ export function planKernelSync(
   for (const nh of stale.filter((n) => !n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: false });
 
   for (const [key, want] of desired.flood ?? []) {
-    if (!observed.fdb.has(key)) ops.push({ op: 'appendFlood', ifindex: want.ifindex, dst: want.dst });
+    if (!observed.fdb.has(key)) ops.push({ op: 'appendFlood', ifindex: want.ifindex, dst: want.dst, ...vniOf(want.srcVni) });
   }
   for (const [key, old] of desired.floodRetired ?? []) {
-    if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst });
+    if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst, ...vniOf(old.srcVni) });
   }
   return { ops, conflicts };
+}
+
+function vniOf(srcVni: number | undefined): { srcVni?: number } {
+  return srcVni === undefined ? {} : { srcVni };
+}
+
+/** The VNI part of an observed entry, as the kernel reports it. */
+function withVni<T extends object>(entry: T, srcVni: number | undefined): T & { vni?: number } {
+  return srcVni === undefined ? entry : { ...entry, vni: srcVni };
 }
 
 /** The kernel object a successful op leaves behind, as an observed event (fed back to the input nodes). */
@@ -106,16 +115,16 @@ export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent
     case 'setGroup':
       return { kind: 'nexthop', op: 'new', nexthop: { id: op.id, protocol, family: 0, fdb: true, members: op.members } };
     case 'setFdb':
-      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: NUD_STATIC, flags: NTF_SELF } };
+      return { kind: 'fdb', op: 'new', entry: withVni({ ifindex: op.ifindex, mac: op.mac, vlan: 0, nhid: op.nhid, state: NUD_STATIC, flags: NTF_SELF }, op.srcVni) };
     case 'delFdb':
-      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: 0, state: 0, flags: 0 } };
+      return { kind: 'fdb', op: 'del', entry: withVni({ ifindex: op.ifindex, mac: op.mac, vlan: 0, state: 0, flags: 0 }, op.srcVni) };
     case 'delNexthop':
       return { kind: 'nexthop', op: 'del', nexthop: { id: op.id, protocol, family: 0, fdb: true } };
     case 'appendFlood':
       // iproute2's default state for `bridge fdb append`: permanent (NOARP|PERMANENT).
-      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF } };
+      return { kind: 'fdb', op: 'new', entry: withVni({ ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF }, op.srcVni) };
     case 'delFlood':
-      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: 0, flags: 0 } };
+      return { kind: 'fdb', op: 'del', entry: withVni({ ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: 0, flags: 0 }, op.srcVni) };
   }
 }
 
@@ -126,14 +135,18 @@ export function describeKernelOp(op: KernelOp): string {
     case 'setGroup':
       return `nexthop ${op.replace ? 'replace' : 'add'} id ${op.id} group ${op.members.map((m) => `${m.id},${m.weight}`).join('/')} fdb`;
     case 'setFdb':
-      return `fdb ${op.replace ? 'replace' : 'add'} ${op.mac} ifindex ${op.ifindex} nhid ${op.nhid}`;
+      return `fdb ${op.replace ? 'replace' : 'add'} ${op.mac} ifindex ${op.ifindex} nhid ${op.nhid}${srcVniText(op.srcVni)}`;
     case 'delFdb':
-      return `fdb del ${op.mac} ifindex ${op.ifindex}`;
+      return `fdb del ${op.mac} ifindex ${op.ifindex}${srcVniText(op.srcVni)}`;
     case 'delNexthop':
       return `nexthop del id ${op.id}`;
     case 'appendFlood':
-      return `fdb append ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}`;
+      return `fdb append ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}${srcVniText(op.srcVni)}`;
     case 'delFlood':
-      return `fdb del ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}`;
+      return `fdb del ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}${srcVniText(op.srcVni)}`;
   }
+}
+
+function srcVniText(srcVni: number | undefined): string {
+  return srcVni === undefined ? '' : ` src_vni ${srcVni}`;
 }

@@ -93,7 +93,7 @@ describe('spec and status', () => {
 
   it('is Ready only when every group is programmed, and keeps transition times while a condition holds', () => {
     const facts: SyncFacts = { generation: 3, specError: undefined, kernelManaged: true, kernelSynced: true, kernelMessage: '', ovsConnected: true, ovsMessage: '', ovsSynced: true, ovsSyncMessage: '', drift: { found: false, message: '' }, lastSyncTime: undefined };
-    const group = { name: 'ok', vni: 100, generation: 2, paths: [{ vtep: '192.0.2.2', weight: 3 }], macs: 1, kernelApplied: true, ovsPlanned: false, message: '' };
+    const group = { name: 'ok', vni: 100, generation: 2, paths: [{ vtep: '192.0.2.2', weight: 3 }], droppedPaths: [], macs: 1, kernelApplied: true, ovsPlanned: false, message: '' };
     const t0 = new Date('2026-11-21T06:00:00Z');
     const pending = buildStatus({ groups: [group], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [], flood: [] }, facts, undefined, t0);
     expect(pending.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'GroupsPending' });

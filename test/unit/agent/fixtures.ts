@@ -8,8 +8,7 @@ export function fabric(over: Partial<FabricSettings> = {}): FabricSettings {
     name: 'default',
     localVtepIP: '192.0.2.1',
     family: 4,
-    vxlanPort: 4789,
-    deviceTemplate: 'evpn-{vni}',
+    vxlan: { port: 4789, mode: 'PerVni', deviceTemplate: 'evpn-{vni}', bridgeTemplate: 'evpnbr-{vni}', device: 'evpn0', bridge: 'evpnbr0' },
     ovs: {
       bridge: 'br-evpn',
       tunnelPort: 'evpn-vxlan',
@@ -20,7 +19,7 @@ export function fabric(over: Partial<FabricSettings> = {}): FabricSettings {
       cookie: 0x45564e0000000000n,
       cookieMask: 0xffffffff00000000n,
     },
-    kernel: { manage: true, mirrorLearned: true, protocol: PROTO, nexthopIdRange: { start: NH_START, size: 1048576 } },
+    kernel: { manage: true, mirrorLearned: true, protocol: PROTO, nexthopIdRange: { start: NH_START, size: 1048576 }, exportLocalMacs: true },
     ...over,
   };
 }

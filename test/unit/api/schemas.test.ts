@@ -19,7 +19,7 @@ describe('defaults (DESIGN 3.1)', () => {
     expect(f.spec).toEqual({
       nodeSelector: {},
       underlay: { addressFamily: 'IPv4', localAddressFrom: 'InternalIP' },
-      vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
+      vxlan: { port: 4789, mode: 'PerVni', deviceTemplate: 'evpn-{vni}', bridgeTemplate: 'evpnbr-{vni}', device: 'evpn0', bridge: 'evpnbr0' },
       ovs: {
         bridge: 'br-evpn',
         tunnelPort: 'evpn-vxlan',
@@ -30,7 +30,7 @@ describe('defaults (DESIGN 3.1)', () => {
         cookie: '0x45564e0000000000',
         cookieMask: '0xffffffff00000000',
       },
-      kernel: { manage: true, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 0xec000000, size: 1048576 } },
+      kernel: { manage: true, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 0xec000000, size: 1048576 }, exportLocalMacs: true },
     });
   });
 
@@ -38,7 +38,7 @@ describe('defaults (DESIGN 3.1)', () => {
     const spec = evpnFabricSpec.parse({ ovs: { bridge: 'br-int' }, kernel: { manage: false } });
     expect(spec.ovs.bridge).toBe('br-int');
     expect(spec.ovs.tunnelPort).toBe('evpn-vxlan');
-    expect(spec.kernel).toEqual({ manage: false, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 0xec000000, size: 1048576 } });
+    expect(spec.kernel).toEqual({ manage: false, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 0xec000000, size: 1048576 }, exportLocalMacs: true });
   });
 
   it('VTEP weight defaults to 1 and MACs to none', () => {

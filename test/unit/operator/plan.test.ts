@@ -47,7 +47,7 @@ describe('computePlan', () => {
       [nodes[0]!],
     );
     const spec = plan.specs.get('node-a')!;
-    expect(spec.vxlan).toEqual({ port: 4790, deviceTemplate: 'evpn-{vni}' });
+    expect(spec.vxlan).toEqual({ port: 4790, mode: 'PerVni', deviceTemplate: 'evpn-{vni}', bridgeTemplate: 'evpnbr-{vni}', device: 'evpn0', bridge: 'evpnbr0' });
     expect(spec.ovs.bridge).toBe('br-x');
     expect(spec.ovs.groupIdRange).toEqual({ start: 1000, size: 65536 });
     expect(spec.kernel.manage).toBe(false);

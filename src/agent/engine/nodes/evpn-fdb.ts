@@ -36,6 +36,7 @@ export const INVALID_REASONS = [
   'FamilyMismatch',
   'MemberMissing',
   'VlanNotZero',
+  'LocalOnly',
 ] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
 
@@ -253,13 +254,15 @@ export function resolveGroup(nhid: number, byId: ReadonlyMap<number, KernelNexth
       return { ok: false, reason: 'MixedFamily', detail: `group ${nhid} mixes IPv4 and IPv6 members` };
     }
     family = memberFamily;
-    // Two member nexthops with one gateway are one VTEP: their weights add up.
-    weights.set(member.gateway, (weights.get(member.gateway) ?? 0) + m.weight);
+    // A path to this node's own VTEP is never programmed; two member
+    // nexthops with one gateway are one VTEP: their weights add up.
+    if (member.gateway !== fabric.localVtepIP) weights.set(member.gateway, (weights.get(member.gateway) ?? 0) + m.weight);
   }
   if (family !== undefined && family !== fabric.family) {
     return { ok: false, reason: 'FamilyMismatch', detail: `group ${nhid} is IPv${family}, the fabric IPv${fabric.family}` };
   }
-  if (weights.size === 0) return { ok: false, reason: 'MemberMissing', detail: `group ${nhid} has no members` };
+  if (group.members.length === 0) return { ok: false, reason: 'MemberMissing', detail: `group ${nhid} has no members` };
+  if (weights.size === 0) return { ok: false, reason: 'LocalOnly', detail: `group ${nhid} leads only to this node's own VTEP (${fabric.localVtepIP})` };
   // Sort keys computed once per path, not once per comparison (10,000 groups at start).
   const paths = [...weights]
     .map(([vtep, weight]) => ({ sortKey: ipSortKey(vtep), path: { vtep, weight } }))
@@ -297,6 +300,7 @@ function evaluate(
   if (ipFamily(dst) !== fabric.family) {
     return { mac, vni, owned, kind: 'invalid', reason: 'FamilyMismatch', detail: `destination ${dst} is not IPv${fabric.family}` };
   }
+  if (dst === fabric.localVtepIP) return { mac, vni, owned, kind: 'invalid', reason: 'LocalOnly', detail: `destination ${dst} is this node's own VTEP` };
   return { mac, vni, owned, kind: 'single', vtep: dst };
 }
 

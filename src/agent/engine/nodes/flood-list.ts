@@ -48,7 +48,8 @@ export function createFloodListNode(deps: { nodeState: NodeStateNode; links: Lin
         const e = fdb.data.byKey.get(key);
         if (!e?.dst || e.vlan !== 0 || (e.flags & NTF_MASTER) !== 0) continue;
         const link = links.data.byIndex.get(e.ifindex);
-        if (!link?.vxlan || ipFamily(e.dst) !== fabric.family) continue;
+        // This node's own VTEP is not a flood destination: a node never tunnels to itself.
+        if (!link?.vxlan || ipFamily(e.dst) !== fabric.family || e.dst === fabric.localVtepIP) continue;
         if (!fabric.kernel.mirrorLearned && !kernelDesired.data.flood.has(key)) continue;
         const vni = link.vxlan.external ? (e.vni ?? link.vxlan.vni) : link.vxlan.vni;
         let set = next.get(vni);

@@ -46,7 +46,7 @@ import type { FdbNode } from './fdb.js';
 import type { LinksNode } from './links.js';
 import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
-import { fdbKey, ipFamily, ZERO_MAC, type FabricSettings, type NexthopMember, type SpecGroup } from '../../model.js';
+import { fdbKey, ipFamily, ZERO_MAC, type FabricSettings, type KernelLink, type NexthopMember, type SpecGroup } from '../../model.js';
 import { inRange, isConflictingNexthop, isOwnedNexthop } from '../../ownership.js';
 
 export interface DesiredNexthop {
@@ -61,6 +61,8 @@ export interface DesiredFdbEntry {
   ifindex: number;
   mac: string;
   nhid: number;
+  /** Single mode: the VNI the entry is keyed by on the external device (NDA_SRC_VNI). */
+  srcVni?: number;
 }
 
 /** `00:00:00:00:00:00 dst <dst>` on the VNI's device. */
@@ -68,16 +70,22 @@ export interface DesiredFloodEntry {
   ifindex: number;
   dst: string;
   vni: number;
+  /** Single mode, as for DesiredFdbEntry. */
+  srcVni?: number;
 }
 
-export type SpecGroupProblem = 'InvalidSpec' | 'MacConflict' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged';
+export type SpecGroupProblem = 'InvalidSpec' | 'MacConflict' | 'NoVxlanDevice' | 'FamilyMismatch' | 'NoVteps' | 'IdRangeExhausted' | 'NotManaged' | 'LocalOnly';
 
 export interface SpecGroupPlacement {
   name: string;
   vni: number;
   device: string;
   ifindex?: number;
+  /** Single mode: the VNI its entries are keyed by on the device. */
+  srcVni?: number;
   nexthopGroupId?: number;
+  /** VTEPs of the group not written: this node's own (a node never tunnels to itself). */
+  droppedPaths: string[];
   problem?: SpecGroupProblem;
   message: string;
 }
@@ -100,6 +108,32 @@ export function deviceName(template: string, vni: number): string {
   return template.replaceAll('{vni}', String(vni));
 }
 
+/**
+ * Where a VNI's FDB entries live: PerVni, the VNI's own VXLAN device;
+ * Single, the one external device, every entry keyed by MAC and VNI
+ * (NDA_SRC_VNI) — so one MAC in two VNIs is two entries.
+ */
+export interface FdbHome {
+  device: string;
+  ifindex?: number;
+  srcVni?: number;
+  /** Why the VNI has no usable device. */
+  missing?: string;
+}
+
+export function fdbHome(fabric: FabricSettings, byName: ReadonlyMap<string, KernelLink>, vni: number): FdbHome {
+  if (fabric.vxlan.mode === 'Single') {
+    const device = fabric.vxlan.device;
+    const link = byName.get(device);
+    if (!link?.vxlan?.external) return { device, srcVni: vni, missing: `single VXLAN device ${device} (external) does not exist` };
+    return { device, ifindex: link.ifindex, srcVni: vni };
+  }
+  const device = deviceName(fabric.vxlan.deviceTemplate, vni);
+  const link = byName.get(device);
+  if (!link?.vxlan || link.vxlan.external) return { device, missing: `VXLAN device ${device} for VNI ${vni} does not exist` };
+  return { device, ifindex: link.ifindex };
+}
+
 export function createKernelDesiredNode(deps: {
   nodeState: NodeStateNode;
   links: LinksNode;
@@ -120,17 +154,41 @@ export function createKernelDesiredNode(deps: {
   // Process-lifetime memory of assignments (see header).
   const vtepIds = new Map<string, number>();
   const groupIds = new Map<string, number>();
+  // Every id in the two maps, and where the next free one is searched from:
+  // every id below the cursor was found taken (ours, or in the kernel), so
+  // 10,000 fresh groups cost 10,000 steps, not 50 million.
+  const assigned = new Set<number>();
+  let cursor = 0;
+  const setId = (map: Map<string, number>, key: string, id: number): void => {
+    const old = map.get(key);
+    if (old !== undefined) release(old);
+    map.set(key, id);
+    assigned.add(id);
+  };
+  const forgetId = (map: Map<string, number>, key: string): void => {
+    const old = map.get(key);
+    if (old === undefined) return;
+    map.delete(key);
+    release(old);
+  };
+  const release = (id: number): void => {
+    assigned.delete(id);
+    if (id < cursor) cursor = id;
+  };
   // Per spec group, what it contributes (to undo it on change).
   const contributions = new Map<string, { vteps: string[]; groupId?: number; fdbKeys: string[] }>();
   const vtepUsers = new Map<string, Set<string>>();
   const fdbOwner = new Map<string, string>();
 
-  const assigned = (): Set<number> => new Set([...vtepIds.values(), ...groupIds.values()]);
-
-  const allocate = (fabric: FabricSettings, taken: Set<number>): number | undefined => {
+  /** The lowest id of the range that is neither assigned nor held by a kernel object (from the cursor on, then wrapping). */
+  const allocate = (fabric: FabricSettings): number | undefined => {
     const { start, size } = fabric.kernel.nexthopIdRange;
-    for (let id = start; id < start + size; id++) {
-      if (!taken.has(id) && !nexthops.data.byId.has(id)) return id;
+    if (cursor < start || cursor >= start + size) cursor = start;
+    for (let i = 0; i < size; i++) {
+      const id = start + ((cursor - start + i) % size);
+      if (assigned.has(id) || nexthops.data.byId.has(id)) continue;
+      cursor = id;
+      return id;
     }
     return undefined;
   };
@@ -138,15 +196,14 @@ export function createKernelDesiredNode(deps: {
   const vtepId = (fabric: FabricSettings, ip: string): number | undefined => {
     const known = vtepIds.get(ip);
     if (known !== undefined && !isForeign(known, fabric)) return known;
-    const taken = assigned();
     for (const nh of nexthops.data.byId.values()) {
-      if (nh.fdb && nh.gateway === ip && !nh.members && isOwnedNexthop(nh, fabric) && !taken.has(nh.id)) {
-        vtepIds.set(ip, nh.id);
+      if (nh.fdb && nh.gateway === ip && !nh.members && isOwnedNexthop(nh, fabric) && !assigned.has(nh.id)) {
+        setId(vtepIds, ip, nh.id);
         return nh.id;
       }
     }
-    const id = allocate(fabric, taken);
-    if (id !== undefined) vtepIds.set(ip, id);
+    const id = allocate(fabric);
+    if (id !== undefined) setId(vtepIds, ip, id);
     return id;
   };
 
@@ -155,20 +212,19 @@ export function createKernelDesiredNode(deps: {
     return nh !== undefined && !isOwnedNexthop(nh, fabric);
   };
 
-  const groupId = (fabric: FabricSettings, g: SpecGroup, ifindex: number): number | undefined => {
+  const groupId = (fabric: FabricSettings, g: SpecGroup, home: FdbHome & { ifindex: number }): number | undefined => {
     const known = groupIds.get(g.name);
     if (known !== undefined && !isForeign(known, fabric)) return known;
-    const taken = assigned();
     const votes = new Map<number, number>();
     for (const mac of g.macs) {
-      const nhid = fdb.data.byKey.get(fdbKey({ ifindex, mac: mac.toLowerCase(), vlan: 0 }))?.nhid;
-      if (nhid === undefined || taken.has(nhid)) continue;
+      const nhid = fdb.data.byKey.get(fdbKey({ ifindex: home.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: home.srcVni }))?.nhid;
+      if (nhid === undefined || assigned.has(nhid)) continue;
       const nh = nexthops.data.byId.get(nhid);
       if (nh?.members && isOwnedNexthop(nh, fabric)) votes.set(nhid, (votes.get(nhid) ?? 0) + 1);
     }
     const adopted = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
-    const id = adopted ?? allocate(fabric, taken);
-    if (id !== undefined) groupIds.set(g.name, id);
+    const id = adopted ?? allocate(fabric);
+    if (id !== undefined) setId(groupIds, g.name, id);
     return id;
   };
 
@@ -195,41 +251,46 @@ export function createKernelDesiredNode(deps: {
   };
 
   const addGroup = (fabric: FabricSettings, g: SpecGroup): void => {
-    const device = deviceName(fabric.deviceTemplate, g.vni);
-    const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device, message: '' };
+    const home = fdbHome(fabric, links.data.byName, g.vni);
+    const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device: home.device, droppedPaths: [], message: '' };
     const contribution = { vteps: [] as string[], groupId: undefined as number | undefined, fdbKeys: [] as string[] };
     contributions.set(g.name, contribution);
     data.placements.set(g.name, placement);
     data.tracked.changedGroups.add(g.name);
-    const link = links.data.byName.get(device);
     const problem = (p: SpecGroupProblem, message: string): void => {
       placement.problem = p;
       placement.message = message;
     };
     if (g.invalid !== undefined) return problem('InvalidSpec', g.invalid);
     if (!fabric.kernel.manage) return problem('NotManaged', 'kernel.manage is off: the kernel is not written');
-    if (!link?.vxlan) return problem('NoVxlanDevice', `VXLAN device ${device} for VNI ${g.vni} does not exist`);
-    placement.ifindex = link.ifindex;
+    if (home.ifindex === undefined) return problem('NoVxlanDevice', home.missing ?? `no VXLAN device for VNI ${g.vni}`);
+    const at = { ...home, ifindex: home.ifindex };
+    placement.ifindex = at.ifindex;
+    if (at.srcVni !== undefined) placement.srcVni = at.srcVni;
     if (g.vteps.length === 0) return problem('NoVteps', 'the group has no VTEPs');
     const wrong = g.vteps.find((v) => ipFamily(v.vtep) !== fabric.family);
+    // A path to this node's own VTEP is never programmed (an anycast service hosted here too).
+    const vteps = g.vteps.filter((v) => v.vtep !== fabric.localVtepIP);
+    if (vteps.length < g.vteps.length) placement.droppedPaths = [fabric.localVtepIP];
     if (wrong) return problem('FamilyMismatch', `VTEP ${wrong.vtep} is not IPv${fabric.family}`);
     // Two groups claiming one MAC on one device (the operator reports it as
     // MacConflict; a hand-written state file may still do it): the group
     // first in name order keeps it, the other is refused whole — never
     // half-programmed.
     for (const rawMac of g.macs) {
-      const other = fdbOwner.get(fdbKey({ ifindex: link.ifindex, mac: rawMac.toLowerCase(), vlan: 0 }));
+      const other = fdbOwner.get(fdbKey({ ifindex: at.ifindex, mac: rawMac.toLowerCase(), vlan: 0, vni: at.srcVni }));
       if (other !== undefined && other !== g.name) return problem('MacConflict', `MAC ${rawMac.toLowerCase()} on VNI ${g.vni} is already served by group ${other}`);
     }
+    if (vteps.length === 0) return problem('LocalOnly', `the group's only VTEP is this node's own (${fabric.localVtepIP}): nothing to program`);
     const members: NexthopMember[] = [];
-    for (const v of g.vteps) {
+    for (const v of vteps) {
       const id = vtepId(fabric, v.vtep);
       if (id === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
       members.push({ id, weight: v.weight });
     }
-    const gid = groupId(fabric, g, link.ifindex);
+    const gid = groupId(fabric, g, at);
     if (gid === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
-    for (const [i, v] of g.vteps.entries()) {
+    for (const [i, v] of vteps.entries()) {
       contribution.vteps.push(v.vtep);
       let users = vtepUsers.get(v.vtep);
       if (!users) vtepUsers.set(v.vtep, (users = new Set()));
@@ -241,10 +302,10 @@ export function createKernelDesiredNode(deps: {
     data.groups.set(gid, { id: gid, members: [...members].sort((a, b) => a.id - b.id) });
     for (const rawMac of g.macs) {
       const mac = rawMac.toLowerCase();
-      const key = fdbKey({ ifindex: link.ifindex, mac, vlan: 0 });
+      const key = fdbKey({ ifindex: at.ifindex, mac, vlan: 0, vni: at.srcVni });
       contribution.fdbKeys.push(key);
       fdbOwner.set(key, g.name);
-      data.fdb.set(key, { ifindex: link.ifindex, mac, nhid: gid });
+      data.fdb.set(key, at.srcVni === undefined ? { ifindex: at.ifindex, mac, nhid: gid } : { ifindex: at.ifindex, mac, nhid: gid, srcVni: at.srcVni });
     }
   };
 
@@ -255,13 +316,12 @@ export function createKernelDesiredNode(deps: {
     for (const g of spec?.groups ?? []) {
       const p = data.placements.get(g.name);
       if (p?.nexthopGroupId === undefined || p.ifindex === undefined) continue;
-      // A collect_metadata device keys its FDB by (MAC, VNI): a flood entry
-      // there needs NDA_SRC_VNI, which the per-VNI device model does not
-      // write. Such devices are mirrored (floodList), not written.
-      if (links.data.byIndex.get(p.ifindex)?.vxlan?.external) continue;
+      // On the single (external) device a flood entry is keyed by VNI too.
+      const srcVni = spec!.fabric.vxlan.mode === 'Single' ? g.vni : undefined;
       for (const v of g.vteps) {
-        const key = fdbKey({ ifindex: p.ifindex, mac: ZERO_MAC, vlan: 0, dst: v.vtep });
-        next.set(key, { ifindex: p.ifindex, dst: v.vtep, vni: g.vni });
+        if (v.vtep === spec!.fabric.localVtepIP) continue;
+        const key = fdbKey({ ifindex: p.ifindex, mac: ZERO_MAC, vlan: 0, vni: srcVni, dst: v.vtep });
+        next.set(key, srcVni === undefined ? { ifindex: p.ifindex, dst: v.vtep, vni: g.vni } : { ifindex: p.ifindex, dst: v.vtep, vni: g.vni, srcVni });
       }
     }
     for (const [key, e] of data.flood) {
@@ -290,9 +350,9 @@ export function createKernelDesiredNode(deps: {
     if (spec) {
       // Forget assignments of groups that left the spec, so their ids can be reused.
       const names = new Set(spec.groups.map((g) => g.name));
-      for (const name of [...groupIds.keys()]) if (!names.has(name)) groupIds.delete(name);
+      for (const name of [...groupIds.keys()]) if (!names.has(name)) forgetId(groupIds, name);
       const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
-      for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) vtepIds.delete(ip);
+      for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) forgetId(vtepIds, ip);
       computeConflicts(spec.fabric);
       for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
     }
@@ -311,16 +371,16 @@ export function createKernelDesiredNode(deps: {
     for (const name of changed) {
       const g = byName.get(name);
       if (!g) continue;
-      const device = links.data.byName.get(deviceName(spec.fabric.deviceTemplate, g.vni));
-      if (!device) continue;
+      const home = fdbHome(spec.fabric, links.data.byName, g.vni);
+      if (home.ifindex === undefined) continue;
       for (const mac of g.macs) {
-        const owner = fdbOwner.get(fdbKey({ ifindex: device.ifindex, mac: mac.toLowerCase(), vlan: 0 }));
+        const owner = fdbOwner.get(fdbKey({ ifindex: home.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: home.srcVni }));
         if (owner !== undefined && owner !== name) return 'unhandled';
       }
     }
     for (const name of changed) {
       removeGroup(name);
-      if (!byName.has(name)) groupIds.delete(name);
+      if (!byName.has(name)) forgetId(groupIds, name);
     }
     // Re-add in name order so id allocation does not depend on event order.
     for (const name of changed.sort()) {
@@ -328,7 +388,7 @@ export function createKernelDesiredNode(deps: {
       if (g) addGroup(spec.fabric, g);
     }
     const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
-    for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) vtepIds.delete(ip);
+    for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) forgetId(vtepIds, ip);
     rebuildFlood();
     return data.tracked.changedGroups.size > 0 || data.tracked.floodChanged ? 'updated' : 'unchanged';
   };
@@ -336,7 +396,7 @@ export function createKernelDesiredNode(deps: {
   const onLinks = (): HandlerResult => {
     const spec = nodeState.data.spec;
     if (!spec) return 'unchanged';
-    const names = new Set(spec.groups.map((g) => deviceName(spec.fabric.deviceTemplate, g.vni)));
+    const names = new Set(spec.groups.map((g) => fdbHome(spec.fabric, links.data.byName, g.vni).device));
     for (const ifindex of links.data.tracked.changed) {
       const link = links.data.byIndex.get(ifindex);
       if (link && names.has(link.name)) return 'unhandled';

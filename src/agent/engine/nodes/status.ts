@@ -33,12 +33,16 @@ export interface GroupReport {
   nexthopGroupId?: number;
   ofGroupId?: number;
   paths: ReportedPath[];
+  /** VTEPs not programmed: this node's own. */
+  droppedPaths: string[];
   macs: number;
   /** The kernel holds exactly the desired group and every MAC's entry. */
   kernelApplied: boolean;
   /** An OpenFlow group and every MAC's flow are in the desired OVS state. */
   ovsPlanned: boolean;
   invalid?: string;
+  /** Said of a Programmed group too (LocalOnly). */
+  note?: string;
   message: string;
 }
 
@@ -101,12 +105,20 @@ export function createStatusNode(deps: {
           name: g.name,
           vni: g.vni,
           generation: g.generation,
-          paths: g.vteps.map((v) => ({ vtep: v.vtep, weight: v.weight })),
+          paths: g.vteps.filter((v) => !placement?.droppedPaths.includes(v.vtep)).map((v) => ({ vtep: v.vtep, weight: v.weight })),
+          droppedPaths: placement?.droppedPaths ?? [],
           macs: g.macs.length,
           kernelApplied: false,
           ovsPlanned: false,
           message: placement?.message ?? '',
         };
+        if (placement?.problem === 'LocalOnly') {
+          // Nothing to program is programmed: the node serves the MACs itself.
+          report.kernelApplied = true;
+          report.ovsPlanned = true;
+          report.note = `LocalOnly: ${placement.message}`;
+          return report;
+        }
         if (placement?.problem && placement.problem !== 'NotManaged') report.invalid = placement.problem;
         if (nhid === undefined || placement?.ifindex === undefined) return report;
         report.nexthopGroupId = nhid;
@@ -117,7 +129,7 @@ export function createStatusNode(deps: {
         let macsOk = true;
         let conflict: string | undefined;
         for (const mac of g.macs) {
-          const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0 }));
+          const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: placement.srcVni }));
           if (seen?.nhid !== nhid) {
             macsOk = false;
             if (seen && conflict === undefined && spec && !isOwnedFdbEntry(seen, nexthops.data.byId, spec.fabric)) conflict = mac.toLowerCase();
