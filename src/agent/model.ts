@@ -208,6 +208,8 @@ export interface OvsInterface {
   ofport: number;
   /** external_ids:evpn-vni */
   vni?: number;
+  /** external_ids:attached-mac (the workload's MAC, as OVN and others record it), lower-case. */
+  attachedMac?: string;
   /** Interface:error, when ovs-vswitchd could not create the port. */
   error?: string;
 }

@@ -96,6 +96,7 @@ export function buildStatus(report: StatusData, facts: SyncFacts, previous: Vtep
     groups,
     learned: { ecmp: report.learned.ecmp, singlePath: report.learned.singlePath, invalid: { ...report.learned.invalid } },
     ...(report.flood.length > 0 ? { flood: report.flood.map((f) => ({ ...f })) } : {}),
+    ...(report.local.length > 0 ? { local: report.local.map((l) => ({ ...l })) } : {}),
     ...(facts.lastSyncTime ? { lastSyncTime: facts.lastSyncTime.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
   };
 }

@@ -75,6 +75,14 @@ export async function connectOvsdb(path: string): Promise<OvsdbSession> {
   return new LibOvsdbSession(await OvsdbClient.connect(`unix:${path}`, { timeoutMs: REQUEST_TIMEOUT_MS }));
 }
 
+/** A unicast MAC, any case, as the workload's; anything else is ignored (the port's MACs are learned instead). */
+function attachedMacOf(text: string | undefined): { attachedMac?: string } {
+  if (text === undefined || !/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(text)) return {};
+  const mac = text.toLowerCase();
+  const unicast = (parseInt(mac.slice(0, 2), 16) & 1) === 0 && mac !== '00:00:00:00:00:00';
+  return unicast ? { attachedMac: mac } : {};
+}
+
 function toOvsInterfaces(rows: Iterable<InterfaceInfo>): OvsInterface[] {
   const out: OvsInterface[] = [];
   for (const row of rows) {
@@ -85,6 +93,7 @@ function toOvsInterfaces(rows: Iterable<InterfaceInfo>): OvsInterface[] {
       // No ofport yet (ovs-vswitchd has not added the port) reads as -1, as OVS writes for a failed one.
       ofport: row.ofport ?? -1,
       ...(vni !== undefined && vni >= 1 && vni <= VNI_MAX ? { vni } : {}),
+      ...attachedMacOf(row.externalIds['attached-mac']),
       ...(row.error ? { error: row.error } : {}),
     });
   }

@@ -49,7 +49,7 @@ export function createAgentGraph() {
   const floodList = createFloodListNode({ nodeState, links, fdb, kernelDesired });
   const groupIds = createGroupIdsNode({ nodeState, evpnFdb, ovs, ofInstalled });
   const ofDesired = createOfDesiredNode({ nodeState, evpnFdb, groupIds, ovs, floodList, ofInstalled });
-  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList });
+  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs });
   const engine = new Engine([status]);
   return { engine, nodeState, links, nexthops, fdb, ovs, ofInstalled, kernelDesired, evpnFdb, floodList, groupIds, ofDesired, status };
 }

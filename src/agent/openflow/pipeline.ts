@@ -6,13 +6,20 @@
  * and translates them to src/lib/openflow messages and back.
  *
  * With T = ovs.tableBase:
- *  - table T, in_port=<local port of VNI V>: write_metadata:V, goto_table:T+1
- *  - table T, in_port=<tunnel>,tun_id=V: output to each local port of V
- *  - table T+1, metadata=V,dl_dst=MAC (MAC_PRIORITY):
- *      set tun_id=V, group:G                          (ECMP)
- *      set tun_id=V, set tun_dst=VTEP, output:<tunnel> (single path)
- *  - table T+1, metadata=V at FLOOD_PRIORITY, the lowest of the VNI:
- *      set tun_id=V, group:F — broadcast, multicast and unknown unicast
+ *  - table T (classify), in_port=<local port of VNI V>:
+ *      write_metadata:V, goto_table:T+1
+ *  - table T, in_port=<tunnel>,tun_id=V: write_metadata:V, goto_table:T+2
+ *  - table T+1 (what local ports send), metadata=V:
+ *      dl_dst=<local MAC> (LOCAL_PRIORITY): output to its port — local
+ *        unicast never leaves the node
+ *      dl_dst=<remote MAC> (MAC_PRIORITY):
+ *        set tun_id=V, group:G                          (ECMP)
+ *        set tun_id=V, set tun_dst=VTEP, output:<tunnel> (single path)
+ *      nothing else (FLOOD_PRIORITY, the lowest): set tun_id=V, group:F —
+ *        broadcast, multicast and unknown unicast
+ *  - table T+2 (what the fabric sends), metadata=V:
+ *      dl_dst=<local MAC> (LOCAL_PRIORITY): output to its port only
+ *      nothing else (FLOOD_PRIORITY): output to each local port of V
  *  - a `select` group per kernel nexthop group in use; every bucket sets
  *    tun_dst and outputs to the tunnel: one bucket per path with its
  *    weight, or (dp_hash, bucketLayout=slots) one equal bucket per hash
@@ -36,9 +43,11 @@ import { OFPG, OFPP, type Action, type BundleMessage, type Bucket, type FlowMod,
 import type { IdRange, OfAction, OfBucket, OfFlow, OfGroup, OfMatch } from '../model.js';
 import { inRange } from '../ownership.js';
 
-/** A MAC flow in table T+1, and the classifier and tunnel-delivery flows of table T. */
+/** A remote MAC's flow in table T+1, and the classifier flows of table T. */
 export const MAC_PRIORITY = 100;
-/** A VNI's flood flow in table T+1: below every MAC flow, so only what no MAC flow claims is flooded. */
+/** A local MAC's flow in tables T+1 and T+2: above remote ones, so a MAC attached here is switched here. */
+export const LOCAL_PRIORITY = 200;
+/** A VNI's flood flow in table T+1 and its local delivery in T+2: below every MAC flow, so only what no MAC flow claims. */
 export const FLOOD_PRIORITY = 1;
 
 const ALL_BITS = 0xffffffffffffffffn;
@@ -80,7 +89,10 @@ export function flowKey(f: Pick<OfFlow, 'table' | 'priority' | 'match' | 'foreig
 }
 
 export class Pipeline {
+  /** Table T+1: what local ports send, by destination MAC. */
   readonly macTable: number;
+  /** Table T+2: what the fabric sends, delivered to local ports by destination MAC. */
+  readonly fabricTable: number;
   // Parts shared between the flows and buckets built (100,000 MAC flows over
   // 10,000 groups at bench scale): one metadata value and set_field per
   // VNI, one cookie and actions list per nhid and VNI, one slot bucket per
@@ -92,6 +104,7 @@ export class Pipeline {
 
   constructor(readonly settings: PipelineSettings) {
     this.macTable = settings.tableBase + 1;
+    this.fabricTable = settings.tableBase + 2;
   }
 
   // ------------------------------------------------------------ flows
@@ -102,10 +115,24 @@ export class Pipeline {
     return { table: s.tableBase, priority: MAC_PRIORITY, cookie: s.cookie, match: { inPort: port }, actions: [], writeMetadata: BigInt(vni), gotoTable: this.macTable };
   }
 
-  /** Table T: traffic from the tunnel with the VNI's id goes to the VNI's local ports. */
-  tunnelDeliveryFlow(vni: number, tunnel: number, ports: readonly number[]): OfFlow {
+  /** Table T: traffic from the tunnel with the VNI's id enters the VNI, towards its local ports (table T+2). */
+  fromFabricFlow(vni: number, tunnel: number): OfFlow {
     const s = this.settings;
-    return { table: s.tableBase, priority: MAC_PRIORITY, cookie: s.cookie, match: { inPort: tunnel, tunId: BigInt(vni) }, actions: ports.map((port) => ({ type: 'output', port })) };
+    return { table: s.tableBase, priority: MAC_PRIORITY, cookie: s.cookie, match: { inPort: tunnel, tunId: BigInt(vni) }, actions: [], writeMetadata: BigInt(vni), gotoTable: this.fabricTable };
+  }
+
+  /** Tables T+1 and T+2: a local MAC goes to its port only, whoever sent it. */
+  localMacFlows(vni: number, mac: string, port: number): [OfFlow, OfFlow] {
+    const { metadata } = this.partsOfVni(vni);
+    const s = this.settings;
+    const flow = (table: number): OfFlow => ({ table, priority: LOCAL_PRIORITY, cookie: s.cookie, match: { metadata, ethDst: mac }, actions: [{ type: 'output', port }] });
+    return [flow(this.macTable), flow(this.fabricTable)];
+  }
+
+  /** Table T+2: what the fabric sends to no local MAC goes to every local port of the VNI, never back into the fabric. */
+  fabricFloodFlow(vni: number, ports: readonly number[]): OfFlow {
+    const s = this.settings;
+    return { table: this.fabricTable, priority: FLOOD_PRIORITY, cookie: s.cookie, match: { metadata: this.partsOfVni(vni).metadata }, actions: ports.map((port) => ({ type: 'output', port })) };
   }
 
   /** Table T+1: a MAC behind one VTEP. */

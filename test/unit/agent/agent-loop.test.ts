@@ -256,7 +256,7 @@ describe('agent control loop', () => {
     a.setSpec(spec([group]));
     await settle(a, () => ready(a.status));
     expect(statuses.some((s) => s.conditions?.find((c) => c.type === 'OvsSynced')?.message.includes('GROUP_EXISTS'))).toBe(true);
-    expect(ovs.flows.size).toBe(4); // classifier, tunnel delivery, one MAC, the VNI's flood flow
+    expect(ovs.flows.size).toBe(5); // classifier, way in from the fabric, delivery to the local port, one MAC, the VNI's flood flow
     expect([...ovs.groups.values()].filter((g) => g.type === 'all').map((g) => ovs.vteps(g))).toEqual([['192.0.2.2', '192.0.2.3']]);
     expect((await a.metrics.ofErrors.get()).values[0]?.value).toBe(1);
   });

@@ -10,6 +10,8 @@ import type { KernelEvent, KernelFdbEntry, KernelNexthop } from '../../../src/ag
 import { NH_START, PROTO, fabric, fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
 
 const TUNNEL = 9;
+/** Hundreds of generated cases per property: seconds on an idle machine, more on a loaded or slower one. */
+const PROPERTY_TIMEOUT_MS = 60_000;
 
 function graphWith(opts: { nexthops?: KernelNexthop[]; fdb?: KernelFdbEntry[]; groups?: Parameters<typeof spec>[0] } = {}) {
   const g = createAgentGraph();
@@ -88,7 +90,8 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
     ]);
     expect(flows).toContain(`table=1,priority=100,metadata=0x64,dl_dst=${mac(1)} cookie=0x45564e000000000a,actions=set_field:0x64->tun_id,group:${ofId}`);
     expect(flows).toContain('table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:1');
-    expect(flows).toContain('table=0,priority=100,tun_id=0x64,in_port=9 cookie=0x45564e0000000000,actions=output:1');
+    expect(flows).toContain('table=0,priority=100,tun_id=0x64,in_port=9 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:2');
+    expect(flows).toContain('table=2,priority=1,metadata=0x64 cookie=0x45564e0000000000,actions=output:1');
     expect(g.evpnFdb.data.learned).toEqual({ ecmp: 2, singlePath: 0, invalid: {} });
   });
 
@@ -150,7 +153,7 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
   it('turns a weight change on a group used by 10,000 MACs into exactly one group change and no flow change', () => {
     const fdb = Array.from({ length: 10_000 }, (_, i) => learned(10, mac(i), 10));
     const g = graphWith({ nexthops, fdb });
-    expect(g.ofDesired.data.flows.size).toBe(10_000 + 6); // + classifier, tunnel delivery and flood flows of VNIs 100, 200
+    expect(g.ofDesired.data.flows.size).toBe(10_000 + 8); // + classifier, way in from the fabric, delivery to local ports and flood flows of VNIs 100, 200
     const statsBefore = g.engine.nodeStats();
     const slotsBefore = g.ofDesired.data.groups.get(65546)!.buckets.map((b) => b.tunDst);
     applyKernelEvent(g, { kind: 'nexthop', op: 'new', nexthop: fdbGroup(10, [[1, 1], [2, 1]]) });
@@ -301,7 +304,7 @@ describe('engine graph: incremental processing equals a full recompute', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });
 
 describe('engine graph: kernel desired state follows any sequence of spec changes', () => {
@@ -369,7 +372,7 @@ describe('engine graph: kernel desired state follows any sequence of spec change
       }),
       { numRuns: 300 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });
 
 describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
@@ -418,5 +421,5 @@ describe('engine graph: the whole pipeline, spec to kernel to OVS', () => {
       }),
       { numRuns: 200 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });

@@ -128,3 +128,47 @@ describe('kernel nexthop ids at scale', () => {
     expect(kd.placements.get('new')!.nexthopGroupId).toBe(freed);
   });
 });
+
+describe('local MACs (external_ids:attached-mac)', () => {
+  const local = (g: AgentGraph) => [...g.ofDesired.data.flows.values()].filter((f) => f.priority === 200).map((f) => [f.table, f.match.metadata, f.match.ethDst, f.actions]);
+
+  it('switches a known local MAC to its port only, from a local port and from the fabric', () => {
+    const g = graphWith([], {}, [vxlan(10, 100)]);
+    g.ovs.setInterfaces('evpn-vxlan', [
+      { name: 'evpn-vxlan', ofport: TUNNEL },
+      { name: 'vm1', ofport: 1, vni: 100, attachedMac: mac(1) },
+      { name: 'vm2', ofport: 2, vni: 100, attachedMac: mac(2) },
+      { name: 'vm3', ofport: 3, vni: 100 },
+    ]);
+    g.engine.run();
+    const out = (port: number) => [{ type: 'output', port }];
+    expect(local(g).sort()).toEqual([
+      [1, 100n, mac(1), out(1)], [1, 100n, mac(2), out(2)],
+      [2, 100n, mac(1), out(1)], [2, 100n, mac(2), out(2)],
+    ].sort());
+    // From the fabric, a MAC no flow claims goes to every local port of the VNI; from a port, to the flood group.
+    const flows = [...g.ofDesired.data.flows.values()];
+    expect(flows.find((f) => f.table === 2 && f.priority === 1)?.actions).toEqual([out(1)[0], out(2)[0], out(3)[0]]);
+    expect(flows.find((f) => f.table === 0 && f.match.inPort === TUNNEL)).toMatchObject({ writeMetadata: 100n, gotoTable: 2 });
+    expect(g.status.data.local).toEqual([{ vni: 100, ports: 3, macs: 2 }, { vni: 200, ports: 0, macs: 0 }].filter((l) => l.ports > 0));
+  });
+
+  it('follows a MAC that moves to another port, and forgets a port that leaves, touching only that VNI', () => {
+    const g = graphWith([], {}, [vxlan(10, 100)]);
+    const ifaces = (vm1Mac: string | undefined) => [
+      { name: 'evpn-vxlan', ofport: TUNNEL },
+      { name: 'vm1', ofport: 1, vni: 100, ...(vm1Mac ? { attachedMac: vm1Mac } : {}) },
+      { name: 'vm2', ofport: 2, vni: 100 },
+      { name: 'db', ofport: 4, vni: 200, attachedMac: mac(9) },
+    ];
+    g.ovs.setInterfaces('evpn-vxlan', ifaces(mac(1)));
+    g.engine.run();
+    g.ovs.setInterfaces('evpn-vxlan', ifaces(undefined));
+    const report = g.engine.run();
+    expect(report.recomputed).not.toContain('ofDesired');
+    expect(local(g).map((f) => f[2])).toEqual([mac(9), mac(9)]);
+    const changed = [...g.ofDesired.data.tracked.changedFlows];
+    expect(changed).toHaveLength(2);
+    expect(changed.every((key) => g.ofDesired.data.flows.get(key) === undefined && key.endsWith(`/100/${mac(1)}/`))).toBe(true);
+  });
+});

@@ -2,9 +2,10 @@
  * ofDesired — the OpenFlow groups and flows the bridge should hold, laid
  * out by the pipeline (src/agent/openflow/pipeline.ts, which says what each
  * table, priority, cookie and bucket means):
- *  - per VNI with local ports: a classifier flow per port, the tunnel
- *    delivery flow, the flood flow and its `all` group (the VNI's flood
- *    list and local ports);
+ *  - per VNI with local ports: a classifier flow per port, the way in from
+ *    the fabric, a flow per local MAC in each direction (attached-mac), the
+ *    delivery of the fabric's other traffic to the local ports, the flood
+ *    flow and its `all` group (the VNI's flood list and local ports);
  *  - per mirrored FDB entry (evpnFdb 'ecmp' or 'single'): its MAC flow;
  *  - per kernel nexthop group in use: a select group. With dp_hash and
  *    bucketLayout=slots, its buckets are hash slots dealt to the paths by
@@ -58,7 +59,9 @@ export function createOfDesiredNode(deps: {
   const macFlowOwners = new Map<string, string | Set<string>>();
   const flowOfEntry = new Map<string, string>();
   const groupOfNhid = new Map<number, number>();
+  /** The local-side flows of each VNI (refreshVni), and the VNI each such flow key belongs to now. */
   const vniFlows = new Map<number, string[]>();
+  const vniOfFlow = new Map<string, number>();
   // The slot table each laid-out group was last given: the next layout
   // moves as few slots of it as it can. History, not derived state, so a
   // recompute keeps it; after an OVS (re)connect, what OVS holds wins.
@@ -166,15 +169,28 @@ export function createOfDesiredNode(deps: {
     }
   };
 
-  /** A VNI's classifier and tunnel delivery flows (table T). */
+  /** A VNI's local side: classifier flows, the way in from the fabric, its local MACs, delivery to its ports. */
   const refreshVni = (p: Pipeline, vni: number): void => {
     const tunnel = ovs.data.tunnelOfport;
     const ports = ovs.data.portsByVni.get(vni) ?? [];
     const wanted = ports.map((port) => p.classifierFlow(vni, port));
-    if (tunnel !== undefined && ports.length > 0) wanted.push(p.tunnelDeliveryFlow(vni, tunnel, ports));
+    if (ports.length > 0) {
+      if (tunnel !== undefined) wanted.push(p.fromFabricFlow(vni, tunnel));
+      wanted.push(p.fabricFloodFlow(vni, ports));
+      for (const [mac, port] of ovs.data.macsByVni.get(vni) ?? []) wanted.push(...p.localMacFlows(vni, mac, port));
+    }
     const keys = wanted.map(flowKey);
-    wanted.forEach((flow, i) => setFlow(keys[i]!, flow));
-    for (const key of vniFlows.get(vni) ?? []) if (!keys.includes(key)) setFlow(key, undefined);
+    wanted.forEach((flow, i) => {
+      setFlow(keys[i]!, flow);
+      vniOfFlow.set(keys[i]!, vni);
+    });
+    const now = new Set(keys);
+    // A port that moved to another VNI keeps its classifier key: the VNI refreshed first may own it now.
+    for (const key of vniFlows.get(vni) ?? []) {
+      if (now.has(key) || vniOfFlow.get(key) !== vni) continue;
+      vniOfFlow.delete(key);
+      setFlow(key, undefined);
+    }
     if (keys.length > 0) vniFlows.set(vni, keys);
     else vniFlows.delete(vni);
   };
@@ -212,6 +228,7 @@ export function createOfDesiredNode(deps: {
     flowOfEntry.clear();
     groupOfNhid.clear();
     vniFlows.clear();
+    vniOfFlow.clear();
     if (ofInstalled.data.adopted.slots !== seededFrom) {
       seededFrom = ofInstalled.data.adopted.slots;
       for (const [id, table] of seededFrom) slotTables.set(id, table);

@@ -2,10 +2,10 @@
  * ovs — input node: the bridge's interfaces, as the agent cares about them.
  *
  * Consumes: the OVSDB Interface monitor (ofports, external_ids:evpn-vni,
- * Interface:error).
- * Produces: the tunnel port's ofport (or why it has none) and the local
- * ports per VNI; tracked: whether the tunnel port changed, which VNIs'
- * port sets changed.
+ * external_ids:attached-mac, Interface:error).
+ * Produces: the tunnel port's ofport (or why it has none), the local ports
+ * per VNI and the local MACs their attached-mac names; tracked: whether the
+ * tunnel port changed, which VNIs' ports or MACs changed.
  */
 import type { EngineNode } from '../engine.js';
 import type { OvsInterface } from '../../model.js';
@@ -16,6 +16,8 @@ export interface OvsData {
   tunnelProblem: string | undefined;
   /** VNI → the ofports of its local ports, ascending. */
   portsByVni: Map<number, number[]>;
+  /** VNI → its local MACs from external_ids:attached-mac, by MAC (the lowest ofport if two ports claim one). */
+  macsByVni: Map<number, Map<string, number>>;
   tracked: { tunnelChanged: boolean; changedVnis: Set<number> };
 }
 
@@ -26,7 +28,7 @@ export interface OvsNode extends EngineNode<OvsData> {
 
 export function createOvsNode(): OvsNode {
   let pending: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
-  const data: OvsData = { tunnelOfport: undefined, tunnelProblem: undefined, portsByVni: new Map(), tracked: { tunnelChanged: false, changedVnis: new Set() } };
+  const data: OvsData = { tunnelOfport: undefined, tunnelProblem: undefined, portsByVni: new Map(), macsByVni: new Map(), tracked: { tunnelChanged: false, changedVnis: new Set() } };
   return {
     name: 'ovs',
     inputs: [],
@@ -46,17 +48,24 @@ export function createOvsNode(): OvsNode {
           data.tracked.tunnelChanged = true;
         }
         const next = new Map<number, number[]>();
+        const macs = new Map<number, Map<string, number>>();
         for (const i of interfaces) {
           if (i.vni === undefined || i.ofport <= 0 || i.name === tunnelPort) continue;
           let ports = next.get(i.vni);
           if (!ports) next.set(i.vni, (ports = []));
           ports.push(i.ofport);
+          if (i.attachedMac === undefined) continue;
+          let byMac = macs.get(i.vni);
+          if (!byMac) macs.set(i.vni, (byMac = new Map()));
+          const other = byMac.get(i.attachedMac);
+          if (other === undefined || i.ofport < other) byMac.set(i.attachedMac, i.ofport);
         }
         for (const ports of next.values()) ports.sort((a, b) => a - b);
-        for (const vni of new Set([...next.keys(), ...data.portsByVni.keys()])) {
-          if (!sameNumbers(next.get(vni), data.portsByVni.get(vni))) data.tracked.changedVnis.add(vni);
+        for (const vni of new Set([...next.keys(), ...data.portsByVni.keys(), ...macs.keys(), ...data.macsByVni.keys()])) {
+          if (!sameNumbers(next.get(vni), data.portsByVni.get(vni)) || !sameMacs(macs.get(vni), data.macsByVni.get(vni))) data.tracked.changedVnis.add(vni);
         }
         data.portsByVni = next;
+        data.macsByVni = macs;
       }
       return data.tracked.tunnelChanged || data.tracked.changedVnis.size > 0 ? 'updated' : 'unchanged';
     },
@@ -65,6 +74,13 @@ export function createOvsNode(): OvsNode {
       data.tracked.changedVnis.clear();
     },
   };
+}
+
+function sameMacs(a: ReadonlyMap<string, number> | undefined, b: ReadonlyMap<string, number> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [mac, port] of a) if (b.get(mac) !== port) return false;
+  return true;
 }
 
 function sameNumbers(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {

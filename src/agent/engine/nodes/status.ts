@@ -4,8 +4,8 @@
  * matches (the sync layers add OVS facts and conditions on top).
  *
  * Consumes: nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds,
- * ofDesired, floodList. Produces: group reports, learned counts, and per
- * VNI its flood list size and flood group.
+ * ofDesired, floodList, ovs. Produces: group reports, learned counts, per
+ * VNI its flood list size and flood group, and its local ports and MACs.
  * Always recomputed: it is O(groups + MACs) and only read when written out.
  */
 import type { EngineNode } from '../engine.js';
@@ -17,6 +17,7 @@ import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
+import type { OvsNode } from './ovs.js';
 import { fdbKey, sameMembers, type OfGroup, type Path } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
@@ -53,9 +54,17 @@ export interface FloodReport {
   ofGroupId?: number;
 }
 
+/** One VNI's local workloads: its ports and the MACs switched locally. */
+export interface LocalReport {
+  vni: number;
+  ports: number;
+  macs: number;
+}
+
 export interface StatusData {
   groups: GroupReport[];
   flood: FloodReport[];
+  local: LocalReport[];
   learned: LearnedCounts;
   conflicts: number[];
 }
@@ -69,9 +78,10 @@ export function createStatusNode(deps: {
   groupIds: EngineNode<GroupIdsData>;
   ofDesired: EngineNode<OfDesiredData>;
   floodList: EngineNode<FloodListData>;
+  ovs: OvsNode;
 }): EngineNode<StatusData> {
-  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList } = deps;
-  const data: StatusData = { groups: [], flood: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
+  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs } = deps;
+  const data: StatusData = { groups: [], flood: [], local: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
   // Status is recomputed whole on every change; a group object is replaced
   // whenever it changes, so its slot counts are worked out once per object.
   const slotCache = new WeakMap<OfGroup, Map<string, number> | null>();
@@ -86,7 +96,7 @@ export function createStatusNode(deps: {
   };
   return {
     name: 'status',
-    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList].map((node) => ({ node })),
+    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs].map((node) => ({ node })),
     data,
     recompute() {
       const spec = nodeState.data.spec;
@@ -98,6 +108,7 @@ export function createStatusNode(deps: {
         const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
         return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
       });
+      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({ vni, ports: ports.length, macs: ovs.data.macsByVni.get(vni)?.size ?? 0 }));
       data.groups = (spec?.groups ?? []).map((g) => {
         const placement = kernelDesired.data.placements.get(g.name);
         const nhid = placement?.nexthopGroupId;
