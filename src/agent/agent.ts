@@ -33,6 +33,8 @@ export interface AgentOptions {
   onStatus: (status: VtepNodeStateStatus) => void;
   /** Period of the drift audit (0 disables it). */
   auditIntervalMs?: number;
+  /** How often the MACs Open vSwitch learned are read, to count and export them (0 disables it). */
+  learnedPollMs?: number;
   /** First and longest delay between OVS reconnect attempts / failed-write retries. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -56,6 +58,7 @@ export class Agent {
   /** When the oldest kernel event or spec change not yet answered by an OVS commit arrived. */
   private pendingSince: number | undefined;
   private auditDue = false;
+  private learnedDue = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly opts: AgentOptions) {
@@ -108,15 +111,18 @@ export class Agent {
     await this.kernel.start();
     this.loopDone = this.loop();
     void this.pumpKernel();
-    const audit = this.opts.auditIntervalMs ?? 30_000;
-    if (audit > 0) {
-      const t = setInterval(() => {
-        this.auditDue = true;
-        this.kick();
-      }, audit);
-      t.unref();
-      this.timers.add(t);
-    }
+    this.every(this.opts.auditIntervalMs ?? 30_000, () => (this.auditDue = true));
+    this.every(this.opts.learnedPollMs ?? 2_000, () => (this.learnedDue = true));
+  }
+
+  private every(ms: number, due: () => void): void {
+    if (ms <= 0) return;
+    const t = setInterval(() => {
+      due();
+      this.kick();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
   }
 
   async stop(): Promise<void> {
@@ -195,7 +201,10 @@ export class Agent {
     const since = this.pendingSince;
     this.pendingSince = undefined;
     const audit = this.auditDue;
+    const learned = this.learnedDue;
     this.auditDue = false;
+    this.learnedDue = false;
+    if (learned) await this.of.pollLearned();
     await this.kernel.intake();
     if (audit) await this.kernel.audit(this.spec);
     this.runEngine();

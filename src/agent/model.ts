@@ -3,6 +3,7 @@
  * edge modules (src/agent/edge/*) translate rtnetlink, OpenFlow and OVSDB
  * objects into and out of them.
  */
+import type { LearnAction } from '../lib/openflow/index.js';
 
 export type Family = 4 | 6;
 
@@ -255,6 +256,8 @@ export type OfAction =
   | { type: 'setTunDst'; ip: string }
   | { type: 'group'; groupId: number }
   | { type: 'output'; port: number }
+  /** Open vSwitch's learn (the pipeline's MAC learning for ports without attached-mac). */
+  | { type: 'learn'; learn: LearnAction }
   /** Anything else found installed (never desired): shown in ovs-ofctl words. */
   | { type: 'other'; text: string };
 

@@ -34,6 +34,8 @@ import { backoff, errorText, summarize } from './retry.js';
 
 export type OvsSettings = BridgeSettings & PipelineSettings;
 
+const ALL_COOKIE_BITS = 0xffffffffffffffffn;
+
 /** What an OVS sync did: committed a bundle, found nothing to do, or could not run (not connected, backing off, refused). */
 export type SyncOutcome = 'committed' | 'idle' | 'blocked';
 
@@ -207,6 +209,32 @@ export class OfCtrl {
     this.scope.full = true;
   }
 
+  /**
+   * Reads the flows Open vSwitch learned for ports without attached-mac and
+   * hands their MACs to the engine (status counts them, the kernel export
+   * advertises them). Open vSwitch writes and ages those flows itself.
+   */
+  async pollLearned(): Promise<void> {
+    const pipeline = this.pipeline;
+    if (!this.connected || !pipeline) return;
+    let flows;
+    try {
+      flows = await this.opts.port.dumpFlows(pipeline.learnedCookie, ALL_COOKIE_BITS);
+    } catch (err) {
+      this.opts.log.warn('reading learned MACs failed', { error: errorText(err) });
+      return;
+    }
+    const learned = new Map<number, Map<string, number>>();
+    for (const stats of flows) {
+      const at = pipeline.learnedMac(fromFlowStats(stats));
+      if (!at) continue;
+      let byMac = learned.get(at.vni);
+      if (!byMac) learned.set(at.vni, (byMac = new Map()));
+      byMac.set(at.mac, at.port);
+    }
+    this.opts.news.ovs.setLearned(learned);
+  }
+
   close(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
@@ -225,6 +253,8 @@ export class OfCtrl {
     const adoption = { groups: new Map<number, number>(), floodGroups: new Map<number, number>() };
     for (const stats of await this.opts.port.dumpFlows(settings.cookie, settings.cookieMask)) {
       const flow = fromFlowStats(stats);
+      // Learned flows are Open vSwitch's to write and age (see pollLearned).
+      if (pipeline.isLearned(flow)) continue;
       installed.flows.set(flowKey(flow), flow);
       const ids = pipeline.recognize(flow);
       // An id recorded by a flow adopts only a group of the right kind that is there.

@@ -17,6 +17,7 @@
  */
 import type { OfAction, OfBucket, OfFlow, OfGroup, OfMatch } from '../model.js';
 import type { OfChange } from './pipeline.js';
+import { deepEqual } from '../../util/equal.js';
 
 export interface OfState {
   groups: Map<number, OfGroup>;
@@ -99,6 +100,8 @@ function sameAction(a: OfAction, b: OfAction): boolean {
       return b.type === 'group' && a.groupId === b.groupId;
     case 'output':
       return b.type === 'output' && a.port === b.port;
+    case 'learn':
+      return b.type === 'learn' && deepEqual(a.learn, b.learn);
     case 'other':
       return b.type === 'other' && a.text === b.text;
   }

@@ -7,18 +7,21 @@
  *
  * With T = ovs.tableBase:
  *  - table T (classify), in_port=<local port of VNI V>:
- *      write_metadata:V, goto_table:T+1
+ *      write_metadata:V, goto_table:T+1; a port without attached-mac first
+ *      learns its source MAC into T+1 and T+2 (LEARNED_PRIORITY, aged out
+ *      after LEARNED_IDLE_S, cookie fabric|LEARNED_TAG: not ours to sync)
  *  - table T, in_port=<tunnel>,tun_id=V: write_metadata:V, goto_table:T+2
  *  - table T+1 (what local ports send), metadata=V:
- *      dl_dst=<local MAC> (LOCAL_PRIORITY): output to its port — local
- *        unicast never leaves the node
+ *      dl_dst=<local MAC> (LOCAL_PRIORITY, learned: LEARNED_PRIORITY):
+ *        output to its port — local unicast never leaves the node
  *      dl_dst=<remote MAC> (MAC_PRIORITY):
  *        set tun_id=V, group:G                          (ECMP)
  *        set tun_id=V, set tun_dst=VTEP, output:<tunnel> (single path)
  *      nothing else (FLOOD_PRIORITY, the lowest): set tun_id=V, group:F —
  *        broadcast, multicast and unknown unicast
  *  - table T+2 (what the fabric sends), metadata=V:
- *      dl_dst=<local MAC> (LOCAL_PRIORITY): output to its port only
+ *      dl_dst=<local MAC> (LOCAL_PRIORITY, learned: LEARNED_PRIORITY):
+ *        output to its port only
  *      nothing else (FLOOD_PRIORITY): output to each local port of V
  *  - a `select` group per kernel nexthop group in use; every bucket sets
  *    tun_dst and outputs to the tunnel: one bucket per path with its
@@ -47,8 +50,18 @@ import { inRange } from '../ownership.js';
 export const MAC_PRIORITY = 100;
 /** A local MAC's flow in tables T+1 and T+2: above remote ones, so a MAC attached here is switched here. */
 export const LOCAL_PRIORITY = 200;
+/** A learned local MAC (a port without attached-mac): above remote MACs (it was seen here last), below attached ones. */
+export const LEARNED_PRIORITY = 150;
 /** A VNI's flood flow in table T+1 and its local delivery in T+2: below every MAC flow, so only what no MAC flow claims. */
 export const FLOOD_PRIORITY = 1;
+/** A learned MAC not seen for this long is forgotten, as a bridge ages its FDB (Linux's default ageing time). */
+export const LEARNED_IDLE_S = 300;
+/**
+ * The low cookie bits of learned flows: Open vSwitch writes them, not the
+ * agent, so they are read (to export and count learned MACs) but never
+ * synced. No ECMP flow is confused with one: those name a group.
+ */
+const LEARNED_TAG = 0xffffffffn;
 
 const ALL_BITS = 0xffffffffffffffffn;
 
@@ -109,10 +122,47 @@ export class Pipeline {
 
   // ------------------------------------------------------------ flows
 
-  /** Table T: traffic from a local port of the VNI enters the VNI. */
-  classifierFlow(vni: number, port: number): OfFlow {
+  /** Table T: traffic from a local port of the VNI enters the VNI; `learn` notes where its source MAC lives. */
+  classifierFlow(vni: number, port: number, learn = false): OfFlow {
     const s = this.settings;
-    return { table: s.tableBase, priority: MAC_PRIORITY, cookie: s.cookie, match: { inPort: port }, actions: [], writeMetadata: BigInt(vni), gotoTable: this.macTable };
+    const actions: OfAction[] = learn ? [this.learnAction(vni, this.macTable), this.learnAction(vni, this.fabricTable)] : [];
+    return { table: s.tableBase, priority: MAC_PRIORITY, cookie: s.cookie, match: { inPort: port }, actions, writeMetadata: BigInt(vni), gotoTable: this.macTable };
+  }
+
+  /** learn(table=N, metadata=V, dl_dst=<this packet's dl_src> → output:<its in_port>). */
+  private learnAction(vni: number, table: number): OfAction {
+    return {
+      type: 'learn',
+      learn: {
+        type: 'learn',
+        tableId: table,
+        priority: LEARNED_PRIORITY,
+        idleTimeout: LEARNED_IDLE_S,
+        cookie: this.learnedCookie,
+        specs: [
+          { src: { value: BigInt(vni) }, dst: { match: 'OXM_OF_METADATA' }, nBits: 64 },
+          { src: { field: 'NXM_OF_ETH_SRC' }, dst: { match: 'NXM_OF_ETH_DST' }, nBits: 48 },
+          { src: { field: 'NXM_OF_IN_PORT' }, dst: 'output', nBits: 16 },
+        ],
+      },
+    };
+  }
+
+  /** The cookie of the flows Open vSwitch learns for us. */
+  get learnedCookie(): bigint {
+    return (this.settings.cookie & this.settings.cookieMask) | (LEARNED_TAG & ~this.settings.cookieMask);
+  }
+
+  /** A flow Open vSwitch learned (not one the agent syncs). */
+  isLearned(flow: OfFlow): boolean {
+    return flow.priority === LEARNED_PRIORITY && (flow.table === this.macTable || flow.table === this.fabricTable) && flow.cookie === this.learnedCookie;
+  }
+
+  /** The local MAC a learned flow of table T+1 records: its VNI, MAC and port. */
+  learnedMac(flow: OfFlow): { vni: number; mac: string; port: number } | undefined {
+    const out = flow.actions[0];
+    if (!this.isLearned(flow) || flow.table !== this.macTable || flow.match.metadata === undefined || flow.match.ethDst === undefined || out?.type !== 'output') return undefined;
+    return { vni: Number(flow.match.metadata), mac: flow.match.ethDst, port: out.port };
   }
 
   /** Table T: traffic from the tunnel with the VNI's id enters the VNI, towards its local ports (table T+2). */
@@ -266,6 +316,8 @@ export function toLibAction(a: OfAction): Action {
       return { type: 'group', groupId: a.groupId };
     case 'output':
       return { type: 'output', port: a.port };
+    case 'learn':
+      return a.learn;
     case 'other':
       throw new Error(`cannot write a foreign action (${a.text})`);
   }
@@ -321,6 +373,7 @@ function display(v: unknown): string {
 function fromLibAction(a: Action): OfAction {
   if (a.type === 'output') return { type: 'output', port: a.port };
   if (a.type === 'group') return { type: 'group', groupId: a.groupId };
+  if (a.type === 'learn') return { type: 'learn', learn: a };
   if (a.type === 'setField' && a.mask === undefined) {
     if (a.field === 'tun_id' && typeof a.value === 'bigint') return { type: 'setTunId', value: a.value };
     if ((a.field === 'tun_dst' || a.field === 'tun_ipv6_dst') && typeof a.value === 'string') return { type: 'setTunDst', ip: a.value };

@@ -1,6 +1,7 @@
 import { OpenFlowEncodeError } from './errors.js';
 import { oxmFieldByName, readOxm, writeOxm, type OxmValue } from './oxm.js';
-import { checkU64, checkUint, Writer, type Reader } from './wire.js';
+import { NX_VENDOR_ID, NXAST_LEARN, readLearn, writeLearn, type LearnAction } from './learn.js';
+import { checkU64, checkUint, Reader, Writer } from './wire.js';
 
 /**
  * Actions and instructions (OpenFlow 1.3/1.5 layouts are the same for the
@@ -14,6 +15,8 @@ export type Action =
   | { type: 'group'; groupId: number }
   /** `field` is the Open vSwitch field name: tun_id, tun_dst, tun_ipv6_dst, metadata, eth_dst, reg0… */
   | { type: 'setField'; field: string; value: OxmValue; mask?: OxmValue }
+  /** Open vSwitch's learn (NXAST_LEARN, see learn.ts). */
+  | LearnAction
   | { type: 'raw'; actionType: number; body: string };
 
 export type Instruction =
@@ -40,6 +43,7 @@ export const OFPP = {
 const OFPAT_OUTPUT = 0;
 const OFPAT_GROUP = 22;
 const OFPAT_SET_FIELD = 25;
+const OFPAT_EXPERIMENTER = 0xffff;
 
 type ActionOf<T extends Action['type']> = Extract<Action, { type: T }>;
 
@@ -98,10 +102,28 @@ const setFieldCodec: ActionCodec<'setField'> = {
   },
 };
 
+/** Experimenter actions: Nicira's learn is modelled; any other stays raw, byte for byte. */
+const learnCodec: ActionCodec<'learn'> = {
+  wireType: OFPAT_EXPERIMENTER,
+  encode(w, a, what) {
+    writeLearn(w, a, what);
+  },
+  decode(r, field) {
+    const body = r.bytes(r.remaining, `${field}.body`);
+    const inner = new Reader(body, r.absolute - body.length, field);
+    if (body.length >= 6 && inner.u32('vendor') === NX_VENDOR_ID && inner.u16('subtype') === NXAST_LEARN) {
+      const learn = readLearn(inner, 'learn');
+      if (learn) return learn;
+    }
+    return { type: 'raw', actionType: OFPAT_EXPERIMENTER, body: body.toString('hex') };
+  },
+};
+
 const ACTION_CODECS: { [T in Exclude<Action['type'], 'raw'>]: ActionCodec<T> } = {
   output: outputCodec,
   group: groupCodec,
   setField: setFieldCodec,
+  learn: learnCodec,
 };
 
 const codecByWireType = new Map<number, ActionCodec<Exclude<Action['type'], 'raw'>>>(

@@ -1,4 +1,5 @@
 import { OFPP, type Action, type Instruction } from './actions.js';
+import { formatLearn } from './learn.js';
 import type { FlowMod, FlowStats } from './flow.js';
 import { OFP_DEFAULT_PRIORITY } from './flow.js';
 import type { Bucket, GroupDesc, GroupMod, SelectionMethod } from './group.js';
@@ -123,6 +124,8 @@ export function formatAction(a: Action): string {
       const text = d ? formatMasked(d, a.value, a.mask) : String(a.value);
       return `set_field:${text}->${a.field}`;
     }
+    case 'learn':
+      return formatLearn(a);
     case 'raw':
       return `raw(type=${a.actionType},${a.body})`;
   }

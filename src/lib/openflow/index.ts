@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './addresses.js';
 export { OXM_FIELDS, oxmFieldByName, oxmFieldByKey, type Match, type MatchKey, type Masked, type OxmValue, type RawOxm, type OxmFieldDef } from './oxm.js';
 export { OFPP, type Action, type Instruction } from './actions.js';
+export { type LearnAction, type LearnSpec } from './learn.js';
 export * from './group.js';
 export * from './flow.js';
 export * from './port.js';

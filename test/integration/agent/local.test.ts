@@ -84,4 +84,22 @@ describe.skipIf(skip)('agent: local MACs', () => {
     // Never back into the fabric.
     expect(lab.underlay.vxlanFrames()).toHaveLength(0);
   });
+
+  it('learns the MAC of a port without attached-mac: traffic to it then reaches that port only, and status counts it', async () => {
+    const VM3 = '02:00:00:00:0a:03';
+    const hello = udpIpv4Frame({ srcMac: VM3, dstMac: VM1, srcIp: '10.0.0.3', dstIp: '10.0.0.1', srcPort: 3000, dstPort: 1000 });
+    await lab.ovs.receive('vm3', hello.toString('hex'));
+    expect((await frames(pcap('vm1'), 1)).map((f) => macString(f, 6))).toEqual([VM3]);
+    const learned = await lab.ovs.ofctl('dump-flows', 'br-evpn', 'table=1');
+    expect(learned.stdout.split('\n').filter((l) => l.includes('priority=150'))).toEqual([expect.stringContaining(`dl_dst=${VM3}`)]);
+    // Known now: vm1's reply goes to vm3 alone, not to vm2, not into the fabric.
+    const reply = udpIpv4Frame({ srcMac: VM1, dstMac: VM3, srcIp: '10.0.0.1', dstIp: '10.0.0.3', srcPort: 1000, dstPort: 3000 });
+    for (let i = 0; i < 3; i++) await lab.ovs.receive('vm1', reply.toString('hex'));
+    expect((await frames(pcap('vm3'), 3)).map((f) => macString(f, 0))).toEqual([VM3, VM3, VM3]);
+    expect(readPcap(pcap('vm2'))).toHaveLength(0);
+    expect(lab.underlay.vxlanFrames()).toHaveLength(0);
+    // The agent reads what Open vSwitch learned and counts it with the attached MACs.
+    const status = await lab.waitStatus('learned MAC counted', (s) => ((s as { local?: Array<{ vni: number; macs: number }> }).local ?? []).some((l) => l.vni === 100 && l.macs === 3));
+    expect((status as { local?: unknown }).local).toEqual([{ vni: 100, ports: 4, macs: 3 }, { vni: 200, ports: 2, macs: 1 }]);
+  });
 });

@@ -89,7 +89,9 @@ describe('engine graph: mirroring kernel ECMP FDB entries', () => {
       `group_id=${ofId},type=select,selection_method=dp_hash,${slots.map((ip, i) => `bucket=bucket_id:${i},weight:1,actions=set_field:${ip}->tun_dst,output:9`).join(',')}`,
     ]);
     expect(flows).toContain(`table=1,priority=100,metadata=0x64,dl_dst=${mac(1)} cookie=0x45564e000000000a,actions=set_field:0x64->tun_id,group:${ofId}`);
-    expect(flows).toContain('table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:1');
+    // A port without attached-mac learns the MACs behind it into tables 1 and 2.
+    const learn = (table: number) => `learn(table=${table},idle_timeout=300,priority=150,cookie=0x45564e00ffffffff,OXM_OF_METADATA[]=0x64,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[])`;
+    expect(flows).toContain(`table=0,priority=100,in_port=1 cookie=0x45564e0000000000,actions=${learn(1)},${learn(2)},write_metadata:0x64,goto_table:1`);
     expect(flows).toContain('table=0,priority=100,tun_id=0x64,in_port=9 cookie=0x45564e0000000000,actions=write_metadata:0x64,goto_table:2');
     expect(flows).toContain('table=2,priority=1,metadata=0x64 cookie=0x45564e0000000000,actions=output:1');
     expect(g.evpnFdb.data.learned).toEqual({ ecmp: 2, singlePath: 0, invalid: {} });

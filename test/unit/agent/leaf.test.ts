@@ -167,8 +167,10 @@ describe('local MACs (external_ids:attached-mac)', () => {
     const report = g.engine.run();
     expect(report.recomputed).not.toContain('ofDesired');
     expect(local(g).map((f) => f[2])).toEqual([mac(9), mac(9)]);
+    // vm1's two local MAC flows go; its classifier now learns what vm1 sends instead.
     const changed = [...g.ofDesired.data.tracked.changedFlows];
-    expect(changed).toHaveLength(2);
-    expect(changed.every((key) => g.ofDesired.data.flows.get(key) === undefined && key.endsWith(`/100/${mac(1)}/`))).toBe(true);
+    expect(changed.filter((key) => g.ofDesired.data.flows.get(key) === undefined).every((key) => key.endsWith(`/100/${mac(1)}/`))).toBe(true);
+    expect(changed.map((key) => g.ofDesired.data.flows.get(key)).filter((f) => f !== undefined).map((f) => [f.match.inPort, f.actions.map((a) => a.type)])).toEqual([[1, ['learn', 'learn']]]);
+    expect(changed).toHaveLength(3);
   });
 });

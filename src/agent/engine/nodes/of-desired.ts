@@ -173,11 +173,14 @@ export function createOfDesiredNode(deps: {
   const refreshVni = (p: Pipeline, vni: number): void => {
     const tunnel = ovs.data.tunnelOfport;
     const ports = ovs.data.portsByVni.get(vni) ?? [];
-    const wanted = ports.map((port) => p.classifierFlow(vni, port));
+    const macs = ovs.data.macsByVni.get(vni);
+    const attached = new Set(macs?.values());
+    // A port whose MAC OVSDB does not name learns it from what it sends.
+    const wanted = ports.map((port) => p.classifierFlow(vni, port, !attached.has(port)));
     if (ports.length > 0) {
       if (tunnel !== undefined) wanted.push(p.fromFabricFlow(vni, tunnel));
       wanted.push(p.fabricFloodFlow(vni, ports));
-      for (const [mac, port] of ovs.data.macsByVni.get(vni) ?? []) wanted.push(...p.localMacFlows(vni, mac, port));
+      for (const [mac, port] of macs ?? []) wanted.push(...p.localMacFlows(vni, mac, port));
     }
     const keys = wanted.map(flowKey);
     wanted.forEach((flow, i) => {
@@ -271,6 +274,7 @@ export function createOfDesiredNode(deps: {
     return changedResult();
   };
 
+  // Learned MACs (tracked.learnedVnis) are flows Open vSwitch holds already: nothing to do.
   const onOvs = (): HandlerResult => {
     if (!pipeline || ovs.data.tracked.tunnelChanged) return 'unhandled';
     for (const vni of ovs.data.tracked.changedVnis) {

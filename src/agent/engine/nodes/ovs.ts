@@ -1,11 +1,15 @@
 /**
- * ovs — input node: the bridge's interfaces, as the agent cares about them.
+ * ovs — input node: the bridge's interfaces and the MACs it learned, as
+ * the agent cares about them.
  *
  * Consumes: the OVSDB Interface monitor (ofports, external_ids:evpn-vni,
- * external_ids:attached-mac, Interface:error).
+ * external_ids:attached-mac, Interface:error), and the flows Open vSwitch
+ * learned for ports without attached-mac (ofctrl reads them periodically).
  * Produces: the tunnel port's ofport (or why it has none), the local ports
- * per VNI and the local MACs their attached-mac names; tracked: whether the
- * tunnel port changed, which VNIs' ports or MACs changed.
+ * per VNI, the local MACs their attached-mac names, and the learned ones;
+ * tracked: whether the tunnel port changed, which VNIs' ports or attached
+ * MACs changed (the pipeline's concern), which VNIs' learned MACs changed
+ * (only status and export care: OVS holds those flows already).
  */
 import type { EngineNode } from '../engine.js';
 import type { OvsInterface } from '../../model.js';
@@ -18,23 +22,45 @@ export interface OvsData {
   portsByVni: Map<number, number[]>;
   /** VNI → its local MACs from external_ids:attached-mac, by MAC (the lowest ofport if two ports claim one). */
   macsByVni: Map<number, Map<string, number>>;
-  tracked: { tunnelChanged: boolean; changedVnis: Set<number> };
+  /** VNI → the MACs Open vSwitch learned on its ports, by MAC. */
+  learnedByVni: Map<number, Map<string, number>>;
+  tracked: { tunnelChanged: boolean; changedVnis: Set<number>; learnedVnis: Set<number> };
+}
+
+/** A VNI's local MACs, attached and learned (an attached MAC wins), by MAC. */
+export function localMacsOf(data: Pick<OvsData, 'macsByVni' | 'learnedByVni'>, vni: number): Map<string, number> {
+  const out = new Map(data.learnedByVni.get(vni));
+  for (const [mac, port] of data.macsByVni.get(vni) ?? []) out.set(mac, port);
+  return out;
 }
 
 export interface OvsNode extends EngineNode<OvsData> {
   /** The full current Interface table of the bridge (the monitor's view). */
   setInterfaces(tunnelPort: string, interfaces: OvsInterface[]): void;
+  /** Every MAC the bridge learned now, as VNI → MAC → port. */
+  setLearned(learned: Map<number, Map<string, number>>): void;
 }
 
 export function createOvsNode(): OvsNode {
   let pending: { tunnelPort: string; interfaces: OvsInterface[] } | undefined;
-  const data: OvsData = { tunnelOfport: undefined, tunnelProblem: undefined, portsByVni: new Map(), macsByVni: new Map(), tracked: { tunnelChanged: false, changedVnis: new Set() } };
+  let pendingLearned: Map<number, Map<string, number>> | undefined;
+  const data: OvsData = {
+    tunnelOfport: undefined,
+    tunnelProblem: undefined,
+    portsByVni: new Map(),
+    macsByVni: new Map(),
+    learnedByVni: new Map(),
+    tracked: { tunnelChanged: false, changedVnis: new Set(), learnedVnis: new Set() },
+  };
   return {
     name: 'ovs',
     inputs: [],
     data,
     setInterfaces(tunnelPort, interfaces) {
       pending = { tunnelPort, interfaces };
+    },
+    setLearned(learned) {
+      pendingLearned = learned;
     },
     recompute() {
       if (pending) {
@@ -67,11 +93,20 @@ export function createOvsNode(): OvsNode {
         data.portsByVni = next;
         data.macsByVni = macs;
       }
-      return data.tracked.tunnelChanged || data.tracked.changedVnis.size > 0 ? 'updated' : 'unchanged';
+      if (pendingLearned) {
+        for (const vni of new Set([...pendingLearned.keys(), ...data.learnedByVni.keys()])) {
+          if (!sameMacs(pendingLearned.get(vni), data.learnedByVni.get(vni))) data.tracked.learnedVnis.add(vni);
+        }
+        data.learnedByVni = pendingLearned;
+        pendingLearned = undefined;
+      }
+      const t = data.tracked;
+      return t.tunnelChanged || t.changedVnis.size > 0 || t.learnedVnis.size > 0 ? 'updated' : 'unchanged';
     },
     clearTracked() {
       data.tracked.tunnelChanged = false;
       data.tracked.changedVnis.clear();
+      data.tracked.learnedVnis.clear();
     },
   };
 }

@@ -17,7 +17,7 @@ import type { NexthopsNode } from './nexthops.js';
 import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
-import type { OvsNode } from './ovs.js';
+import { localMacsOf, type OvsNode } from './ovs.js';
 import { fdbKey, sameMembers, type OfGroup, type Path } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
@@ -108,7 +108,7 @@ export function createStatusNode(deps: {
         const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
         return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
       });
-      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({ vni, ports: ports.length, macs: ovs.data.macsByVni.get(vni)?.size ?? 0 }));
+      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({ vni, ports: ports.length, macs: localMacsOf(ovs.data, vni).size }));
       data.groups = (spec?.groups ?? []).map((g) => {
         const placement = kernelDesired.data.placements.get(g.name);
         const nhid = placement?.nexthopGroupId;
