@@ -19,6 +19,10 @@ export class NetlinkWriter {
     return this.pos;
   }
 
+  /**
+   * Makes room for n bytes and returns where they start. It may replace
+   * this.buf, so callers read this.buf only after calling it.
+   */
   private reserve(n: number): number {
     if (this.pos + n > this.buf.length) {
       const next = Buffer.alloc(Math.max(this.buf.length * 2, this.pos + n));
@@ -42,19 +46,23 @@ export class NetlinkWriter {
   }
 
   u8(v: number): this {
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.buf[at] = v;
     return this;
   }
   u16(v: number): this {
-    this.buf.writeUInt16LE(v, this.reserve(2));
+    const at = this.reserve(2);
+    this.buf.writeUInt16LE(v, at);
     return this;
   }
   u32(v: number): this {
-    this.buf.writeUInt32LE(v >>> 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32LE(v >>> 0, at);
     return this;
   }
   s32(v: number): this {
-    this.buf.writeInt32LE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32LE(v, at);
     return this;
   }
   bytes(b: Uint8Array): this {
@@ -80,7 +88,9 @@ export class NetlinkWriter {
   }
 
   attrU8(type: number, v: number): void {
-    this.buf[this.attrHeader(type, 1)] = v;
+    // attrHeader may grow (replace) this.buf: index the buffer after it returns.
+    const p = this.attrHeader(type, 1);
+    this.buf[p] = v;
     this.align();
   }
   attrU16(type: number, v: number): void {
