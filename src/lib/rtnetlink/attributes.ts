@@ -8,6 +8,8 @@
  * payload but not the padding; each attribute starts 4-aligned; bit 15 of
  * nla_type is NLA_F_NESTED and bit 14 NLA_F_NET_BYTEORDER, both masked off to
  * find the type (the kernel often omits NESTED, e.g. on IFLA_LINKINFO).
+ * Some attributes repeat inside one container (IFLA_BRIDGE_VLAN_INFO, one per
+ * VLAN): a `repeated` field collects them into an array, in wire order.
  */
 import { formatHwAddress, formatIp, formatMac, parseIp, parseMac } from './address.js';
 import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
@@ -36,12 +38,25 @@ export type AttrKind =
   | 'be16'
   | 'be32'
   | 'flag'
+  /** A u8 that is 0 or 1 (IFLA_VXLAN_LEARNING, IFLA_BRPORT_*): false is sent as 0, never left out. */
+  | 'bool'
   | 'string'
+  /**
+   * A string sent without a terminating NUL, as iproute2 sends IFLA_INFO_KIND
+   * and IFLA_IFALIAS (NLA_STRING: the kernel takes nla_len bytes); read, like
+   * 'string', up to the first NUL.
+   */
+  | 'chars'
   | 'ip'
   | 'mac'
   | 'hwaddr'
   | 'binary'
-  | { nested: AttrTable }
+  /**
+   * A nested attribute set. `flag: false` leaves NLA_F_NESTED off when
+   * encoding, as iproute2 does for IFLA_LINKINFO and IFLA_AF_SPEC (the kernel
+   * accepts both; decoding ignores the bit).
+   */
+  | { nested: AttrTable; flag?: boolean }
   | CustomKind;
 
 export interface AttrField {
@@ -52,6 +67,8 @@ export interface AttrField {
   /** Property of the decoded object that holds the value. */
   key: string;
   kind: AttrKind;
+  /** The attribute may occur several times: the value is an array of decoded values, in wire order. */
+  repeated?: boolean;
 }
 
 export interface AttrTable {
@@ -67,7 +84,7 @@ export function attrTable(name: string, fields: readonly AttrField[]): AttrTable
   return { name, fields, byType };
 }
 
-const FIXED_SIZE: Partial<Record<string, number>> = { u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, be16: 2, be32: 4 };
+const FIXED_SIZE: Partial<Record<string, number>> = { u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, be16: 2, be32: 4, bool: 1 };
 
 /** A decoded attribute set: known fields by key, plus `raw` for the rest. */
 export type AttrBag = Record<string, unknown> & { raw?: RawAttribute[] };
@@ -93,6 +110,9 @@ export function decodeAttributes(buf: Buffer, start: number, end: number, table:
     if (field === undefined) {
       // Copied: a view would keep the whole receive buffer (64 KiB) alive for as long as the object lives.
       (into.raw ??= []).push({ type, nested: (rawType & NLA_F_NESTED) !== 0, data: Buffer.from(buf.subarray(p, p + len)) });
+    } else if (field.repeated) {
+      const list = (into[field.key] ??= []) as unknown[];
+      list.push(decodeValue(buf, p, len, field));
     } else {
       into[field.key] = decodeValue(buf, p, len, field);
     }
@@ -127,7 +147,10 @@ function decodeValue(buf: Buffer, p: number, len: number, field: AttrField): unk
         return buf.readUInt32BE(p);
       case 'flag':
         return true;
-      case 'string': {
+      case 'bool':
+        return buf[p] !== 0;
+      case 'string':
+      case 'chars': {
         const nul = buf.indexOf(0, p);
         return buf.toString('utf8', p, nul === -1 || nul > p + len ? p + len : nul);
       }
@@ -151,12 +174,20 @@ function decodeValue(buf: Buffer, p: number, len: number, field: AttrField): unk
   return kind.decode(buf, p, len, field.name);
 }
 
-/** Writes every field of `table` present in `value` (in table order), then its raw attributes. */
+/**
+ * Writes every field of `table` present in `value` (in table order), then its
+ * raw attributes. Absent means undefined or null, and false for a 'flag'.
+ */
 export function encodeAttributes(w: NetlinkWriter, table: AttrTable, value: AttrBag): void {
   for (const field of table.fields) {
     const v = value[field.key];
-    if (v === undefined || v === null || v === false) continue;
-    encodeValue(w, field, v);
+    if (v === undefined || v === null || (v === false && field.kind === 'flag')) continue;
+    if (field.repeated) {
+      if (!Array.isArray(v)) throw new NetlinkEncodeError(field.name, 'expected an array (the attribute repeats)');
+      for (const item of v as unknown[]) encodeValue(w, field, item);
+    } else {
+      encodeValue(w, field, v);
+    }
   }
   for (const raw of value.raw ?? []) w.attrBytes(raw.type | (raw.nested ? NLA_F_NESTED : 0), raw.data);
 }
@@ -187,10 +218,17 @@ function encodeValue(w: NetlinkWriter, field: AttrField, v: unknown): void {
       case 'be32':
         return w.attrBe32(type, checkInt(field, v, 0xffffffff));
       case 'flag':
+        if (v !== true) throw new NetlinkEncodeError(field.name, 'a flag attribute is true or absent');
         return w.attrBytes(type, EMPTY);
+      case 'bool':
+        if (typeof v !== 'boolean') throw new NetlinkEncodeError(field.name, 'expected a boolean');
+        return w.attrU8(type, v ? 1 : 0);
       case 'string':
         if (typeof v !== 'string') throw new NetlinkEncodeError(field.name, 'expected a string');
         return w.attrString(type, v);
+      case 'chars':
+        if (typeof v !== 'string') throw new NetlinkEncodeError(field.name, 'expected a string');
+        return w.attrBytes(type, Buffer.from(v, 'utf8'));
       case 'ip':
         if (typeof v !== 'string') throw new NetlinkEncodeError(field.name, 'expected an IP address string');
         return w.attrBytes(type, parseIp(v).bytes);
@@ -206,7 +244,8 @@ function encodeValue(w: NetlinkWriter, field: AttrField, v: unknown): void {
     }
   }
   if ('nested' in kind) {
-    const mark = w.beginNested(type);
+    if (typeof v !== 'object') throw new NetlinkEncodeError(field.name, 'expected an object of nested attributes');
+    const mark = w.beginNested(type, kind.flag ?? true);
     encodeAttributes(w, kind.nested, v as AttrBag);
     w.endNested(mark);
     return;

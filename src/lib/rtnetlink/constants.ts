@@ -1,7 +1,8 @@
 /**
  * Numeric constants of the netlink and rtnetlink wire protocols, as the Linux
  * UAPI headers define them (`netlink.h`, `rtnetlink.h`, `nexthop.h`,
- * `neighbour.h`, `if_link.h`). Values are verified against Linux 6.18; see
+ * `neighbour.h`, `if_link.h`, `if_bridge.h`, `veth.h`). Values are verified
+ * against Linux 6.18 (and the 6.1 UAPI headers of Debian's linux-libc-dev); see
  * shared/reference/wire.md part B.
  */
 
@@ -62,11 +63,16 @@ export const RTM_GETNEIGH = 30;
 export const RTM_NEWNEXTHOP = 104;
 export const RTM_DELNEXTHOP = 105;
 export const RTM_GETNEXTHOP = 106;
+/** VXLAN VNI filter entries (struct tunnel_msg), Linux >= 5.18. */
+export const RTM_NEWTUNNEL = 120;
+export const RTM_DELTUNNEL = 121;
+export const RTM_GETTUNNEL = 122;
 
 /** Multicast groups (`enum rtnetlink_groups`). */
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_NEIGH = 3;
 export const RTNLGRP_NEXTHOP = 32;
+export const RTNLGRP_TUNNEL = 35;
 
 /** nhmsg attributes (`enum nexthop_attrs`). */
 export const NHA_ID = 1;
@@ -140,17 +146,94 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
+/** In AF_BRIDGE link messages: the port's IFLA_BRPORT_* (nested); in AF_INET6 ones: IFLA_INET6_*. */
+export const IFLA_PROTINFO = 12;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
-export const IFLA_EXT_MASK = 29;
+export const IFLA_IFALIAS = 20;
 export const IFLA_AF_SPEC = 26;
+export const IFLA_EXT_MASK = 29;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_SLAVE_DATA = 5;
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 export const IN6_ADDR_GEN_MODE_NONE = 1;
-/** IFLA_EXT_MASK bit that leaves the statistics out of link replies. */
+/** IFLA_EXT_MASK bits (RTEXT_FILTER_*). */
+export const RTEXT_FILTER_VF = 1 << 0;
+/** AF_BRIDGE link dumps: add each port's VLANs (one entry per VLAN) and VLAN tunnel mappings. */
+export const RTEXT_FILTER_BRVLAN = 1 << 1;
+/** As BRVLAN, with consecutive VLANs of equal flags as RANGE_BEGIN/RANGE_END pairs (what notifications carry). */
+export const RTEXT_FILTER_BRVLAN_COMPRESSED = 1 << 2;
+/** Leaves the statistics out of link replies. */
 export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+/** net_device flags (if.h); LOWER_UP and RUNNING are reported, not set. */
 export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFF_LOWER_UP = 0x10000;
+/** IFLA_OPERSTATE values (RFC 2863 operstatus, `enum IF_OPER_*`). */
+export const IF_OPER_UNKNOWN = 0;
+export const IF_OPER_NOTPRESENT = 1;
+export const IF_OPER_DOWN = 2;
+export const IF_OPER_LOWERLAYERDOWN = 3;
+export const IF_OPER_TESTING = 4;
+export const IF_OPER_DORMANT = 5;
+export const IF_OPER_UP = 6;
+
+/** IFLA_BR_* inside IFLA_INFO_DATA of a "bridge" link. */
+export const IFLA_BR_VLAN_FILTERING = 7;
+export const IFLA_BR_VLAN_DEFAULT_PVID = 39;
+
+/** VETH_INFO_* inside IFLA_INFO_DATA of a "veth" link: the peer's struct ifinfomsg and IFLA_* attributes. */
+export const VETH_INFO_PEER = 1;
+
+/** IFLA_BRPORT_* inside IFLA_PROTINFO of an AF_BRIDGE link message (a bridge port's settings). */
+export const IFLA_BRPORT_STATE = 1;
+export const IFLA_BRPORT_PRIORITY = 2;
+export const IFLA_BRPORT_COST = 3;
+export const IFLA_BRPORT_LEARNING = 8;
+export const IFLA_BRPORT_UNICAST_FLOOD = 9;
+export const IFLA_BRPORT_MCAST_FLOOD = 27;
+export const IFLA_BRPORT_VLAN_TUNNEL = 29;
+export const IFLA_BRPORT_BCAST_FLOOD = 30;
+export const IFLA_BRPORT_NEIGH_SUPPRESS = 32;
+export const IFLA_BRPORT_ISOLATED = 33;
+/** IFLA_BRPORT_STATE values (BR_STATE_*). */
+export const BR_STATE_DISABLED = 0;
+export const BR_STATE_LISTENING = 1;
+export const BR_STATE_LEARNING = 2;
+export const BR_STATE_FORWARDING = 3;
+export const BR_STATE_BLOCKING = 4;
+
+/** IFLA_BRIDGE_* inside IFLA_AF_SPEC of an AF_BRIDGE link message (if_bridge.h). */
+export const IFLA_BRIDGE_FLAGS = 0;
+export const IFLA_BRIDGE_MODE = 1;
+export const IFLA_BRIDGE_VLAN_INFO = 2;
+export const IFLA_BRIDGE_VLAN_TUNNEL_INFO = 3;
+/** IFLA_BRIDGE_FLAGS: apply to the bridge master of a port (default) or to the device itself. */
+export const BRIDGE_FLAGS_MASTER = 1;
+export const BRIDGE_FLAGS_SELF = 2;
+/** struct bridge_vlan_info.flags. */
+export const BRIDGE_VLAN_INFO_MASTER = 1 << 0;
+export const BRIDGE_VLAN_INFO_PVID = 1 << 1;
+export const BRIDGE_VLAN_INFO_UNTAGGED = 1 << 2;
+export const BRIDGE_VLAN_INFO_RANGE_BEGIN = 1 << 3;
+export const BRIDGE_VLAN_INFO_RANGE_END = 1 << 4;
+/** The VLAN is configured on the bridge device itself (a "self" VLAN). */
+export const BRIDGE_VLAN_INFO_BRENTRY = 1 << 5;
+/** IFLA_BRIDGE_VLAN_TUNNEL_* inside IFLA_BRIDGE_VLAN_TUNNEL_INFO. */
+export const IFLA_BRIDGE_VLAN_TUNNEL_ID = 1;
+export const IFLA_BRIDGE_VLAN_TUNNEL_VID = 2;
+export const IFLA_BRIDGE_VLAN_TUNNEL_FLAGS = 3;
+
+/** VXLAN VNI filter (RTM_*TUNNEL with struct tunnel_msg, if_link.h). */
+export const TUNNEL_MSG_FLAG_STATS = 0x01;
+export const VXLAN_VNIFILTER_ENTRY = 1;
+export const VXLAN_VNIFILTER_ENTRY_START = 1;
+export const VXLAN_VNIFILTER_ENTRY_END = 2;
+export const VXLAN_VNIFILTER_ENTRY_GROUP = 3;
+export const VXLAN_VNIFILTER_ENTRY_GROUP6 = 4;
+export const VXLAN_VNIFILTER_ENTRY_STATS = 5;
 
 /** IFLA_VXLAN_* inside IFLA_INFO_DATA of a "vxlan" link. */
 export const IFLA_VXLAN_ID = 1;

@@ -1,21 +1,38 @@
 /**
  * Links (RTM_NEWLINK / DELLINK / GETLINK): struct ifinfomsg plus the IFLA_*
- * attributes this project needs, with the IFLA_VXLAN_* data of VXLAN devices
- * decoded (UAPI if_link.h). Everything else a link reply carries (statistics,
- * AF_SPEC, ...) stays raw.
+ * attributes this project needs (UAPI if_link.h), with the IFLA_INFO_DATA of
+ * VXLAN and bridge devices and a bridge port's IFLA_BRPORT_* decoded.
+ * Everything else a link reply carries (statistics, ...) stays raw.
+ *
+ * Two kinds of message share these types, told apart by `family`:
+ * - AF_UNSPEC (0): the device itself (`ip link`): link dumps, lookups and
+ *   RTNLGRP_LINK notifications. A bridge port's message also carries its
+ *   port settings in IFLA_LINKINFO / IFLA_INFO_SLAVE_DATA.
+ * - AF_BRIDGE (7): a bridge's view of one of its ports (`bridge link`,
+ *   `bridge vlan`; net/bridge/br_netlink.c br_fill_ifinfo): IFLA_PROTINFO
+ *   holds the port's settings and IFLA_AF_SPEC its VLANs. An RTM_DELLINK of
+ *   this family means the device left the bridge, not that it is gone.
+ * Each family is read with its own attribute table (IFLA_PROTINFO and
+ * IFLA_AF_SPEC mean different things in each).
  */
-import { attrTable, decodeAttributes, encodeAttributes, type AttrBag, type CustomKind, type RawAttribute } from './attributes.js';
+import { attrTable, decodeAttributes, encodeAttributes, type AttrBag, type AttrField, type AttrTable, type CustomKind, type RawAttribute } from './attributes.js';
+import { bridgeAfSpecAttributes, bridgeInfoAttributes, bridgePortAttributes, type BridgeAfSpec, type BridgeInfo, type BridgePortInfo } from './bridge.js';
 import {
+  AF_BRIDGE,
   IFLA_ADDRESS,
   IFLA_AF_SPEC,
+  IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_DATA,
+  IFLA_INFO_SLAVE_KIND,
   IFLA_LINK,
   IFLA_LINKINFO,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
+  IFLA_PROTINFO,
   IFLA_VXLAN_AGEING,
   IFLA_VXLAN_COLLECT_METADATA,
   IFLA_VXLAN_GROUP,
@@ -35,6 +52,8 @@ import { NLMSG_HDRLEN, type NetlinkMessage } from './message.js';
 import { NetlinkWriter } from './writer.js';
 
 export const IFINFOMSG_LEN = 16;
+/** IFALIASZ − 1: the longest alias the kernel stores (dev_set_alias refuses more with EINVAL). */
+export const MAX_ALIAS_BYTES = 255;
 
 /** IFLA_VXLAN_* of a VXLAN device, as decoded. */
 export interface VxlanInfo {
@@ -49,6 +68,7 @@ export interface VxlanInfo {
   learning?: boolean;
   /** IFLA_VXLAN_COLLECT_METADATA ("external"): flow-based, no fixed VNI. */
   external?: boolean;
+  /** With `external`: only VNIs added with RTM_NEWTUNNEL (`bridge vni add`) are received. */
   vnifilter?: boolean;
   ttl?: number;
   tos?: number;
@@ -59,79 +79,130 @@ export interface VxlanInfo {
 
 export interface LinkInfo {
   kind?: string;
-  /** IFLA_INFO_DATA undecoded (decoded into Link.vxlan when kind is "vxlan"). */
+  /** IFLA_INFO_DATA undecoded (decoded into Link.vxlan / Link.bridge for those kinds). */
   data?: Uint8Array;
+  /** The master's kind for a port ("bridge"). */
   slaveKind?: string;
+  /** IFLA_INFO_SLAVE_DATA undecoded (decoded into Link.bridgePort when slaveKind is "bridge"). */
+  slaveData?: Uint8Array;
   raw?: RawAttribute[];
 }
 
-/** A network device as the kernel reports it. */
+/** A network device (family AF_UNSPEC) or a bridge's port message (family AF_BRIDGE), as the kernel reports it. */
 export interface Link {
   ifindex: number;
+  /** AF_UNSPEC (0): the device. AF_BRIDGE (7): a bridge port message (see the module comment). */
   family: number;
   /** ARPHRD_* device type. */
   type: number;
-  /** IFF_* flags. */
+  /** IFF_* flags (IFF_UP is the admin state; IFF_LOWER_UP and IFF_RUNNING report carrier / oper state). */
   flags: number;
+  /** ifi_change: the IFF_* bits a request changes, or a notification reports changed; absent when 0. */
+  change?: number;
   name: string;
   mtu?: number;
   master?: number;
   link?: number;
   address?: string;
+  /** IF_OPER_* (a VXLAN device without a lower device reports IF_OPER_UNKNOWN when up). */
   operstate?: number;
+  /** IFLA_IFALIAS; absent when the device has none. */
+  alias?: string;
   linkinfo?: LinkInfo;
-  /** Shortcut for linkinfo.kind ("vxlan", "bridge", ...). */
+  /** Shortcut for linkinfo.kind ("vxlan", "bridge", "veth", ...). */
   kind?: string;
   vxlan?: VxlanInfo;
+  /** IFLA_BR_* of a bridge device. */
+  bridge?: BridgeInfo;
+  /** A bridge port's settings: IFLA_PROTINFO (AF_BRIDGE) or IFLA_INFO_SLAVE_DATA (AF_UNSPEC). */
+  bridgePort?: BridgePortInfo;
+  /** AF_BRIDGE only: IFLA_AF_SPEC with the port's VLANs and VLAN→tunnel mappings. */
+  bridgeAfSpec?: BridgeAfSpec;
+  /** AF_UNSPEC only: IFLA_AF_SPEC undecoded (per address family data). */
   afSpec?: Uint8Array;
   raw?: RawAttribute[];
 }
 
-/** IFLA_VXLAN_LEARNING and COLLECT_METADATA are u8 booleans on the wire. */
-const u8Bool: CustomKind = {
-  decode(buf, off, len, field) {
-    if (len < 1) throw new NetlinkDecodeError(field, off - 4, 'a u8 needs 1 byte');
-    return buf[off] !== 0;
+/**
+ * IFLA_IFALIAS is written without a NUL, as iproute2 writes it: the kernel
+ * stores nla_len bytes (dev_set_alias), so a NUL would become part of the
+ * alias. The kernel sends it NUL-terminated; read up to the NUL.
+ */
+const ifaliasKind: CustomKind = {
+  decode(buf, off, len) {
+    const nul = buf.indexOf(0, off);
+    return buf.toString('utf8', off, nul === -1 || nul > off + len ? off + len : nul);
   },
-  encode(w, type, value) {
-    w.attrU8(type, value ? 1 : 0);
+  // (Not the 'chars' kind: an alias has a length limit and must not contain a NUL.)
+  encode(w, type, value, field) {
+    if (typeof value !== 'string') throw new NetlinkEncodeError(field, 'expected a string');
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length > MAX_ALIAS_BYTES) throw new NetlinkEncodeError(field, `an alias of ${bytes.length} bytes is longer than ${MAX_ALIAS_BYTES}`);
+    if (bytes.includes(0)) throw new NetlinkEncodeError(field, 'an alias cannot contain a NUL byte');
+    w.attrBytes(type, bytes);
   },
 };
 
+// Table order is the order `ip link add NAME type vxlan [external] [vnifilter]
+// [dev D] [ttl T] [tos T] [ageing A] [id VNI] [local IP] [nolearning] dstport P`
+// sends them in (iproute2 ip/iplink_vxlan.c: the first six while parsing, the
+// rest after), so create requests are byte-identical to iproute2's.
 export const vxlanAttributes = attrTable('IFLA_INFO_DATA(vxlan)', [
-  { type: IFLA_VXLAN_ID, name: 'IFLA_VXLAN_ID', key: 'vni', kind: 'u32' },
-  { type: IFLA_VXLAN_GROUP, name: 'IFLA_VXLAN_GROUP', key: 'group', kind: 'ip' },
+  { type: IFLA_VXLAN_COLLECT_METADATA, name: 'IFLA_VXLAN_COLLECT_METADATA', key: 'external', kind: 'bool' },
+  { type: IFLA_VXLAN_VNIFILTER, name: 'IFLA_VXLAN_VNIFILTER', key: 'vnifilter', kind: 'bool' },
   { type: IFLA_VXLAN_LINK, name: 'IFLA_VXLAN_LINK', key: 'link', kind: 'u32' },
-  { type: IFLA_VXLAN_LOCAL, name: 'IFLA_VXLAN_LOCAL', key: 'local', kind: 'ip' },
   { type: IFLA_VXLAN_TTL, name: 'IFLA_VXLAN_TTL', key: 'ttl', kind: 'u8' },
   { type: IFLA_VXLAN_TOS, name: 'IFLA_VXLAN_TOS', key: 'tos', kind: 'u8' },
-  { type: IFLA_VXLAN_LEARNING, name: 'IFLA_VXLAN_LEARNING', key: 'learning', kind: u8Bool },
   { type: IFLA_VXLAN_AGEING, name: 'IFLA_VXLAN_AGEING', key: 'ageing', kind: 'u32' },
-  { type: IFLA_VXLAN_PORT, name: 'IFLA_VXLAN_PORT', key: 'port', kind: 'be16' },
-  { type: IFLA_VXLAN_GROUP6, name: 'IFLA_VXLAN_GROUP6', key: 'group6', kind: 'ip' },
+  { type: IFLA_VXLAN_ID, name: 'IFLA_VXLAN_ID', key: 'vni', kind: 'u32' },
+  { type: IFLA_VXLAN_LOCAL, name: 'IFLA_VXLAN_LOCAL', key: 'local', kind: 'ip' },
   { type: IFLA_VXLAN_LOCAL6, name: 'IFLA_VXLAN_LOCAL6', key: 'local6', kind: 'ip' },
-  { type: IFLA_VXLAN_COLLECT_METADATA, name: 'IFLA_VXLAN_COLLECT_METADATA', key: 'external', kind: u8Bool },
-  { type: IFLA_VXLAN_VNIFILTER, name: 'IFLA_VXLAN_VNIFILTER', key: 'vnifilter', kind: u8Bool },
+  { type: IFLA_VXLAN_GROUP, name: 'IFLA_VXLAN_GROUP', key: 'group', kind: 'ip' },
+  { type: IFLA_VXLAN_GROUP6, name: 'IFLA_VXLAN_GROUP6', key: 'group6', kind: 'ip' },
+  { type: IFLA_VXLAN_LEARNING, name: 'IFLA_VXLAN_LEARNING', key: 'learning', kind: 'bool' },
+  { type: IFLA_VXLAN_PORT, name: 'IFLA_VXLAN_PORT', key: 'port', kind: 'be16' },
 ]);
 
 const linkInfoAttributes = attrTable('IFLA_LINKINFO', [
-  { type: IFLA_INFO_KIND, name: 'IFLA_INFO_KIND', key: 'kind', kind: 'string' },
+  { type: IFLA_INFO_KIND, name: 'IFLA_INFO_KIND', key: 'kind', kind: 'chars' },
   { type: IFLA_INFO_DATA, name: 'IFLA_INFO_DATA', key: 'data', kind: 'binary' },
-  { type: 4, name: 'IFLA_INFO_SLAVE_KIND', key: 'slaveKind', kind: 'string' },
+  { type: IFLA_INFO_SLAVE_KIND, name: 'IFLA_INFO_SLAVE_KIND', key: 'slaveKind', kind: 'string' },
+  { type: IFLA_INFO_SLAVE_DATA, name: 'IFLA_INFO_SLAVE_DATA', key: 'slaveData', kind: 'binary' },
 ]);
 
-export const linkAttributes = attrTable('ifinfomsg', [
+// Encoding order is `ip link add`'s: generic options (iproute2 ip/iplink.c
+// adds them while parsing), then the name, then the kind's IFLA_LINKINFO.
+const commonLinkFields: AttrField[] = [
   { type: IFLA_ADDRESS, name: 'IFLA_ADDRESS', key: 'address', kind: 'hwaddr' },
-  { type: IFLA_IFNAME, name: 'IFLA_IFNAME', key: 'name', kind: 'string' },
+  { type: IFLA_IFALIAS, name: 'IFLA_IFALIAS', key: 'alias', kind: ifaliasKind },
   { type: IFLA_MTU, name: 'IFLA_MTU', key: 'mtu', kind: 'u32' },
+  { type: IFLA_IFNAME, name: 'IFLA_IFNAME', key: 'name', kind: 'string' },
   { type: IFLA_LINK, name: 'IFLA_LINK', key: 'link', kind: 'u32' },
   { type: IFLA_MASTER, name: 'IFLA_MASTER', key: 'master', kind: 'u32' },
   { type: IFLA_OPERSTATE, name: 'IFLA_OPERSTATE', key: 'operstate', kind: 'u8' },
-  { type: IFLA_LINKINFO, name: 'IFLA_LINKINFO', key: 'linkinfo', kind: { nested: linkInfoAttributes } },
-  { type: IFLA_AF_SPEC, name: 'IFLA_AF_SPEC', key: 'afSpec', kind: 'binary' },
+  // iproute2 sends IFLA_LINKINFO without NLA_F_NESTED; so does the kernel.
+  { type: IFLA_LINKINFO, name: 'IFLA_LINKINFO', key: 'linkinfo', kind: { nested: linkInfoAttributes, flag: false } },
+];
+
+/** Attributes of an AF_UNSPEC link message (the device). */
+export const linkAttributes = attrTable('ifinfomsg', [...commonLinkFields, { type: IFLA_AF_SPEC, name: 'IFLA_AF_SPEC', key: 'afSpec', kind: 'binary' }]);
+
+/** Attributes of an AF_BRIDGE link message (a bridge's port). */
+export const bridgePortLinkAttributes = attrTable('ifinfomsg(AF_BRIDGE)', [
+  ...commonLinkFields,
+  { type: IFLA_PROTINFO, name: 'IFLA_PROTINFO', key: 'bridgePort', kind: { nested: bridgePortAttributes } },
+  { type: IFLA_AF_SPEC, name: 'IFLA_AF_SPEC', key: 'bridgeAfSpec', kind: { nested: bridgeAfSpecAttributes, flag: false } },
 ]);
 
-/** Decodes an RTM_{NEW,DEL}LINK message. */
+/** Decodes the attributes inside an undecoded IFLA_INFO_DATA-like payload (error offsets are relative to it). */
+function decodeNestedPayload<T>(data: Uint8Array, table: AttrTable): T {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const into: AttrBag = {};
+  decodeAttributes(buf, 0, buf.length, table, into);
+  return into as T;
+}
+
+/** Decodes an RTM_{NEW,DEL}LINK message of any family (see the module comment). */
 export function decodeLink(msg: NetlinkMessage): Link {
   const { buf, offset, length } = msg;
   const p = offset + NLMSG_HDRLEN;
@@ -144,34 +215,19 @@ export function decodeLink(msg: NetlinkMessage): Link {
     flags: buf.readUInt32LE(p + 8),
     name: '',
   };
-  decodeAttributes(buf, p + IFINFOMSG_LEN, end, linkAttributes, link);
+  const change = buf.readUInt32LE(p + 12);
+  if (change !== 0) link.change = change;
+  decodeAttributes(buf, p + IFINFOMSG_LEN, end, link.family === AF_BRIDGE ? bridgePortLinkAttributes : linkAttributes, link);
   const info = link.linkinfo;
   if (info?.kind !== undefined) link.kind = info.kind;
   if (info?.kind === 'vxlan' && info.data) {
-    const data = info.data as Buffer;
-    const vx: VxlanInfo & AttrBag = {};
-    // Error offsets here are relative to IFLA_INFO_DATA's payload.
-    decodeAttributes(data, 0, data.length, vxlanAttributes, vx);
+    const vx = decodeNestedPayload<VxlanInfo>(info.data, vxlanAttributes);
     if (vx.local === undefined && vx.local6 !== undefined) vx.local = vx.local6;
     link.vxlan = vx;
   }
+  if (info?.kind === 'bridge' && info.data) link.bridge = decodeNestedPayload<BridgeInfo>(info.data, bridgeInfoAttributes);
+  if (info?.slaveKind === 'bridge' && info.slaveData) link.bridgePort = decodeNestedPayload<BridgePortInfo>(info.slaveData, bridgePortAttributes);
   return link;
-}
-
-/** What `createVxlan` asks for; mirrors `ip link add NAME type vxlan id VNI ...`. */
-export interface VxlanSpec {
-  name: string;
-  vni?: number;
-  local?: string;
-  port?: number;
-  learning?: boolean;
-  external?: boolean;
-  vnifilter?: boolean;
-  ttl?: number;
-  ageing?: number;
-  /** Underlay device (IFLA_VXLAN_LINK). */
-  link?: number;
-  mtu?: number;
 }
 
 /** Writes ifinfomsg {family, type, index, flags, change}. */
@@ -179,48 +235,37 @@ export function encodeIfinfomsg(w: NetlinkWriter, index: number, flags = 0, chan
   w.u8(family).u8(0).u16(type).s32(index).u32(flags).u32(change);
 }
 
-/** Writes struct ifinfomsg and the attributes of a new VXLAN device. */
-export function encodeVxlanLinkBody(w: NetlinkWriter, spec: VxlanSpec): void {
-  if (!spec.name || Buffer.byteLength(spec.name) > 15) throw new NetlinkEncodeError('IFLA_IFNAME', `"${spec.name}" is not a valid device name (1..15 bytes)`);
-  if (spec.vni !== undefined && (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni > 0xffffff)) throw new NetlinkEncodeError('IFLA_VXLAN_ID', `${spec.vni} is outside 0..16777215`);
-  encodeIfinfomsg(w, 0);
-  const data = new NetlinkWriter(64);
-  const { local, ...rest } = spec;
-  const vx: AttrBag = { vni: rest.vni, port: rest.port, learning: rest.learning, ttl: rest.ttl, ageing: rest.ageing, link: rest.link };
-  if (rest.external !== undefined) vx.external = rest.external;
-  if (rest.vnifilter !== undefined) vx.vnifilter = rest.vnifilter;
-  if (local !== undefined) {
-    if (local.includes(':')) vx.local6 = local;
-    else vx.local = local;
-  }
-  encodeVxlanData(data, vx);
-  encodeAttributes(w, linkAttributes, {
-    name: spec.name,
-    mtu: spec.mtu,
-    linkinfo: { kind: 'vxlan', data: data.bytesSoFar() },
-  });
+/** The payload of IFLA_INFO_DATA for a VXLAN device (`local` goes to LOCAL or LOCAL6 by its family). */
+export function vxlanInfoData(vx: VxlanInfo): Buffer {
+  const { local, local6, ...rest } = vx;
+  const bag: AttrBag = { ...rest };
+  const addr = local6 ?? local;
+  if (addr !== undefined) bag[addr.includes(':') ? 'local6' : 'local'] = addr;
+  const w = new NetlinkWriter(64);
+  encodeAttributes(w, vxlanAttributes, bag);
+  return w.bytesSoFar();
 }
 
-function encodeVxlanData(w: NetlinkWriter, vx: AttrBag): void {
-  // u8 booleans must be sent even when false (learning off is the point), so
-  // they bypass encodeAttributes' "false means absent" rule for flags.
-  const { learning, external, vnifilter, ...rest } = vx;
-  encodeAttributes(w, vxlanAttributes, rest);
-  if (learning !== undefined) w.attrU8(IFLA_VXLAN_LEARNING, learning ? 1 : 0);
-  if (external !== undefined) w.attrU8(IFLA_VXLAN_COLLECT_METADATA, external ? 1 : 0);
-  if (vnifilter !== undefined) w.attrU8(IFLA_VXLAN_VNIFILTER, vnifilter ? 1 : 0);
+/** The payload of an attribute set encoded by `table` (for IFLA_INFO_DATA / SLAVE_DATA). */
+export function nestedPayload(table: AttrTable, value: object): Buffer {
+  const w = new NetlinkWriter(64);
+  encodeAttributes(w, table, value as AttrBag);
+  return w.bytesSoFar();
 }
 
 /** Re-encodes a decoded Link (for round-trip tests and tools that relay messages). */
 export function encodeLinkBody(w: NetlinkWriter, link: Partial<Link>): void {
-  encodeIfinfomsg(w, link.ifindex ?? 0, link.flags ?? 0, 0, link.family ?? 0, link.type ?? 0);
-  const { ifindex: _i, flags: _f, family: _fa, type: _t, kind: _k, vxlan, linkinfo, ...rest } = link;
+  encodeIfinfomsg(w, link.ifindex ?? 0, link.flags ?? 0, link.change ?? 0, link.family ?? 0, link.type ?? 0);
+  const { ifindex: _i, flags: _f, change: _c, family, type: _t, kind: _k, vxlan, bridge, bridgePort, linkinfo, name, ...attrs } = link;
+  // decodeLink reports a message without IFLA_IFNAME as name ''.
+  const rest = name ? { name, ...attrs } : attrs;
   let info = linkinfo;
-  if (vxlan && linkinfo?.kind === 'vxlan') {
-    const data = new NetlinkWriter(64);
-    const { local, local6, ...vrest } = vxlan;
-    encodeVxlanData(data, { ...vrest, ...(local6 !== undefined ? { local6 } : local !== undefined ? { local } : {}) });
-    info = { ...linkinfo, data: data.bytesSoFar() };
+  if (vxlan && linkinfo?.kind === 'vxlan') info = { ...info, data: vxlanInfoData(vxlan) };
+  if (bridge && linkinfo?.kind === 'bridge') info = { ...info, data: nestedPayload(bridgeInfoAttributes, bridge) };
+  if (family === AF_BRIDGE) {
+    encodeAttributes(w, bridgePortLinkAttributes, { ...rest, ...(info ? { linkinfo: info } : {}), ...(bridgePort ? { bridgePort } : {}) });
+    return;
   }
+  if (bridgePort && linkinfo?.slaveKind === 'bridge') info = { ...info, slaveData: nestedPayload(bridgePortAttributes, bridgePort) };
   encodeAttributes(w, linkAttributes, { ...rest, ...(info ? { linkinfo: info } : {}) });
 }

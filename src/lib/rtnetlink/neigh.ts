@@ -53,9 +53,15 @@ export interface FdbEntry {
   dst?: string;
   /** NDA_NH_ID: the fdb nexthop group an ECMP entry points at. */
   nhid?: number;
+  /** NDA_VNI: the VNI sent to the remote (a `dst` entry); absent when it is the device's own. */
   vni?: number;
+  /**
+   * NDA_SRC_VNI: on an `external` VXLAN device the entry is keyed by (MAC,
+   * src VNI) — one MAC in two VNIs is two entries; 0 and absent are the same key.
+   */
   srcVni?: number;
   port?: number;
+  /** NDA_VLAN: the VLAN of a bridge FDB entry (absent for VLAN 0). */
   vlan?: number;
   /** NDA_IFINDEX: outgoing device for the remote (VXLAN). */
   viaIfindex?: number;
@@ -86,21 +92,23 @@ const cacheInfoKind: CustomKind = {
   },
 };
 
-// Encoding follows table order: LLADDR first, as iproute2 sends it.
+// Encoding follows table order, which is the order `bridge fdb add|del`
+// sends them in (iproute2 bridge/fdb.c fdb_modify): LLADDR, DST, VLAN, NH_ID,
+// PORT, VNI, SRC_VNI, IFINDEX; the rest are only ever received.
 export const fdbAttributes = attrTable('ndmsg', [
   { type: NDA_LLADDR, name: 'NDA_LLADDR', key: 'mac', kind: 'mac' },
   { type: NDA_DST, name: 'NDA_DST', key: 'dst', kind: 'ip' },
-  { type: NDA_CACHEINFO, name: 'NDA_CACHEINFO', key: 'cacheinfo', kind: cacheInfoKind },
-  { type: NDA_PROBES, name: 'NDA_PROBES', key: 'probes', kind: 'u32' },
   { type: NDA_VLAN, name: 'NDA_VLAN', key: 'vlan', kind: 'u16' },
+  { type: NDA_NH_ID, name: 'NDA_NH_ID', key: 'nhid', kind: 'u32' },
   { type: NDA_PORT, name: 'NDA_PORT', key: 'port', kind: 'be16' },
   { type: NDA_VNI, name: 'NDA_VNI', key: 'vni', kind: 'u32' },
+  { type: NDA_SRC_VNI, name: 'NDA_SRC_VNI', key: 'srcVni', kind: 'u32' },
   { type: NDA_IFINDEX, name: 'NDA_IFINDEX', key: 'viaIfindex', kind: 'u32' },
+  { type: NDA_CACHEINFO, name: 'NDA_CACHEINFO', key: 'cacheinfo', kind: cacheInfoKind },
+  { type: NDA_PROBES, name: 'NDA_PROBES', key: 'probes', kind: 'u32' },
   { type: NDA_MASTER, name: 'NDA_MASTER', key: 'master', kind: 'u32' },
   { type: NDA_LINK_NETNSID, name: 'NDA_LINK_NETNSID', key: 'linkNetnsid', kind: 's32' },
-  { type: NDA_SRC_VNI, name: 'NDA_SRC_VNI', key: 'srcVni', kind: 'u32' },
   { type: NDA_PROTOCOL, name: 'NDA_PROTOCOL', key: 'protocol', kind: 'u8' },
-  { type: NDA_NH_ID, name: 'NDA_NH_ID', key: 'nhid', kind: 'u32' },
   { type: NDA_FDB_EXT_ATTRS, name: 'NDA_FDB_EXT_ATTRS', key: 'fdbExtAttrs', kind: 'binary' },
   { type: NDA_FLAGS_EXT, name: 'NDA_FLAGS_EXT', key: 'flagsExt', kind: 'u32' },
 ]);

@@ -1,20 +1,14 @@
 /**
- * Request messages, built exactly as iproute2 builds the equivalent command
- * (the byte vectors in shared/reference/wire-vectors.md are reproduced by
- * these functions). Sequence numbers are left 0: the transport assigns them.
+ * Nexthop, FDB and VNI filter requests, built exactly as iproute2 builds the
+ * equivalent command (the byte vectors in shared/reference/wire-vectors.md
+ * and the unit tests are reproduced by these functions). Sequence numbers
+ * are left 0: the transport assigns them. Link requests: link-requests.ts.
  */
 import { parseIp } from './address.js';
 import {
   AF_BRIDGE,
-  AF_INET6,
   AF_UNSPEC,
   FDB_STATE_PERMANENT,
-  IFF_UP,
-  IFLA_AF_SPEC,
-  IFLA_EXT_MASK,
-  IFLA_IFNAME,
-  IFLA_INET6_ADDR_GEN_MODE,
-  IN6_ADDR_GEN_MODE_NONE,
   NHA_ID,
   NLM_F_ACK,
   NLM_F_APPEND,
@@ -23,23 +17,24 @@ import {
   NLM_F_EXCL,
   NLM_F_REPLACE,
   NLM_F_REQUEST,
+  NTF_MASTER,
   NTF_SELF,
-  RTEXT_FILTER_SKIP_STATS,
-  RTM_DELLINK,
   RTM_DELNEIGH,
   RTM_DELNEXTHOP,
-  RTM_GETLINK,
+  RTM_DELTUNNEL,
   RTM_GETNEIGH,
   RTM_GETNEXTHOP,
-  RTM_NEWLINK,
+  RTM_GETTUNNEL,
   RTM_NEWNEIGH,
   RTM_NEWNEXTHOP,
+  RTM_NEWTUNNEL,
 } from './constants.js';
 import { NetlinkEncodeError } from './errors.js';
-import { encodeIfinfomsg, encodeVxlanLinkBody, type VxlanSpec } from './link.js';
+import { encodeIfinfomsg } from './link.js';
 import { encodeFdbBody, type FdbEntry } from './neigh.js';
 import { encodeNexthopBody, type Nexthop, type NexthopGroupMember } from './nexthop.js';
-import { NetlinkWriter } from './writer.js';
+import { encodeVniFilterBody } from './vnifilter.js';
+import { buildMessage as message } from './writer.js';
 
 export interface FdbNexthopSpec {
   id: number;
@@ -60,6 +55,7 @@ export interface FdbGroupSpec {
 }
 
 export interface FdbEntrySpec {
+  /** The device the entry lives on: the VXLAN device (`self`) or a bridge port (with flags NTF_MASTER). */
   ifindex: number;
   mac: string;
   /** An fdb nexthop *group* (a single nexthop is refused: "Nexthop is not a multipath group"). */
@@ -68,10 +64,13 @@ export interface FdbEntrySpec {
   dst?: string;
   vni?: number;
   port?: number;
+  /** NDA_SRC_VNI: the VNI the entry belongs to on an `external` VXLAN device (SVD). */
   srcVni?: number;
+  /** NDA_VLAN: the VLAN of a bridge FDB entry (`master ... vlan V`; needs a VLAN-filtering bridge). */
+  vlan?: number;
   /** NDA_PROTOCOL. Note: VXLAN devices accept but do not store it (Linux 6.18); dumps never return it. */
   protocol?: number;
-  /** NTF_* (default NTF_SELF, as `bridge fdb add ... self`). */
+  /** NTF_* (default NTF_SELF, as `bridge fdb add ... self`; NTF_MASTER for the bridge's FDB via a port). */
   flags?: number;
   /** NUD_* (default NOARP|PERMANENT as `bridge fdb add`; FDB_STATE_STATIC for `static`). */
   state?: number;
@@ -86,17 +85,16 @@ export interface FdbEntryKey {
   /** For flood-list entries with several destinations: remove only this one. */
   dst?: string;
   vni?: number;
+  /** Part of the key on an `external` VXLAN device: (MAC, src VNI). */
+  srcVni?: number;
+  /** Part of the key in a VLAN-filtering bridge: (MAC, VLAN). */
+  vlan?: number;
+  /** NTF_SELF (default) or NTF_MASTER. */
   flags?: number;
 }
 
 const WRITE = NLM_F_REQUEST | NLM_F_ACK;
-
-function message(type: number, flags: number, body: (w: NetlinkWriter) => void): Buffer {
-  const w = new NetlinkWriter(128);
-  w.header(type, flags);
-  body(w);
-  return w.finish();
-}
+const MAX_VNI = 0xffffff;
 
 function createFlags(replace?: boolean): number {
   return WRITE | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
@@ -153,29 +151,52 @@ export function dumpNexthopsRequest(): Buffer {
   return message(RTM_GETNEXTHOP, NLM_F_REQUEST | NLM_F_DUMP, (w) => encodeNexthopBody(w, {}));
 }
 
-/** `bridge fdb add|replace|append MAC dev DEV self static nhid G` or `... dst IP [vni V]` */
+/**
+ * `bridge fdb add|replace|append MAC dev DEV self static nhid G [src_vni S]`,
+ * `... dst IP [vni V]`, or (flags NTF_MASTER) `bridge fdb add MAC dev PORT
+ * master static [vlan V]`.
+ */
 export function fdbEntryRequest(spec: FdbEntrySpec): Buffer {
-  if ((spec.nhid === undefined) === (spec.dst === undefined)) throw new NetlinkEncodeError('NDA_NH_ID/NDA_DST', 'an FDB entry needs exactly one of nhid and dst');
+  if (spec.nhid !== undefined && spec.dst !== undefined) throw new NetlinkEncodeError('NDA_NH_ID/NDA_DST', 'an FDB entry takes nhid or dst, not both');
+  const flags0 = spec.flags ?? NTF_SELF;
+  if (spec.nhid === undefined && spec.dst === undefined && !(flags0 & NTF_MASTER)) {
+    throw new NetlinkEncodeError('NDA_NH_ID/NDA_DST', 'a VXLAN (self) FDB entry needs nhid or dst; an entry in a bridge FDB uses flags NTF_MASTER');
+  }
   const flags = WRITE | NLM_F_CREATE | (spec.replace ? NLM_F_REPLACE : spec.append ? NLM_F_APPEND : NLM_F_EXCL);
   const entry: Partial<FdbEntry> = {
     family: AF_BRIDGE,
     ifindex: spec.ifindex,
     state: spec.state ?? FDB_STATE_PERMANENT,
-    flags: spec.flags ?? NTF_SELF,
+    flags: flags0,
     mac: spec.mac,
     dst: spec.dst,
     nhid: spec.nhid,
     vni: spec.vni,
     port: spec.port,
     srcVni: spec.srcVni,
+    vlan: spec.vlan,
     protocol: spec.protocol,
   };
   return message(RTM_NEWNEIGH, flags, (w) => encodeFdbBody(w, entry));
 }
 
-/** `bridge fdb del MAC dev DEV self [dst IP] [vni V]` */
+/**
+ * `bridge fdb del MAC dev DEV self [dst IP] [vni V] [src_vni S]` or
+ * `bridge fdb del MAC dev PORT master [vlan V]`. ndm_state is sent as 0
+ * (shared/reference/wire-vectors.md); iproute2 6.1 sends NOARP|PERMANENT
+ * there, which the kernel ignores on delete.
+ */
 export function deleteFdbEntryRequest(key: FdbEntryKey): Buffer {
-  const entry: Partial<FdbEntry> = { family: AF_BRIDGE, ifindex: key.ifindex, flags: key.flags ?? NTF_SELF, mac: key.mac, dst: key.dst, vni: key.vni };
+  const entry: Partial<FdbEntry> = {
+    family: AF_BRIDGE,
+    ifindex: key.ifindex,
+    flags: key.flags ?? NTF_SELF,
+    mac: key.mac,
+    dst: key.dst,
+    vlan: key.vlan,
+    vni: key.vni,
+    srcVni: key.srcVni,
+  };
   return message(RTM_DELNEIGH, WRITE, (w) => encodeFdbBody(w, entry));
 }
 
@@ -191,46 +212,26 @@ export function dumpFdbRequest(ifindex?: number): Buffer {
   });
 }
 
-/** `ip link show` without statistics. */
-export function dumpLinksRequest(): Buffer {
-  return message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, (w) => {
-    encodeIfinfomsg(w, 0);
-    w.attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  });
+function checkVniRange(vni: number, vniEnd: number | undefined): void {
+  if (!Number.isInteger(vni) || vni < 1 || vni > MAX_VNI) throw new NetlinkEncodeError('VXLAN_VNIFILTER_ENTRY_START', `${vni} is outside 1..${MAX_VNI}`);
+  if (vniEnd !== undefined && (!Number.isInteger(vniEnd) || vniEnd < vni || vniEnd > MAX_VNI)) {
+    throw new NetlinkEncodeError('VXLAN_VNIFILTER_ENTRY_END', `${vniEnd} is outside ${vni}..${MAX_VNI}`);
+  }
 }
 
-/** `ip link show dev NAME` (by name) or by ifindex. */
-export function getLinkRequest(which: { name: string } | { ifindex: number }): Buffer {
-  return message(RTM_GETLINK, NLM_F_REQUEST, (w) => {
-    encodeIfinfomsg(w, 'ifindex' in which ? which.ifindex : 0);
-    if ('name' in which) w.attrString(IFLA_IFNAME, which.name);
-    w.attrU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  });
+/** `bridge vni add dev DEV vni V[-END]` (RTM_NEWTUNNEL; adding a VNI that is there already succeeds). */
+export function addVniFilterRequest(ifindex: number, vni: number, vniEnd?: number): Buffer {
+  checkVniRange(vni, vniEnd);
+  return message(RTM_NEWTUNNEL, WRITE, (w) => encodeVniFilterBody(w, { ifindex, entries: [{ vni, vniEnd }] }));
 }
 
-/** `ip link add NAME type vxlan id VNI [local IP] dstport P [no]learning [external]` */
-export function createVxlanRequest(spec: VxlanSpec): Buffer {
-  return message(RTM_NEWLINK, WRITE | NLM_F_CREATE | NLM_F_EXCL, (w) => encodeVxlanLinkBody(w, spec));
+/** `bridge vni delete dev DEV vni V[-END]` (RTM_DELTUNNEL; ENOENT when the VNI is not there). */
+export function deleteVniFilterRequest(ifindex: number, vni: number, vniEnd?: number): Buffer {
+  checkVniRange(vni, vniEnd);
+  return message(RTM_DELTUNNEL, WRITE, (w) => encodeVniFilterBody(w, { ifindex, entries: [{ vni, vniEnd }] }));
 }
 
-/** `ip link set dev DEV addrgenmode none` (IFLA_AF_SPEC / AF_INET6 / IFLA_INET6_ADDR_GEN_MODE). */
-export function addrGenModeNoneRequest(ifindex: number): Buffer {
-  return message(RTM_NEWLINK, WRITE, (w) => {
-    encodeIfinfomsg(w, ifindex);
-    const spec = w.beginNested(IFLA_AF_SPEC);
-    const inet6 = w.beginNested(AF_INET6);
-    w.attrU8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
-    w.endNested(inet6);
-    w.endNested(spec);
-  });
-}
-
-/** `ip link set dev DEV up|down` */
-export function setLinkUpRequest(ifindex: number, up: boolean): Buffer {
-  return message(RTM_NEWLINK, WRITE, (w) => encodeIfinfomsg(w, ifindex, up ? IFF_UP : 0, IFF_UP));
-}
-
-/** `ip link del DEV` */
-export function deleteLinkRequest(ifindex: number): Buffer {
-  return message(RTM_DELLINK, WRITE, (w) => encodeIfinfomsg(w, ifindex));
+/** `bridge vni show [dev DEV]` (RTM_GETTUNNEL dump; ifindex 0 = every vnifilter device). */
+export function dumpVniFiltersRequest(ifindex = 0): Buffer {
+  return message(RTM_GETTUNNEL, NLM_F_REQUEST | NLM_F_DUMP, (w) => encodeVniFilterBody(w, { ifindex }));
 }

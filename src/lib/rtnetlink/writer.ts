@@ -130,11 +130,15 @@ export class NetlinkWriter {
     this.attrBytes(type, bytes);
   }
 
-  /** Opens a nested attribute; pass the returned mark to `endNested`. */
-  beginNested(type: number): number {
+  /**
+   * Opens a nested attribute; pass the returned mark to `endNested`.
+   * `flagged: false` leaves NLA_F_NESTED off, as iproute2 does for
+   * IFLA_LINKINFO and IFLA_AF_SPEC.
+   */
+  beginNested(type: number, flagged = true): number {
     this.align();
     const at = this.reserve(4);
-    this.buf.writeUInt16LE(type | NLA_F_NESTED, at + 2);
+    this.buf.writeUInt16LE(flagged ? type | NLA_F_NESTED : type, at + 2);
     return at;
   }
   endNested(mark: number): void {
@@ -155,4 +159,12 @@ export class NetlinkWriter {
     this.buf.writeUInt32LE(this.pos - start, start);
     return Buffer.from(this.buf.subarray(start, this.pos));
   }
+}
+
+/** One complete request: nlmsghdr (seq left 0: the transport assigns it), then what `body` writes. */
+export function buildMessage(type: number, flags: number, body: (w: NetlinkWriter) => void): Buffer {
+  const w = new NetlinkWriter(128);
+  w.header(type, flags);
+  body(w);
+  return w.finish();
 }
