@@ -36,6 +36,7 @@ import {
   type Link,
   type RtnetlinkMessage,
 } from '../../../src/lib/rtnetlink/index.js';
+import { plain } from './codec-properties.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 /** Our builders leave seq 0; the captures carry iproute2's. */
@@ -211,14 +212,6 @@ describe('link requests reproduce iproute2 6.1 byte for byte', () => {
     }
   });
 });
-
-/** Decoded objects with bytes as plain arrays (Buffer vs Uint8Array must not matter). */
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return Array.from(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 const linkOf = (m: RtnetlinkMessage | undefined): Link => {
   if (m?.kind !== 'link') throw new Error(`not a link message: ${m?.kind}`);
