@@ -1,8 +1,15 @@
 /**
  * kernelctrl — the agent's one owner of the kernel edge: it folds what the
  * kernel reports into the engine's input nodes (links, nexthops, fdb),
- * writes the difference between kernelDesired and what the kernel holds,
+ * creates and repairs the devices the agent owns (devices), writes the
+ * difference between kernelDesired / localExport and what the kernel holds,
  * retries refused writes after a re-dump, and audits the objects it owns.
+ *
+ * Devices go first: the FDB entries need their ifindexes, so after device
+ * writes the links are read again before the rest is planned. A device
+ * write the kernel refuses for good (EOPNOTSUPP, EINVAL: an option this
+ * kernel lacks) is not retried until what is wanted of it changes; it is
+ * reported, and does not hold up the rest.
  *
  * Every acknowledged write is fed back as the object it leaves behind
  * (observedAfter), so the next plan does not write it again before the
@@ -19,6 +26,16 @@ import { isOwnedNexthop } from './ownership.js';
 import type { KernelPort } from './ports.js';
 import { backoff, errorText, summarize } from './retry.js';
 import { describeKernelOp, observedAfter, planKernelSync } from './sync/kernel-plan.js';
+import { describeDeviceOp, planDevices, type DeviceOp } from './sync/device-plan.js';
+import type { DesiredDevice } from './engine/nodes/devices.js';
+
+/** Errors that say the kernel cannot do what was asked, as opposed to not now. */
+const FOR_GOOD = new Set(['EOPNOTSUPP', 'EINVAL', 'EPROTONOSUPPORT']);
+
+function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
 
 export interface KernelCtrlOptions {
   port: KernelPort;
@@ -39,6 +56,11 @@ export class KernelCtrl {
   private synced = false;
   private message = 'not synced yet';
   private redumpWanted: string | undefined;
+  /** What this process last applied to its devices' VNI filters and VLANs (device-plan.ts). */
+  private readonly applied = new Map<string, { vnis: number[]; vlans: Array<{ vid: number; tunnelId?: number }> }>();
+  /** Devices (or their VLAN/VNI setup) the kernel refused for good, with what was asked. */
+  private readonly refused = new Map<string, { device: DesiredDevice; reason: string }>();
+  private readonly refusedConfig = new Map<string, string>();
   private retryAt = 0;
   private failures = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -89,11 +111,17 @@ export class KernelCtrl {
     }
     if (Date.now() < this.retryAt) return;
     for (let round = 0; round < ROUNDS; round++) {
-      const plan = planKernelSync(graph.kernelDesired.data, { nexthops: graph.nexthops.data.byId, fdb: graph.fdb.data.byKey }, fabric);
+      const devices = planDevices(graph.devices.data.devices, graph.devices.data.complete, graph.links.data.byName, this.applied, this.refused);
+      if (devices.ops.length > 0) {
+        if (!(await this.applyDevices(devices.ops, runEngine))) return;
+        continue;
+      }
+      const plan = planKernelSync(graph.kernelDesired.data, { nexthops: graph.nexthops.data.byId, fdb: graph.fdb.data.byKey }, fabric, graph.localExport.data);
       if (plan.ops.length === 0) {
         const conflicts = [...plan.conflicts.map((c) => `${c.object} ${c.reason}`), ...graph.kernelDesired.data.conflicts.map((id) => `nexthop ${id} in our range has another protocol`)];
+        const notes = [...devices.notes, ...[...this.refusedConfig].map(([name, reason]) => `${name}: ${reason}`)];
         this.synced = conflicts.length === 0;
-        this.message = conflicts.length ? `conflicts (left untouched): ${summarize(conflicts, 5)}` : '';
+        this.message = [conflicts.length ? `conflicts (left untouched): ${summarize(conflicts, 5)}` : '', notes.length ? `devices: ${summarize(notes, 5)}` : ''].filter(Boolean).join('; ');
         this.failures = 0;
         return;
       }
@@ -101,14 +129,7 @@ export class KernelCtrl {
         try {
           await port.apply(op, fabric.kernel.protocol);
         } catch (err) {
-          metrics.kernelErrors.inc();
-          this.synced = false;
-          this.message = `${describeKernelOp(op)}: ${errorText(err)}`;
-          this.failures += 1;
-          const delay = backoff(this.failures, this.opts.retryMinMs, this.opts.retryMaxMs);
-          this.opts.log.warn('kernel write refused; re-dumping and retrying', { op: describeKernelOp(op), error: errorText(err), retryInMs: delay });
-          this.redumpWanted = 'write-failed';
-          this.retryAfter(delay);
+          this.fail(describeKernelOp(op), err);
           runEngine();
           return;
         }
@@ -120,6 +141,80 @@ export class KernelCtrl {
     }
     // Still not converged after a few rounds (the kernel keeps changing): go on next iteration.
     this.opts.wake();
+  }
+
+  /**
+   * Device writes, then a fresh read of the links for the engine. False
+   * when a write failed for now (the sync stops and retries later).
+   */
+  private async applyDevices(ops: readonly DeviceOp[], runEngine: () => void): Promise<boolean> {
+    const { port, graph, metrics } = this.opts;
+    let ok = true;
+    for (const op of ops) {
+      try {
+        await port.applyDevice(op);
+        metrics.kernelWrites.inc({ op: op.op });
+        this.noteApplied(op);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code !== undefined && FOR_GOOD.has(code) && op.op !== 'deleteDevice') {
+          metrics.kernelErrors.inc();
+          this.noteRefused(op, errorText(err));
+          continue;
+        }
+        ok = false;
+        this.fail(describeDeviceOp(op), err);
+        break;
+      }
+    }
+    try {
+      graph.links.replaceAll(await port.links());
+    } catch (err) {
+      this.redumpWanted = 'write-failed';
+      this.opts.log.warn('reading links after device writes failed', { error: errorText(err) });
+    }
+    runEngine();
+    return ok;
+  }
+
+  private noteApplied(op: DeviceOp): void {
+    if (op.op === 'createDevice' || op.op === 'deleteDevice') {
+      const name = op.op === 'createDevice' ? op.device.name : op.name;
+      this.applied.delete(name);
+      this.refused.delete(name);
+      this.refusedConfig.delete(name);
+      if (op.op === 'createDevice') this.opts.log.info('device created', { device: name, kind: op.device.kind });
+      else this.opts.log.info('device deleted', { device: name });
+      return;
+    }
+    if (op.op === 'setVniFilter' || op.op === 'setVlans') this.recordConfig(op);
+  }
+
+  /** A VNI filter or VLAN change is done (or refused for good): its target is what to compare with next time. */
+  private recordConfig(op: Extract<DeviceOp, { op: 'setVniFilter' | 'setVlans' }>): void {
+    const had = this.applied.get(op.name) ?? { vnis: [], vlans: [] };
+    this.applied.set(op.name, op.op === 'setVniFilter' ? { ...had, vnis: op.target } : { ...had, vlans: op.target });
+  }
+
+  private noteRefused(op: DeviceOp, reason: string): void {
+    this.opts.log.warn('the kernel refuses a device setup; not retried until it changes', { op: describeDeviceOp(op), reason });
+    if (op.op === 'createDevice' || op.op === 'configureDevice') {
+      this.refused.set(op.device.name, { device: op.device, reason: `${describeDeviceOp(op)}: ${reason}` });
+    } else if (op.op === 'setVniFilter' || op.op === 'setVlans') {
+      this.refusedConfig.set(op.name, `${describeDeviceOp(op)}: ${reason}`);
+      this.recordConfig(op);
+    }
+  }
+
+  private fail(what: string, err: unknown): void {
+    this.opts.metrics.kernelErrors.inc();
+    this.synced = false;
+    this.message = `${what}: ${errorText(err)}`;
+    this.failures += 1;
+    const delay = backoff(this.failures, this.opts.retryMinMs, this.opts.retryMaxMs);
+    this.opts.log.warn('kernel write refused; re-dumping and retrying', { op: what, error: errorText(err), retryInMs: delay });
+    this.redumpWanted = 'write-failed';
+    this.retryAfter(delay);
   }
 
   /** Read-back of the kernel: differences in objects we own are drift; the dump then replaces what the input nodes hold. */

@@ -81,11 +81,23 @@ export interface VxlanInfo {
   port: number;
   /** collect_metadata ("external"): the VNI comes per FDB entry. */
   external: boolean;
+  /** IFLA_VXLAN_LOCAL / LOCAL6. */
+  local?: string;
+  /** An external device whose VNIs are filtered (`bridge vni`). */
+  vnifilter?: boolean;
 }
 
 export interface KernelLink {
   ifindex: number;
   name: string;
+  /** IFLA_INFO_KIND: vxlan, bridge, veth... */
+  kind?: string;
+  /** IFLA_IFALIAS: the agent marks its own devices here (devices.ts). */
+  alias?: string;
+  /** The bridge it is a port of. */
+  master?: number;
+  /** Administratively up (IFF_UP). */
+  up?: boolean;
   vxlan?: VxlanInfo;
 }
 
@@ -175,8 +187,9 @@ export function sameStrings(a: readonly string[] | undefined, b: readonly string
 }
 
 export function sameLink(a: KernelLink, b: KernelLink): boolean {
-  return a.ifindex === b.ifindex && a.name === b.name
-    && (a.vxlan === undefined || b.vxlan === undefined ? a.vxlan === b.vxlan : a.vxlan.vni === b.vxlan.vni && a.vxlan.port === b.vxlan.port && a.vxlan.external === b.vxlan.external);
+  return a.ifindex === b.ifindex && a.name === b.name && a.kind === b.kind && a.alias === b.alias && a.master === b.master && a.up === b.up
+    && (a.vxlan === undefined || b.vxlan === undefined ? a.vxlan === b.vxlan
+      : a.vxlan.vni === b.vxlan.vni && a.vxlan.port === b.vxlan.port && a.vxlan.external === b.vxlan.external && a.vxlan.local === b.vxlan.local && a.vxlan.vnifilter === b.vxlan.vnifilter);
 }
 
 export function sameNexthop(a: KernelNexthop, b: KernelNexthop): boolean {

@@ -9,7 +9,8 @@
  * is the pipeline's (openflow/pipeline.ts) to say.
  */
 import type { BundleSource, FlowStats, GroupDesc } from '../lib/openflow/index.js';
-import type { KernelEvent, KernelSnapshot, OvsInterface } from './model.js';
+import type { KernelEvent, KernelLink, KernelSnapshot, OvsInterface } from './model.js';
+import type { DeviceOp } from './sync/device-plan.js';
 import type { KernelOp } from './sync/kernel-plan.js';
 
 /** Observed kernel changes, or the news that some were lost (ENOBUFS, malformed). */
@@ -29,6 +30,10 @@ export interface KernelPort {
   waitForNews(): Promise<void>;
   /** One write, acknowledged by the kernel; rejects with the kernel's reason. */
   apply(op: KernelOp, protocol: number): Promise<void>;
+  /** One device write (create with its setup, configure, delete, VNI filter, VLANs); rejects with the kernel's reason. */
+  applyDevice(op: DeviceOp): Promise<void>;
+  /** The links now (after device writes, whose results the plan needs before the next step). */
+  links(): Promise<KernelLink[]>;
   close(): void;
 }
 

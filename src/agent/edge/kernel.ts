@@ -11,7 +11,9 @@
 import {
   AF_INET6,
   FDB_STATE_STATIC,
+  IFF_UP,
   KernelError,
+  NTF_MASTER,
   NTF_SELF,
   RtnetlinkClient,
   type FdbEntry,
@@ -23,6 +25,8 @@ import {
 import { ZERO_MAC, type KernelEvent, type KernelFdbEntry, type KernelLink, type KernelNexthop, type KernelSnapshot } from '../model.js';
 import type { KernelNews, KernelPort } from '../ports.js';
 import type { KernelOp } from '../sync/kernel-plan.js';
+import type { DeviceOp } from '../sync/device-plan.js';
+import { ownerAlias, type DesiredDevice } from '../engine/nodes/devices.js';
 
 export interface RtnetlinkKernelOptions {
   /** SO_RCVBUF of the notification socket (bytes). */
@@ -88,7 +92,64 @@ export class RtnetlinkKernel implements KernelPort {
       case 'delFlood':
         // With NDA_DST only that destination goes; the entry stays while others remain.
         return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: ZERO_MAC, dst: op.dst, flags: NTF_SELF, ...srcVniOf(op) }));
+      case 'setLocalMac':
+        // `bridge fdb add MAC dev PORT master static [vlan V]`: what zebra reads as a local MAC.
+        return this.client.addFdbEntry({ ifindex: op.ifindex, mac: op.mac, flags: NTF_MASTER, state: FDB_STATE_STATIC, replace: true, ...(op.vlan ? { vlan: op.vlan } : {}) });
+      case 'delLocalMac':
+        return ignoreMissing(this.client.deleteFdbEntry({ ifindex: op.ifindex, mac: op.mac, flags: NTF_MASTER, ...(op.vlan ? { vlan: op.vlan } : {}) }));
     }
+  }
+
+  async applyDevice(op: DeviceOp): Promise<void> {
+    switch (op.op) {
+      case 'createDevice':
+        return this.createDevice(op.device, op.masterIfindex);
+      case 'configureDevice': {
+        const d = op.device;
+        await this.client.setLink(op.ifindex, { alias: ownerAlias(d.role), ...(op.masterIfindex !== undefined ? { master: op.masterIfindex } : {}), addrGenModeNone: true, up: true });
+        if (d.port && op.masterIfindex !== undefined) await this.client.setBridgePort(op.ifindex, d.port);
+        // A veth end is oper-up only while its peer is up too.
+        if (d.peer !== undefined) {
+          const peer = await this.client.getLinkByName(d.peer);
+          if (peer) await this.client.setLink(peer.ifindex, { alias: ownerAlias('accessPeer'), addrGenModeNone: true, up: true });
+        }
+        return;
+      }
+      case 'deleteDevice':
+        return ignoreMissing(this.client.deleteLink(op.ifindex));
+      case 'setVniFilter':
+        for (const vni of op.add) await this.client.addVniFilter(op.ifindex, vni);
+        for (const vni of op.remove) await ignoreMissing(this.client.deleteVniFilter(op.ifindex, vni));
+        return;
+      case 'setVlans':
+        // The VLAN before its tunnel mapping (the kernel maps only a VLAN the port has); removal the other way round.
+        for (const v of op.remove) await ignoreMissing(this.client.deleteBridgeVlan(op.ifindex, { vid: v.vid }));
+        for (const v of op.add) {
+          await this.client.addBridgeVlan(op.ifindex, { vid: v.vid });
+          if (v.tunnelId !== undefined) await this.client.addBridgeVlan(op.ifindex, { vid: v.vid, tunnelId: v.tunnelId });
+        }
+        return;
+    }
+  }
+
+  async links(): Promise<KernelLink[]> {
+    return (await this.client.listLinks()).map(toLink);
+  }
+
+  /** Creates a device with its ownership alias, no IPv6 link-local address, in its bridge, up. */
+  private async createDevice(d: DesiredDevice, master: number | undefined): Promise<void> {
+    const setup = { alias: ownerAlias(d.role), addrGenModeNone: true, up: true, ...(master !== undefined ? { master } : {}) };
+    let created: number;
+    if (d.kind === 'vxlan' && d.vxlan) {
+      const v = d.vxlan;
+      created = (await this.client.createVxlan({ name: d.name, ...(v.vni !== undefined ? { vni: v.vni } : {}), local: v.local, port: v.port, learning: false, external: v.external, vnifilter: v.vnifilter, ...setup })).ifindex;
+    } else if (d.kind === 'bridge') {
+      created = (await this.client.createBridge({ name: d.name, ...(d.bridge?.vlanFiltering ? { vlanFiltering: true, vlanDefaultPvid: 0 } : {}), ...setup })).ifindex;
+    } else {
+      const pair = await this.client.createVeth({ name: d.name, peerName: d.peer ?? `${d.name}-p`, ...setup, peerAlias: ownerAlias('accessPeer') });
+      created = pair.link.ifindex;
+    }
+    if (d.port && master !== undefined) await this.client.setBridgePort(created, d.port);
   }
 
   close(): void {
@@ -128,9 +189,16 @@ function toNews(ev: RtnetlinkEvent): KernelNews | undefined {
 }
 
 export function toLink(l: Link): KernelLink {
-  const link: KernelLink = { ifindex: l.ifindex, name: l.name };
+  const link: KernelLink = { ifindex: l.ifindex, name: l.name, up: (l.flags & IFF_UP) !== 0 };
+  if (l.kind !== undefined) link.kind = l.kind;
+  if (l.alias !== undefined && l.alias !== '') link.alias = l.alias;
+  if (l.master !== undefined) link.master = l.master;
   if (l.kind === 'vxlan' && l.vxlan) {
-    link.vxlan = { vni: l.vxlan.vni ?? 0, port: l.vxlan.port ?? 4789, external: l.vxlan.external ?? false };
+    const v = l.vxlan;
+    link.vxlan = { vni: v.vni ?? 0, port: v.port ?? 4789, external: v.external ?? false };
+    const local = v.local ?? v.local6;
+    if (local !== undefined) link.vxlan.local = local;
+    if (v.vnifilter) link.vxlan.vnifilter = true;
   }
   return link;
 }

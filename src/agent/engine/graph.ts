@@ -2,6 +2,7 @@
  * The agent's engine graph, wired in one place (cf. Open Virtual Network's
  * controller/ovn-controller.c). Each node's logic lives in nodes/<name>.ts.
  *
+ *   nodeState, ovs ─► devices ─► localExport ═══(kernelctrl)═══════╗
  *   nodeState ─┬───────────────────────────────┬───────────┬─────────┐
  *   links ─────┼─► kernelDesired ═══(kernelctrl writes the kernel)══╗  │
  *   nexthops ──┤                                │           │       ║  │
@@ -34,6 +35,8 @@ import { createNexthopsNode } from './nodes/nexthops.js';
 import { createNodeStateNode } from './nodes/node-state.js';
 import { createOfDesiredNode } from './nodes/of-desired.js';
 import { createOvsNode } from './nodes/ovs.js';
+import { createDevicesNode } from './nodes/devices.js';
+import { createLocalExportNode } from './nodes/local-export.js';
 import { createOfInstalledNode } from './nodes/of-installed.js';
 import { createStatusNode } from './nodes/status.js';
 
@@ -44,14 +47,16 @@ export function createAgentGraph() {
   const fdb = createFdbNode();
   const ovs = createOvsNode();
   const ofInstalled = createOfInstalledNode();
+  const devices = createDevicesNode({ nodeState, ovs });
+  const localExport = createLocalExportNode({ nodeState, devices, links, ovs });
   const kernelDesired = createKernelDesiredNode({ nodeState, links, nexthops, fdb });
   const evpnFdb = createEvpnFdbNode({ nodeState, links, nexthops, fdb });
   const floodList = createFloodListNode({ nodeState, links, fdb, kernelDesired });
   const groupIds = createGroupIdsNode({ nodeState, evpnFdb, ovs, ofInstalled });
   const ofDesired = createOfDesiredNode({ nodeState, evpnFdb, groupIds, ovs, floodList, ofInstalled });
-  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs });
+  const status = createStatusNode({ nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs, localExport });
   const engine = new Engine([status]);
-  return { engine, nodeState, links, nexthops, fdb, ovs, ofInstalled, kernelDesired, evpnFdb, floodList, groupIds, ofDesired, status };
+  return { engine, nodeState, links, nexthops, fdb, ovs, ofInstalled, devices, localExport, kernelDesired, evpnFdb, floodList, groupIds, ofDesired, status };
 }
 
 export type AgentGraph = ReturnType<typeof createAgentGraph>;

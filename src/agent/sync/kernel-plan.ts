@@ -18,10 +18,14 @@
  * independent of the nexthop objects and go last.
  */
 import type { KernelDesiredData } from '../engine/nodes/kernel-desired.js';
+import type { LocalExportData } from '../engine/nodes/local-export.js';
 import { NTF_EXT_LEARNED, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_STATIC, sameMembers, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
 import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
 
 export type KernelOp =
+  /** `bridge fdb add MAC dev PORT master static [vlan V]`: a local MAC exported on an access port. */
+  | { op: 'setLocalMac'; ifindex: number; mac: string; vlan: number }
+  | { op: 'delLocalMac'; ifindex: number; mac: string; vlan: number }
   | { op: 'setNexthop'; replace: boolean; id: number; gateway: string }
   | { op: 'setGroup'; replace: boolean; id: number; members: NexthopMember[] }
   | { op: 'setFdb'; replace: boolean; ifindex: number; mac: string; nhid: number; srcVni?: number }
@@ -46,6 +50,7 @@ export function planKernelSync(
   desired: Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'> & Partial<Pick<KernelDesiredData, 'flood' | 'floodRetired'>>,
   observed: { nexthops: ReadonlyMap<number, KernelNexthop>; fdb: ReadonlyMap<string, KernelFdbEntry> },
   fabric: FabricSettings,
+  exported?: LocalExportData,
 ): KernelPlan {
   const ops: KernelOp[] = [];
   const conflicts: KernelConflict[] = [];
@@ -81,6 +86,13 @@ export function planKernelSync(
     if (!desired.fdb.has(key) && isOwnedFdbEntry(have, observed.nexthops, fabric)) {
       ops.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac, ...vniOf(have.vni) });
     }
+    // A static entry on one of our access ports is an exported local MAC (the bridge's own entries there are not static).
+    if (exported?.complete && exported.ports.has(have.ifindex) && !exported.entries.has(key) && isExportedMac(have)) {
+      ops.push({ op: 'delLocalMac', ifindex: have.ifindex, mac: have.mac, vlan: have.vlan });
+    }
+  }
+  for (const [key, want] of exported?.entries ?? []) {
+    if (!observed.fdb.has(key)) ops.push({ op: 'setLocalMac', ifindex: want.ifindex, mac: want.mac, vlan: want.vlan });
   }
   const range = fabric.kernel.nexthopIdRange;
   const stale = [...observed.nexthops.values()].filter((nh) => inRange(nh.id, range) && owned(nh) && !desired.nexthops.has(nh.id) && !desired.groups.has(nh.id));
@@ -95,6 +107,11 @@ export function planKernelSync(
     if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst, ...vniOf(old.srcVni) });
   }
   return { ops, conflicts };
+}
+
+/** How the bridge reports `bridge fdb add MAC dev PORT master static`: NOARP alone, no NTF_SELF. */
+function isExportedMac(e: KernelFdbEntry): boolean {
+  return e.state === NUD_NOARP && (e.flags & NTF_SELF) === 0;
 }
 
 function vniOf(srcVni: number | undefined): { srcVni?: number } {
@@ -125,6 +142,10 @@ export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent
       return { kind: 'fdb', op: 'new', entry: withVni({ ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF }, op.srcVni) };
     case 'delFlood':
       return { kind: 'fdb', op: 'del', entry: withVni({ ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: 0, flags: 0 }, op.srcVni) };
+    case 'setLocalMac':
+      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: NUD_NOARP, flags: 0 } };
+    case 'delLocalMac':
+      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: 0, flags: 0 } };
   }
 }
 
@@ -144,6 +165,10 @@ export function describeKernelOp(op: KernelOp): string {
       return `fdb append ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}${srcVniText(op.srcVni)}`;
     case 'delFlood':
       return `fdb del ${ZERO_MAC} ifindex ${op.ifindex} dst ${op.dst}${srcVniText(op.srcVni)}`;
+    case 'setLocalMac':
+      return `fdb add ${op.mac} ifindex ${op.ifindex} master static${op.vlan ? ` vlan ${op.vlan}` : ''}`;
+    case 'delLocalMac':
+      return `fdb del ${op.mac} ifindex ${op.ifindex} master${op.vlan ? ` vlan ${op.vlan}` : ''}`;
   }
 }
 

@@ -48,18 +48,25 @@ describe.skipIf(skip)('agent: bad input and broken surroundings', () => {
     expect((await lab.dumpGroups())[0]).not.toContain('weight:3');
   });
 
-  it('reports a missing VXLAN device per group and programs it once the device appears', async () => {
+  it('never touches a device of another owner in the way: reports the group, and creates its own once the name is free', async () => {
+    // Someone else's bridge holds the name the VNI 200 VXLAN device needs.
+    await lab.ns.ip('link', 'add', 'evpn-200', 'type', 'bridge');
     lab.writeState([web, { name: 'late', vni: 200, vteps: [{ ip: A[1]! }], macs: ['02:00:00:00:02:00'] }]);
     lab.startAgent();
     let s = await lab.waitStatus('late invalid, web programmed', (st) =>
       st.groups?.find((g) => g.name === 'late')?.state === 'Invalid' && st.groups?.find((g) => g.name === 'web')?.state === 'Programmed');
-    expect(s.groups!.find((g) => g.name === 'late')!.message).toContain('NoVxlanDevice: VXLAN device evpn-200 for VNI 200 does not exist');
+    expect(s.groups!.find((g) => g.name === 'late')!.message).toContain('NoVxlanDevice: evpn-200 is not a VXLAN device of VNI 200');
+    expect(s.conditions!.find((c) => c.type === 'KernelSynced')!.message).toContain('evpn-200 exists and is not the agent\'s');
     expect(s.summary?.invalid).toBe(1);
     expect(lab.logLines.some((l) => l.includes('"group refused"') && l.includes('evpn-200'))).toBe(true);
-    await lab.ns.addVxlan('evpn-200', 200, { local: '192.0.2.1' });
+    const [theirs] = await lab.ns.ipJson<{ linkinfo?: { info_kind?: string }; ifalias?: string }>('-d', 'link', 'show', 'evpn-200');
+    expect([theirs?.linkinfo?.info_kind, theirs?.ifalias]).toEqual(['bridge', undefined]);
+    await lab.ns.ip('link', 'del', 'evpn-200');
     // (An Invalid group does not hold the node's Ready back: wait for the group itself.)
     s = await lab.waitStatus('late programmed', (st) => st.groups?.find((g) => g.name === 'late')?.state === 'Programmed');
     expect(s.conditions!.find((c) => c.type === 'Ready')!.status).toBe('True');
+    const [ours] = await lab.ns.ipJson<{ linkinfo?: { info_kind?: string; info_data?: { id?: number } }; ifalias?: string }>('-d', 'link', 'show', 'evpn-200');
+    expect([ours?.linkinfo?.info_kind, ours?.linkinfo?.info_data?.id, ours?.ifalias]).toEqual(['vxlan', 200, 'evpn-ecmp:vxlan']);
     const fdb = await lab.ns.bridgeJson<{ mac: string; nhid?: number }>('fdb', 'show', 'dev', 'evpn-200');
     expect(fdb.find((e) => e.mac === '02:00:00:00:02:00')?.nhid).toBe(s.groups!.find((g) => g.name === 'late')!.nexthopGroupId);
   });

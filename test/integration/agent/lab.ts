@@ -29,9 +29,21 @@ export interface LabOptions {
   /** Remote VTEPs reachable on the underlay (neighbour entries). */
   vteps: string[];
   vnis?: number[];
-  kernel?: { manage?: boolean; mirrorLearned?: boolean };
+  /**
+   * 'test' (default): the test makes a VXLAN device per VNI before the agent
+   * starts, as another owner would (the agent uses it as it is); 'agent':
+   * none, the agent creates its own.
+   */
+  devices?: 'test' | 'agent';
+  kernel?: { manage?: boolean; mirrorLearned?: boolean; exportLocalMacs?: boolean };
   /** Extra agent flags. */
   agentArgs?: string[];
+}
+
+export interface StateOverrides {
+  vxlan?: Record<string, unknown>;
+  kernel?: Record<string, unknown>;
+  ovs?: Record<string, unknown>;
 }
 
 export interface Status {
@@ -40,6 +52,7 @@ export interface Status {
   groups?: Array<{ name: string; state: string; nexthopGroupId?: number; ofGroupId?: number; paths?: Array<{ vtep: string; weight: number }>; macs?: number; message?: string; appliedGeneration?: number }>;
   learned?: { ecmp: number; singlePath: number; invalid?: Record<string, number> };
   flood?: Array<{ vni: number; vteps: number; ofGroupId?: number }>;
+  local?: Array<{ vni: number; ports: number; macs: number; exported?: number }>;
   summary?: { groups: number; paths: number; macs: number; invalid: number };
   lastSyncTime?: string;
 }
@@ -73,7 +86,7 @@ export class AgentLab {
   async setup(): Promise<void> {
     const local = this.opts.local ?? '192.0.2.1';
     this.ns = await Netns.create();
-    for (const vni of this.opts.vnis ?? [100]) await this.ns.addVxlan(`evpn-${vni}`, vni, { local });
+    if (this.opts.devices !== 'agent') for (const vni of this.opts.vnis ?? [100]) await this.ns.addVxlan(`evpn-${vni}`, vni, { local });
     this.ovs = await OvsSandbox.start();
     this.underlay = await Underlay.create(this.ovs, {
       localAddress: this.v6 ? `${local}/64` : `${local}/24`,
@@ -85,7 +98,7 @@ export class AgentLab {
     }
   }
 
-  stateObject(groups: LabGroup[], over: { kernel?: Record<string, unknown>; ovs?: Record<string, unknown> } = {}): unknown {
+  stateObject(groups: LabGroup[], over: StateOverrides = {}): unknown {
     this.generation += 1;
     return {
       apiVersion: 'evpn.ecmp.dev/v1alpha1',
@@ -94,7 +107,7 @@ export class AgentLab {
       spec: {
         fabric: 'default',
         localVtepIP: this.opts.local ?? '192.0.2.1',
-        vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
+        vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}', ...over.vxlan },
         ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan', ...over.ovs },
         kernel: { ...this.opts.kernel, ...over.kernel },
         groups: groups.map((g) => ({ generation: 1, ...g, vteps: g.vteps.map((v) => ({ ip: v.ip, weight: v.weight ?? 1 })) })),
@@ -103,7 +116,7 @@ export class AgentLab {
   }
 
   /** Writes the state file atomically (as an operator's tooling would). */
-  writeState(groups: LabGroup[], over: { kernel?: Record<string, unknown>; ovs?: Record<string, unknown> } = {}): void {
+  writeState(groups: LabGroup[], over: StateOverrides = {}): void {
     this.writeRawState(stringify(this.stateObject(groups, over)));
   }
 

@@ -61,9 +61,10 @@ describe.skipIf(skip)('agent: local MACs', () => {
     expect(readPcap(pcap('db'))).toHaveLength(0);
     expect(readPcap(pcap('vm1'))).toHaveLength(0);
 
-    const status = await lab.waitStatus('local MACs', (s) => (s as { local?: unknown[] }).local !== undefined);
+    const status = await lab.waitStatus('local MACs exported', (s) => ((s as { local?: Array<{ exported?: number }> }).local ?? []).reduce((n, l) => n + (l.exported ?? 0), 0) === 3);
     // AgentLab gives each VNI a port of its own (p<vni>, no attached-mac) besides the ones above.
-    expect((status as { local?: unknown }).local).toEqual([{ vni: 100, ports: 4, macs: 2 }, { vni: 200, ports: 2, macs: 1 }]);
+    // The attached MACs are exported too: static entries on the VNI's access port, for an EVPN control plane.
+    expect((status as { local?: unknown }).local).toEqual([{ vni: 100, ports: 4, macs: 2, exported: 2 }, { vni: 200, ports: 2, macs: 1, exported: 1 }]);
   });
 
   it('delivers what the fabric sends to a local MAC to that port only, and anything else to every port of the VNI', async () => {
@@ -99,7 +100,9 @@ describe.skipIf(skip)('agent: local MACs', () => {
     expect(readPcap(pcap('vm2'))).toHaveLength(0);
     expect(lab.underlay.vxlanFrames()).toHaveLength(0);
     // The agent reads what Open vSwitch learned and counts it with the attached MACs.
-    const status = await lab.waitStatus('learned MAC counted', (s) => ((s as { local?: Array<{ vni: number; macs: number }> }).local ?? []).some((l) => l.vni === 100 && l.macs === 3));
-    expect((status as { local?: unknown }).local).toEqual([{ vni: 100, ports: 4, macs: 3 }, { vni: 200, ports: 2, macs: 1 }]);
+    const status = await lab.waitStatus('learned MAC counted and exported', (s) => ((s as { local?: Array<{ vni: number; exported?: number }> }).local ?? []).some((l) => l.vni === 100 && l.exported === 3));
+    expect((status as { local?: unknown }).local).toEqual([{ vni: 100, ports: 4, macs: 3, exported: 3 }, { vni: 200, ports: 2, macs: 1, exported: 1 }]);
+    const fdb = await lab.ns.bridgeJson<{ mac: string; state?: string; master?: string }>('fdb', 'show', 'dev', 'evpa-100');
+    expect(fdb.filter((e) => e.state === 'static').map((e) => [e.mac, e.master]).sort()).toEqual([[VM1, 'evpnbr-100'], [VM2, 'evpnbr-100'], [VM3, 'evpnbr-100']]);
   });
 });

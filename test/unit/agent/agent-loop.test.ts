@@ -12,7 +12,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Agent } from '../../../src/agent/agent.js';
-import type { KernelFdbEntry, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
+import type { KernelFdbEntry, KernelLink, KernelNexthop, KernelSnapshot, OvsInterface } from '../../../src/agent/model.js';
+import type { DeviceOp } from '../../../src/agent/sync/device-plan.js';
 import type { KernelNews, KernelPort, OvsPort } from '../../../src/agent/ports.js';
 import type { KernelOp } from '../../../src/agent/sync/kernel-plan.js';
 import { flowIdentity, type BundleMessage, type BundleSource, type FlowStats, type GroupDesc } from '../../../src/lib/openflow/index.js';
@@ -36,6 +37,9 @@ class KernelRefusal extends Error {}
  * notifies the member, then each group it left.
  */
 class MemoryKernel implements KernelPort {
+  /** evpn-100 made by someone else (no alias): the agent uses it as it is. */
+  links_ = new Map<number, KernelLink>([[10, vxlan(10, 100)]]);
+  private nextIfindex = 100;
   nexthops = new Map<number, KernelNexthop>();
   fdb = new Map<string, KernelFdbEntry>();
   queue: KernelNews[] = [];
@@ -46,7 +50,42 @@ class MemoryKernel implements KernelPort {
   }
   async dump(): Promise<KernelSnapshot> {
     await Promise.resolve();
-    return { links: [vxlan(10, 100)], nexthops: [...this.nexthops.values()], fdb: [...this.fdb.values()] };
+    return { links: [...this.links_.values()], nexthops: [...this.nexthops.values()], fdb: [...this.fdb.values()] };
+  }
+  async links(): Promise<KernelLink[]> {
+    await Promise.resolve();
+    return [...this.links_.values()];
+  }
+  /** Devices as `ip link` makes them: a veth is two links, deleting either end deletes both. */
+  async applyDevice(op: DeviceOp): Promise<void> {
+    await Promise.resolve();
+    const byName = (name: string) => [...this.links_.values()].find((l) => l.name === name);
+    switch (op.op) {
+      case 'createDevice': {
+        const d = op.device;
+        if (byName(d.name)) throw new KernelRefusal('EEXIST');
+        const add = (name: string, alias: string, master?: number): void => {
+          const ifindex = this.nextIfindex++;
+          this.links_.set(ifindex, { ifindex, name, kind: d.kind, alias, up: true, ...(master !== undefined ? { master } : {}), ...(d.vxlan ? { vxlan: { vni: d.vxlan.vni ?? 0, port: d.vxlan.port, external: d.vxlan.external, local: d.vxlan.local } } : {}) });
+        };
+        add(d.name, `evpn-ecmp:${d.role}`, op.masterIfindex);
+        if (d.kind === 'veth') add(d.peer!, 'evpn-ecmp:accessPeer');
+        return;
+      }
+      case 'configureDevice': {
+        const link = this.links_.get(op.ifindex)!;
+        this.links_.set(op.ifindex, { ...link, up: true, ...(op.masterIfindex !== undefined ? { master: op.masterIfindex } : {}) });
+        return;
+      }
+      case 'deleteDevice': {
+        const link = this.links_.get(op.ifindex);
+        this.links_.delete(op.ifindex);
+        if (link?.kind === 'veth') for (const [i, l] of this.links_) if (l.kind === 'veth' && l.alias?.startsWith('evpn-ecmp:access')) this.links_.delete(i);
+        return;
+      }
+      default:
+        return;
+    }
   }
   drain(): KernelNews[] {
     return this.queue.splice(0);

@@ -125,12 +125,12 @@ export function fdbHome(fabric: FabricSettings, byName: ReadonlyMap<string, Kern
   if (fabric.vxlan.mode === 'Single') {
     const device = fabric.vxlan.device;
     const link = byName.get(device);
-    if (!link?.vxlan?.external) return { device, srcVni: vni, missing: `single VXLAN device ${device} (external) does not exist` };
+    if (!link?.vxlan?.external) return { device, srcVni: vni, missing: link ? `${device} is not an external VXLAN device` : `single VXLAN device ${device} does not exist` };
     return { device, ifindex: link.ifindex, srcVni: vni };
   }
   const device = deviceName(fabric.vxlan.deviceTemplate, vni);
   const link = byName.get(device);
-  if (!link?.vxlan || link.vxlan.external) return { device, missing: `VXLAN device ${device} for VNI ${vni} does not exist` };
+  if (!link?.vxlan || link.vxlan.external) return { device, missing: link ? `${device} is not a VXLAN device of VNI ${vni}` : `VXLAN device ${device} for VNI ${vni} does not exist` };
   return { device, ifindex: link.ifindex };
 }
 

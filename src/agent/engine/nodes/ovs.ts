@@ -24,7 +24,11 @@ export interface OvsData {
   macsByVni: Map<number, Map<string, number>>;
   /** VNI → the MACs Open vSwitch learned on its ports, by MAC. */
   learnedByVni: Map<number, Map<string, number>>;
-  tracked: { tunnelChanged: boolean; changedVnis: Set<number>; learnedVnis: Set<number> };
+  /** Whether the interfaces, and the learned MACs, were read at least once: until then an empty list means "unknown", not "none". */
+  interfacesKnown: boolean;
+  learnedKnown: boolean;
+  /** knownChanged: the interfaces or learned MACs were read for the first time. */
+  tracked: { tunnelChanged: boolean; changedVnis: Set<number>; learnedVnis: Set<number>; knownChanged: boolean };
 }
 
 /** A VNI's local MACs, attached and learned (an attached MAC wins), by MAC. */
@@ -50,7 +54,9 @@ export function createOvsNode(): OvsNode {
     portsByVni: new Map(),
     macsByVni: new Map(),
     learnedByVni: new Map(),
-    tracked: { tunnelChanged: false, changedVnis: new Set(), learnedVnis: new Set() },
+    interfacesKnown: false,
+    learnedKnown: false,
+    tracked: { tunnelChanged: false, changedVnis: new Set(), learnedVnis: new Set(), knownChanged: false },
   };
   return {
     name: 'ovs',
@@ -66,6 +72,7 @@ export function createOvsNode(): OvsNode {
       if (pending) {
         const { tunnelPort, interfaces } = pending;
         pending = undefined;
+        if (!data.interfacesKnown) data.interfacesKnown = data.tracked.knownChanged = true;
         const tunnelIface = interfaces.find((i) => i.name === tunnelPort);
         const tunnel = tunnelIface && tunnelIface.ofport > 0 ? tunnelIface.ofport : undefined;
         data.tunnelProblem = tunnel !== undefined ? undefined : tunnelIface?.error ?? (tunnelIface ? 'no ofport assigned yet' : `port ${tunnelPort} is not on the bridge`);
@@ -94,6 +101,7 @@ export function createOvsNode(): OvsNode {
         data.macsByVni = macs;
       }
       if (pendingLearned) {
+        if (!data.learnedKnown) data.learnedKnown = data.tracked.knownChanged = true;
         for (const vni of new Set([...pendingLearned.keys(), ...data.learnedByVni.keys()])) {
           if (!sameMacs(pendingLearned.get(vni), data.learnedByVni.get(vni))) data.tracked.learnedVnis.add(vni);
         }
@@ -101,12 +109,13 @@ export function createOvsNode(): OvsNode {
         pendingLearned = undefined;
       }
       const t = data.tracked;
-      return t.tunnelChanged || t.changedVnis.size > 0 || t.learnedVnis.size > 0 ? 'updated' : 'unchanged';
+      return t.tunnelChanged || t.changedVnis.size > 0 || t.learnedVnis.size > 0 || t.knownChanged ? 'updated' : 'unchanged';
     },
     clearTracked() {
       data.tracked.tunnelChanged = false;
       data.tracked.changedVnis.clear();
       data.tracked.learnedVnis.clear();
+      data.tracked.knownChanged = false;
     },
   };
 }

@@ -18,6 +18,7 @@ import type { NodeStateNode } from './node-state.js';
 import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
 import { localMacsOf, type OvsNode } from './ovs.js';
+import type { LocalExportData } from './local-export.js';
 import { fdbKey, sameMembers, type OfGroup, type Path } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
@@ -59,6 +60,8 @@ export interface LocalReport {
   vni: number;
   ports: number;
   macs: number;
+  /** With kernel.exportLocalMacs: MACs the kernel holds on the VNI's access port. */
+  exported?: number;
 }
 
 export interface StatusData {
@@ -79,8 +82,9 @@ export function createStatusNode(deps: {
   ofDesired: EngineNode<OfDesiredData>;
   floodList: EngineNode<FloodListData>;
   ovs: OvsNode;
+  localExport: EngineNode<LocalExportData>;
 }): EngineNode<StatusData> {
-  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs } = deps;
+  const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs, localExport } = deps;
   const data: StatusData = { groups: [], flood: [], local: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
   // Status is recomputed whole on every change; a group object is replaced
   // whenever it changes, so its slot counts are worked out once per object.
@@ -96,7 +100,7 @@ export function createStatusNode(deps: {
   };
   return {
     name: 'status',
-    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs].map((node) => ({ node })),
+    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs, localExport].map((node) => ({ node })),
     data,
     recompute() {
       const spec = nodeState.data.spec;
@@ -108,7 +112,14 @@ export function createStatusNode(deps: {
         const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
         return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
       });
-      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({ vni, ports: ports.length, macs: localMacsOf(ovs.data, vni).size }));
+      const exported = new Map<number, number>();
+      for (const [key, e] of localExport.data.entries) if (fdb.data.byKey.has(key)) exported.set(e.vni, (exported.get(e.vni) ?? 0) + 1);
+      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({
+        vni,
+        ports: ports.length,
+        macs: localMacsOf(ovs.data, vni).size,
+        ...(localExport.data.counts.has(vni) ? { exported: exported.get(vni) ?? 0 } : {}),
+      }));
       data.groups = (spec?.groups ?? []).map((g) => {
         const placement = kernelDesired.data.placements.get(g.name);
         const nhid = placement?.nexthopGroupId;

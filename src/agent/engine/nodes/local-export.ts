@@ -1,0 +1,79 @@
+/**
+ * localExport — the local MACs the kernel should hold for an EVPN control
+ * plane to advertise (kernel.manage and kernel.exportLocalMacs): one static
+ * bridge FDB entry per local MAC (attached or learned) on its VNI's access
+ * port, `bridge fdb add MAC dev evpa-<VNI> master static [vlan V]`, which
+ * FRR's zebra reads as a local MAC and announces as a type-2 route.
+ *
+ * Ownership: the access ports are the agent's devices (devices.ts), so the
+ * static entries on them are the agent's; the bridge's own entries there
+ * (the port's permanent MAC, multicast addresses) are not static and are
+ * never touched.
+ *
+ * Consumes: nodeState, devices (where each VNI's MACs go), links (the
+ * access ports' ifindexes), ovs (local MACs).
+ * Produces: desired entries by fdbKey, the ifindexes of the access ports,
+ * and how many MACs each VNI exports.
+ * Always recomputed: O(local MACs), on port, learned-MAC or device changes.
+ */
+import type { EngineNode } from '../engine.js';
+import type { DevicesData } from './devices.js';
+import type { LinksNode } from './links.js';
+import type { NodeStateNode } from './node-state.js';
+import { localMacsOf, type OvsNode } from './ovs.js';
+import { fdbKey } from '../../model.js';
+import { deepEqual } from '../../../util/equal.js';
+
+export interface ExportedMac {
+  ifindex: number;
+  mac: string;
+  vlan: number;
+  vni: number;
+}
+
+export interface LocalExportData {
+  entries: Map<string, ExportedMac>;
+  /** The ifindexes of the access ports that exist (the entries there are ours). */
+  ports: Set<number>;
+  /** VNI → MACs exported. */
+  counts: Map<number, number>;
+  /**
+   * Whether the local MACs are known yet (interfaces and learned MACs read
+   * once): until then an entry the kernel holds is not deleted — after an
+   * agent restart a control plane must not see every local MAC withdrawn.
+   */
+  complete: boolean;
+}
+
+export function createLocalExportNode(deps: { nodeState: NodeStateNode; devices: EngineNode<DevicesData>; links: LinksNode; ovs: OvsNode }): EngineNode<LocalExportData> {
+  const { nodeState, devices, links, ovs } = deps;
+  const data: LocalExportData = { entries: new Map(), ports: new Set(), counts: new Map(), complete: false };
+  return {
+    name: 'localExport',
+    inputs: [{ node: nodeState }, { node: devices }, { node: links }, { node: ovs }],
+    data,
+    recompute() {
+      const entries = new Map<string, ExportedMac>();
+      const ports = new Set<number>();
+      const counts = new Map<number, number>();
+      for (const [vni, at] of devices.data.exportPorts) {
+        const port = links.data.byName.get(at.device);
+        // Only a port of a bridge holds bridge FDB entries (its bridge may not exist, see devices.ts).
+        if (port?.master === undefined) continue;
+        ports.add(port.ifindex);
+        const vlan = at.vlan ?? 0;
+        const macs = localMacsOf(ovs.data, vni);
+        for (const mac of macs.keys()) entries.set(fdbKey({ ifindex: port.ifindex, mac, vlan }), { ifindex: port.ifindex, mac, vlan, vni });
+        counts.set(vni, macs.size);
+      }
+      const same = deepEqual([...entries], [...data.entries]) && deepEqual([...ports], [...data.ports]) && deepEqual([...counts], [...data.counts]);
+      data.entries = entries;
+      data.ports = ports;
+      data.counts = counts;
+      const complete = ovs.data.interfacesKnown && ovs.data.learnedKnown;
+      const news = !same || complete !== data.complete;
+      data.complete = complete;
+      return news ? 'updated' : 'unchanged';
+    },
+  };
+}
