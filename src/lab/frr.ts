@@ -13,8 +13,8 @@
  * BGP: iBGP (AS 65000) full mesh between the nodes' bgpd over the control
  * network, EVPN only, `advertise-all-vni`: type-3 routes give every node the
  * flood list of its VNIs, and zebra installs what the routes say. Nodes that
- * do not host the multihomed service also peer (passively) with the GoBGP
- * speakers of node-b and node-c (gobgp.ts), which announce it.
+ * do not host the multihomed service also peer with the GoBGP speakers of
+ * node-b and node-c (gobgp.ts), which announce it.
  */
 import { mkdirSync, symlinkSync, lstatSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,13 @@ export type FrrDaemon = (typeof FRR_DAEMONS)[number];
 export const FRR_BIN_DIR = '/usr/lib/frr';
 /** The lab fabric's autonomous system (iBGP between all speakers). */
 export const LAB_AS = 65000;
+/**
+ * gobgpd listens here, on its own address: bgpd holds port 179 on every
+ * address of the namespace, and gobgpd must not dial out itself — it waits
+ * 5 to 10 s before every first attempt (minConnectRetryInterval in GoBGP's
+ * fsm.go), where bgpd re-dials within a second.
+ */
+export const GOBGP_PORT = 1179;
 
 export interface FrrPaths {
   dir: string;
@@ -54,14 +61,10 @@ export function frrPaths(layout: LabLayout, node: string): FrrPaths {
 }
 
 /** The BGP peers of a node's bgpd: every other node, and the multihomed service's speakers unless it hosts the service. */
-export function bgpPeers(node: string, nodes: readonly string[]): { address: string; description: string; passive: boolean }[] {
-  const peers = nodes.filter((n) => n !== node).map((n) => ({ address: underlayAddress(n), description: `FRR of ${n}`, passive: false }));
+export function bgpPeers(node: string, nodes: readonly string[]): { address: string; description: string; port?: number }[] {
+  const peers: { address: string; description: string; port?: number }[] = nodes.filter((n) => n !== node).map((n) => ({ address: underlayAddress(n), description: `FRR of ${n}` }));
   if (!hostsMultihomedService(node)) {
-    for (const host of MULTIHOMED_SERVICE.hosts) {
-      // GoBGP connects; bgpd only accepts (two sides dialling each other
-      // collide and cost a few retries).
-      peers.push({ address: speakerAddress(host), description: `GoBGP of ${host}`, passive: true });
-    }
+    for (const host of MULTIHOMED_SERVICE.hosts) peers.push({ address: speakerAddress(host), description: `GoBGP of ${host}`, port: GOBGP_PORT });
   }
   return peers;
 }
@@ -97,7 +100,7 @@ export function bgpdConfig(node: string, nodes: readonly string[]): string {
   ];
   for (const p of bgpPeers(node, nodes)) {
     lines.push(` neighbor ${p.address} peer-group fabric`, ` neighbor ${p.address} description ${p.description}`);
-    if (p.passive) lines.push(` neighbor ${p.address} passive`);
+    if (p.port !== undefined) lines.push(` neighbor ${p.address} port ${p.port}`);
   }
   lines.push(' address-family l2vpn evpn', '  neighbor fabric activate', '  advertise-all-vni', ' exit-address-family', '');
   return lines.join('\n');
@@ -162,9 +165,9 @@ export async function stopFrr(layout: LabLayout, node: string): Promise<string[]
   return stopped;
 }
 
-/** `vtysh -c COMMAND` against one daemon of the node's instance. */
-export async function vtysh(layout: LabLayout, node: string, command: string): Promise<string> {
-  const { stdout } = await run('vtysh', ['--vty_socket', frrPaths(layout, node).dir, '-c', command], { timeoutMs: 10_000 });
+/** `vtysh -c COMMAND...` against the node's instance (commands in order, as typed in one session). */
+export async function vtysh(layout: LabLayout, node: string, ...commands: string[]): Promise<string> {
+  const { stdout } = await run('vtysh', ['--vty_socket', frrPaths(layout, node).dir, ...commands.flatMap((c) => ['-c', c])], { timeoutMs: 10_000 });
   return stdout;
 }
 

@@ -8,9 +8,9 @@
  * and install multihomed MACs but cannot announce them
  * (shared/reference/frr-evpn.md; README, "EVPN with FRR").
  *
- * gobgpd speaks from its own address (speakerAddress) and only dials out
- * (`port = -1`: no listener beside bgpd's), to every node that does not host
- * the service. The routes — EAD per ES, EAD per EVI, and the MAC/IP route
+ * gobgpd speaks from its own address (speakerAddress), listens on
+ * GOBGP_PORT there and lets the bgpd of every node that does not host the
+ * service dial in (passive mode: see GOBGP_PORT). The routes — EAD per ES, EAD per EVI, and the MAC/IP route
  * carrying the ESI — name the node's VTEP as nexthop and the VNI's route
  * target as FRR derives it (AS:VNI), and are added through its gRPC API on a
  * unix socket in the lab directory once gobgpd runs; they live in gobgpd's
@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, waitForFile } from './daemon.js';
 import { run } from './exec.js';
-import { LAB_AS } from './frr.js';
+import { GOBGP_PORT, LAB_AS } from './frr.js';
 import { MULTIHOMED_SERVICE, hostsMultihomedService, speakerAddress, underlayAddress, type LabLayout } from './layout.js';
 import type { NetworkNamespace } from './netns.js';
 
@@ -42,7 +42,7 @@ export function gobgpPaths(layout: LabLayout, node: string): GobgpPaths {
 /** gobgpd's TOML config: AS, router id and source address, one EVPN neighbor per node that does not host the service. */
 export function gobgpConfig(node: string, nodes: readonly string[]): string {
   const self = speakerAddress(node);
-  const lines = ['[global.config]', `  as = ${LAB_AS}`, `  router-id = "${self}"`, '  port = -1', `  local-address-list = ["${self}"]`];
+  const lines = ['[global.config]', `  as = ${LAB_AS}`, `  router-id = "${self}"`, `  port = ${GOBGP_PORT}`, `  local-address-list = ["${self}"]`];
   for (const peer of nodes.filter((n) => !hostsMultihomedService(n))) {
     lines.push(
       '',
@@ -53,6 +53,7 @@ export function gobgpConfig(node: string, nodes: readonly string[]): string {
       `    description = "FRR of ${peer}"`,
       '  [neighbors.transport.config]',
       `    local-address = "${self}"`,
+      '    passive-mode = true',
       '  [neighbors.timers.config]',
       '    connect-retry = 1',
       '    hold-time = 9',

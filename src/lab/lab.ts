@@ -11,9 +11,9 @@
  * and rebuilds a node's Open vSwitch that died; it refuses only when the
  * control plane itself is half gone.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir, freePort } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
@@ -24,7 +24,7 @@ import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
 import { FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } from './frr.js';
 import { findGobgpd, gobgpPaths, startGobgpd } from './gobgp.js';
 import { bgpdDetail, evpnPending, gobgpdDetail, zebraDetail } from './evpn-status.js';
-import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
+import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
 import { AGENT_RBAC_YAML, BUILD_SCRIPT, EXAMPLES_DIR } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
@@ -487,7 +487,7 @@ export class Lab {
         await stopPid(pid, 3_000);
         removed.push(`process ${pid}`);
       }
-      rmSync(layout.runDir, { recursive: true, force: true });
+      removeRunDir(layout.runDir);
       rmSync(dir, { recursive: true, force: true });
       removed.push(`directory ${dir}`);
       return removed;
@@ -529,7 +529,7 @@ export class Lab {
       }
     }
     if (existsSync(layout.runDir)) {
-      rmSync(layout.runDir, { recursive: true, force: true });
+      removeRunDir(layout.runDir);
       removed.push(`directory ${layout.runDir}`);
     }
     rmSync(dir, { recursive: true, force: true });
@@ -543,6 +543,19 @@ function tail(file: string, lines = 15): string {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+/** Removes a lab's runtime directory and the parents it leaves empty, up to RUN_ROOT. */
+function removeRunDir(runDir: string): void {
+  rmSync(runDir, { recursive: true, force: true });
+  for (let d = dirname(runDir); d.startsWith(RUN_ROOT); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty: another lab's
+    }
+    if (d === RUN_ROOT) return;
   }
 }
 
