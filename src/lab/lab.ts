@@ -21,11 +21,11 @@ import { Daemon, pidsUsing, stopPid, waitForFile } from './daemon.js';
 import { haveCommand, run, type CommandError } from './exec.js';
 import { controlNetnsName, ensureControlNetwork } from './control-network.js';
 import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
-import { FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } from './frr.js';
+import { FRR_BIN_DIR, FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } from './frr.js';
 import { findGobgpd, gobgpPaths, startGobgpd } from './gobgp.js';
 import { bgpdDetail, evpnPending, gobgpdDetail, zebraDetail } from './evpn-status.js';
 import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
-import { AGENT_RBAC_YAML, BUILD_SCRIPT, EXAMPLES_DIR } from './manifests.js';
+import { BUILD_SCRIPT, EXAMPLES_DIR, agentSecurityManifests } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
   agentKubeconfig,
@@ -103,7 +103,8 @@ function absoluteNodeFlags(argv: readonly string[]): string[] {
 export function missingLabPrerequisites(): string[] {
   const out: string[] = [];
   if (process.getuid?.() !== 0) out.push('root privileges (network namespaces are created with `ip netns add`)');
-  for (const t of ['ip', 'openssl', ...OVS_TOOLS]) if (!haveCommand(t)) out.push(`${t} on PATH`);
+  for (const t of ['ip', 'bridge', 'openssl', ...OVS_TOOLS, 'vtysh', 'gobgpd', 'gobgp']) if (!haveCommand(t)) out.push(`${t} on PATH`);
+  for (const d of FRR_DAEMONS) if (!haveCommand(`${FRR_BIN_DIR}/${d}`)) out.push(`${FRR_BIN_DIR}/${d} (Debian package frr)`);
   const cp = missingControlPlaneBinaries();
   if (cp.length) out.push(`${cp.join(', ')} in ${controlPlaneBinDir()} (run scripts/control-plane/build.sh, or npm run bootstrap)`);
   return out;
@@ -283,7 +284,8 @@ export class Lab {
       });
       await waitForFile(layout.apiserverRelaySocket, 'the apiserver relay socket', relay);
     }
-    await this.cp.kubectlInput(AGENT_RBAC_YAML, 'apply', '-f', '-');
+    // The chart's agent RBAC and admission policy: an agent writes only its own node's status.
+    await this.cp.kubectlInput(agentSecurityManifests(), 'apply', '-f', '-');
 
     let fabric = OvsInstance.attach(layout.fabricDir);
     if (!fabric.daemonList().every((d) => d.running) || fabric.daemonList().length < 2) {

@@ -22,13 +22,13 @@ import { NetworkNamespace } from '../../../src/lab/netns.js';
 import type { OvsInstance } from '../../../src/lab/ovs-instance.js';
 import { startTestLab, type TestLab } from '../../harness/lab.js';
 import { missingControlPlane } from '../../harness/kube.js';
-import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
+import { EVPN_TOOLS, KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { bucketsOfLine, vtepShares } from '../../harness/slots.js';
 import { dstMac, flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from '../lab/traffic.js';
 import { KernelMonitor, OvsMessageLog, flowModsFor, groupMods, zebraLog, type OfMessage } from './observe.js';
 
 const skip =
-  missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl', '/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', 'vtysh', 'gobgpd', 'gobgp']) ?? missingControlPlane();
+  missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, ...EVPN_TOOLS, 'openssl']) ?? missingControlPlane();
 
 const MH = MULTIHOMED_SERVICE.mac;
 const B = underlayAddress('node-b');
