@@ -16,7 +16,7 @@
  * do not host the multihomed service also peer with the GoBGP speakers of
  * node-b and node-c (gobgp.ts), which announce it.
  */
-import { mkdirSync, symlinkSync, lstatSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, waitForFile } from './daemon.js';
 import { run } from './exec.js';
@@ -126,6 +126,8 @@ export async function startFrr(layout: LabLayout, ns: NetworkNamespace, node: st
   writeFileSync(paths.config('zebra'), zebraConfig(node), { mode: 0o644 });
   writeFileSync(paths.config('bgpd'), bgpdConfig(node, nodes), { mode: 0o644 });
   linkFromLabDir(layout, node, paths.dir);
+  // Sockets of an instance that was killed: the waits below are for the new ones.
+  for (const f of [paths.zserv, ...FRR_DAEMONS.map((d) => paths.vty(d))]) rmSync(f, { force: true });
   for (const d of FRR_DAEMONS) {
     const w = ns.wrap(`${FRR_BIN_DIR}/${d}`, [
       '-u', 'frr', '-g', 'frr',

@@ -16,7 +16,7 @@
  * unix socket in the lab directory once gobgpd runs; they live in gobgpd's
  * memory, so a restarted gobgpd is given them again.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, waitForFile } from './daemon.js';
 import { run } from './exec.js';
@@ -107,11 +107,33 @@ export async function gobgp(layout: LabLayout, node: string, ...args: string[]):
 export async function startGobgpd(layout: LabLayout, ns: NetworkNamespace, node: string, nodes: readonly string[]): Promise<Daemon> {
   const p = gobgpPaths(layout, node);
   writeFileSync(p.config, gobgpConfig(node, nodes));
+  // A gobgpd that was killed leaves its socket behind: waiting for the file
+  // would then wait for nothing.
+  rmSync(p.api, { force: true });
   const w = ns.wrap('gobgpd', ['-f', p.config, '--log-plain', '--pprof-disable', '--api-hosts', `unix://${p.api}`]);
   const daemon = Daemon.spawn({ name: `${node}/gobgpd`, command: w.command, args: w.args, logFile: p.logFile, pidFile: p.pidFile, cwd: layout.nodeDir(node), lifetime: 'detached' });
   await waitForFile(p.api, "gobgpd's API socket", daemon);
-  for (const route of multihomedServiceRoutes(node)) await gobgp(layout, node, 'global', 'rib', '-a', 'evpn', 'add', ...route);
+  for (const route of multihomedServiceRoutes(node)) await announce(layout, node, route, daemon);
   return daemon;
+}
+
+/**
+ * Adds one route through the API, retrying for a while: the socket exists
+ * a moment before gobgpd serves it, and on a loaded machine the gobgp
+ * client gives up on a slow answer ("context deadline exceeded").
+ */
+async function announce(layout: LabLayout, node: string, route: string[], daemon: Daemon, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await gobgp(layout, node, 'global', 'rib', '-a', 'evpn', 'add', ...route);
+      return;
+    } catch (err) {
+      if (!daemon.running) throw new Error(`${daemon.name} ${daemon.exitDescription ?? 'exited'}; last lines of ${daemon.logFile}:\n${daemon.logTail(10)}`);
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 interface GobgpNeighbor {

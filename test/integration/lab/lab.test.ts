@@ -1,9 +1,10 @@
 /**
  * End to end, on the lab a newcomer gets from `evpn-ecmp lab up`: a real
  * control plane, the operator, three simulated nodes (namespaces, their own
- * ovs-vswitchd, their own agents) and the fabric switch between them. One
- * lab for the whole file (it is heavy); the tests run in order and each
- * leaves the lab as the next expects it.
+ * ovs-vswitchd, agents and FRR) and the fabric switch between them. One lab
+ * for the whole file (it is heavy), the EVPN multihoming tests of
+ * test/integration/frr included; the tests run in order and each leaves the
+ * lab as the next expects it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from '../../../src/lab/manifes
 import { CommandError, run } from '../../harness/exec.js';
 import { missingControlPlane } from '../../harness/kube.js';
 import { LAB_CLI as CLI, startTestLab, type TestLab } from '../../harness/lab.js';
+import { multihomingTests } from '../frr/multihoming.js';
 import { EVPN_TOOLS, KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
 import { arpReply, arpRequest, macString } from '../../harness/packet.js';
@@ -218,6 +220,9 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(arpCount('node-c', 'vm1')).toBe(after['node-c/vm1']);
   }, 60_000);
 
+  // FRR, GoBGP and the agent on the same lab, while it is fresh (test/integration/frr).
+  multihomingTests(() => t!);
+
   it('makes a weight change from `kubectl patch` live on the node within 2 s (kernel and OVS), re-adding no flow', async () => {
     const a = lab.nodeOvs('node-a');
     const ns = NetworkNamespace.existing(lab.netns('node-a'))!;
@@ -369,21 +374,29 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(status.stdout).not.toMatch(/^node-c\s+True/m);
   }, 120_000);
 
-  it('`lab up` again on the running lab is safe: it reuses what runs and restarts a dead agent', async () => {
+  it('`lab up` again on the running lab is safe: it reuses what runs and restarts a dead agent, bgpd and gobgpd', async () => {
     const before = await lab.processes();
-    const deadAgent = before.find((r) => r.name === 'node-b/agent')!;
-    process.kill(deadAgent.pid!, 'SIGKILL');
-    await waitFor('node-b/agent to be gone', () => (pidRunning(deadAgent.pid!) ? undefined : true), 10_000);
+    // A dead agent, a dead bgpd (its zebra is restarted with it) and a dead gobgpd.
+    const killed = ['node-b/agent', 'node-b/bgpd', 'node-c/gobgpd'].map((n) => before.find((r) => r.name === n)!);
+    for (const k of killed) process.kill(k.pid!, 'SIGKILL');
+    await waitFor('the killed processes to be gone', () => (killed.some((k) => pidRunning(k.pid!)) ? undefined : true), 10_000);
     const again = await cli('lab', 'up', '--dir', dir);
     // node-c's Node object was deleted above: up recreates it and converges again.
     expect(again.stderr).toMatch(/reusing the running lab/);
     expect(again.stderr).toMatch(/node-b: starting the agent/);
+    expect(again.stderr).toMatch(/node-b: starting FRR/);
+    expect(again.stderr).toMatch(/node-c: starting gobgpd/);
+    // And it waited for BGP and the multihomed service again.
+    expect(again.stderr).toMatch(/EVPN converged/);
     expect(again.code).toBe(0);
     const after = await lab.processes();
-    for (const r of before.filter((x) => x !== deadAgent)) expect(after.find((x) => x.name === r.name)?.pid).toBe(r.pid);
-    const restarted = after.find((x) => x.name === 'node-b/agent')!;
-    expect(restarted.running).toBe(true);
-    expect(restarted.pid).not.toBe(deadAgent.pid);
+    const restartedNames = [...killed.map((k) => k.name), 'node-b/zebra'];
+    for (const r of before.filter((x) => !restartedNames.includes(x.name))) expect(after.find((x) => x.name === r.name)?.pid, r.name).toBe(r.pid);
+    for (const k of killed) {
+      const now = after.find((x) => x.name === k.name)!;
+      expect(now.running, k.name).toBe(true);
+      expect(now.pid, k.name).not.toBe(k.pid);
+    }
     expect(again.stdout).toMatch(/^node-c\s+True/m);
     // The samples are created only where missing: the weight patched above stays.
     const { stdout } = await lab.cp.kubectl('get', 'vg', 'web-ecmp', '-o', 'jsonpath={.spec.vteps[*].weight}');
