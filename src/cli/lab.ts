@@ -12,11 +12,15 @@ const USAGE = `Usage: evpn-ecmp lab up [--nodes N] [--dir DIR]
        evpn-ecmp lab down [--dir DIR]
 
 The whole system on one machine, without a cluster: etcd and kube-apiserver
-on loopback, the CRDs, the operator, and N simulated nodes — each a Node
-object, a network namespace with its VXLAN devices, its own ovs-vswitchd
-(dummy datapath) and its own agent — whose underlay NICs are joined by a
-simulated fabric switch, so VXLAN frames really travel between nodes, all in
-user space. The sample manifests of examples/ are applied.
+on loopback, the CRDs, the chart's agent RBAC and admission policy, the
+operator, and N simulated nodes — each a Node object, a network namespace
+with its VXLAN devices, its own ovs-vswitchd (dummy datapath), its own agent
+and its own FRR (zebra + bgpd, BGP EVPN over a kernel control network) —
+whose underlay NICs are joined by a simulated fabric switch, so VXLAN frames
+really travel between nodes, all in user space. The sample manifests of
+examples/ are applied, and a service multihomed on node-b and node-c is
+announced by gobgpd, so node-a's zebra installs an ECMP FDB entry that the
+agent mirrors.
 
   up       build the lab (or complete a running one) and wait for convergence
   status   every process's health, and kubectl get vns / vg
@@ -26,8 +30,9 @@ Flags:
   --nodes N    number of nodes, 3 to 26 (default ${DEFAULT_NODES}); node-a is the client of the samples
   --dir DIR    lab directory (default ${defaultLabDir()})
 
-Needs root (network namespaces), Open vSwitch, and the control-plane binaries
-(scripts/control-plane/build.sh; \`npm run lab\` runs the bootstrap first).`;
+Needs root (network namespaces), Open vSwitch, FRR, GoBGP and the
+control-plane binaries (scripts/control-plane/build.sh; \`npm run lab\` runs
+the bootstrap first).`;
 
 function processTable(rows: ProcessHealth[]): string {
   const w = Math.max(...rows.map((r) => r.name.length), 7);
@@ -49,6 +54,8 @@ function tour(lab: Lab): string {
     `  ${lab.cp.kubectlPath} get evpn`,
     `  ${self} inspect kernel --netns ${ns}`,
     `  ${self} inspect ovs --bridge br-evpn --ovs-rundir ${lab.layout.nodeOvsDir('node-a')}`,
+    `  vtysh --vty_socket ${lab.layout.frrDir('node-a')} -c 'show evpn es'`,
+    `  ${lab.cp.kubectlPath} get vns node-a -o jsonpath='{.status.learned}'`,
     `  ${self} lab status --dir ${lab.dir}`,
     `  ${self} lab down --dir ${lab.dir}`,
   ].join('\n');

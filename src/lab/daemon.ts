@@ -14,7 +14,7 @@
  * (pids are reused).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
 export type Lifetime = 'owned' | 'detached';
 
@@ -224,5 +224,15 @@ export class Daemon {
   /** SIGKILL now (a crash, or an exit hook). */
   kill(): void {
     if (this.running) killNow(this.pid);
+  }
+}
+
+/** Waits until `path` exists (a socket the daemon creates); fails early, with its log, when `by` exits first. */
+export async function waitForFile(path: string, what: string, by: Daemon, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (!by.running) throw new Error(`${by.name} ${by.exitDescription ?? 'exited'} before creating ${what}; last lines of ${by.logFile}:\n${by.logTail(10)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${path})`);
+    await sleep(50);
   }
 }

@@ -11,17 +11,21 @@
  * and rebuilds a node's Open vSwitch that died; it refuses only when the
  * control plane itself is half gone.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ControlPlane, missingControlPlaneBinaries, controlPlaneBinDir, freePort } from './control-plane.js';
 import { readConvergence, waitForConvergence, type Convergence } from './convergence.js';
-import { Daemon, pidsUsing, stopPid } from './daemon.js';
+import { Daemon, pidsUsing, stopPid, waitForFile } from './daemon.js';
 import { haveCommand, run, type CommandError } from './exec.js';
+import { controlNetnsName, ensureControlNetwork } from './control-network.js';
 import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
-import { DEFAULT_NODES, LabLayout, MAX_NODES, nodeName, underlayAddress, type LabRecord } from './layout.js';
-import { AGENT_RBAC_YAML, BUILD_SCRIPT, EXAMPLES_DIR } from './manifests.js';
+import { FRR_BIN_DIR, FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } from './frr.js';
+import { findGobgpd, gobgpPaths, startGobgpd } from './gobgp.js';
+import { bgpdDetail, evpnPending, gobgpdDetail, zebraDetail } from './evpn-status.js';
+import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
+import { BUILD_SCRIPT, EXAMPLES_DIR, agentSecurityManifests } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
   agentKubeconfig,
@@ -99,7 +103,8 @@ function absoluteNodeFlags(argv: readonly string[]): string[] {
 export function missingLabPrerequisites(): string[] {
   const out: string[] = [];
   if (process.getuid?.() !== 0) out.push('root privileges (network namespaces are created with `ip netns add`)');
-  for (const t of ['ip', 'openssl', ...OVS_TOOLS]) if (!haveCommand(t)) out.push(`${t} on PATH`);
+  for (const t of ['ip', 'bridge', 'openssl', ...OVS_TOOLS, 'vtysh', 'gobgpd', 'gobgp']) if (!haveCommand(t)) out.push(`${t} on PATH`);
+  for (const d of FRR_DAEMONS) if (!haveCommand(`${FRR_BIN_DIR}/${d}`)) out.push(`${FRR_BIN_DIR}/${d} (Debian package frr)`);
   const cp = missingControlPlaneBinaries();
   if (cp.length) out.push(`${cp.join(', ')} in ${controlPlaneBinDir()} (run scripts/control-plane/build.sh, or npm run bootstrap)`);
   return out;
@@ -220,7 +225,41 @@ export class Lab {
       const logs = pending.map((n) => `--- ${n}/agent.log (last lines)\n${tail(join(layout.nodeDir(n), 'agent.log'), 8)}`);
       throw new Error([(err as Error).message, ...logs].join('\n'));
     }
+    say(`waiting for the EVPN control plane: BGP sessions, ${MULTIHOMED_SERVICE.mac} installed by zebra and mirrored by the agents`);
+    // Without the samples there is no fabric, so no agent mirrors anything.
+    await lab.waitForEvpn(opts.convergenceTimeoutMs ?? 180_000, say, { mirrored: opts.samples !== false });
     return lab;
+  }
+
+  /**
+   * Polls until every BGP session is up, every node that does not host the
+   * multihomed service has it in its kernel behind both hosting VTEPs, and
+   * (`mirrored`, default) its agent counts it in `status.learned.ecmp`.
+   */
+  async waitForEvpn(timeoutMs: number, say: (line: string) => void = () => undefined, opts: { mirrored?: boolean } = {}): Promise<void> {
+    const start = Date.now();
+    let last = '';
+    for (;;) {
+      const trouble = this.deadProcess();
+      if (trouble) throw new Error(trouble);
+      const pending = await evpnPending(this.layout, this.nodes, (n) => this.netns(n));
+      if (pending.length === 0 && opts.mirrored !== false) pending.push(...(await this.learnedPending()));
+      const line = pending.length ? `EVPN: waiting for ${pending[0]}${pending.length > 1 ? ` (+${pending.length - 1})` : ''}` : 'EVPN converged';
+      const elapsed = Date.now() - start;
+      if (line !== last) say(`[${(elapsed / 1000).toFixed(0).padStart(3)} s] ${line}`);
+      last = line;
+      if (pending.length === 0) return;
+      if (elapsed > timeoutMs) throw new Error(`EVPN not converged after ${Math.round(timeoutMs / 1000)} s: ${pending.join('; ')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Nodes whose agent does not (yet) report the multihomed service among its learned ECMP entries. */
+  private async learnedPending(): Promise<string[]> {
+    const { stdout } = await this.cp.kubectl('get', 'vns', '-o', 'json');
+    const items = (JSON.parse(stdout) as { items: { metadata: { name: string }; status?: { learned?: { ecmp?: number } } }[] }).items;
+    const ecmp = new Map(items.map((i) => [i.metadata.name, i.status?.learned?.ecmp ?? 0]));
+    return this.nodes.filter((n) => !hostsMultihomedService(n) && (ecmp.get(n) ?? 0) < 1).map((n) => `vns/${n}: learned.ecmp ${ecmp.get(n) ?? 0}`);
   }
 
   private context(): NodeContext {
@@ -246,7 +285,8 @@ export class Lab {
       });
       await waitForFile(layout.apiserverRelaySocket, 'the apiserver relay socket', relay);
     }
-    await this.cp.kubectlInput(AGENT_RBAC_YAML, 'apply', '-f', '-');
+    // The chart's agent RBAC and admission policy: an agent writes only its own node's status.
+    await this.cp.kubectlInput(agentSecurityManifests(), 'apply', '-f', '-');
 
     let fabric = OvsInstance.attach(layout.fabricDir);
     if (!fabric.daemonList().every((d) => d.running) || fabric.daemonList().length < 2) {
@@ -261,11 +301,12 @@ export class Lab {
       if (!ports.includes(`to-${node}`)) await addFabricPort(fabric, node, layout.fabricSocket(node));
     }
 
+    const control = await ensureControlNetwork(controlNetnsName(this.record.netnsPrefix));
     const ctx = this.context();
     for (const node of this.nodes) {
       mkdirSync(layout.nodeDir(node), { recursive: true });
       await ensureNodeObject(this.cp, node);
-      const ns = await ensureNodeNamespace(this.netns(node), node);
+      const ns = await ensureNodeNamespace(this.netns(node), node, control);
       let ovs = OvsInstance.attach(layout.nodeOvsDir(node));
       if (ovs.daemonList().length < 2 || !ovs.daemonList().every((d) => d.running)) {
         say(`${node}: network namespace ${ns.name}, Open vSwitch (br-evpn, br-underlay ${underlayAddress(node)} → fabric)`);
@@ -279,6 +320,7 @@ export class Lab {
         say(`${node}: starting the agent`);
         startAgent(ctx, ns, node, await agentKubeconfig(ctx, node));
       }
+      await this.startEvpn(node, say);
     }
 
     if (!Daemon.fromPidFile('operator', join(layout.operatorDir, 'operator.pid'), join(layout.operatorDir, 'operator.log'), operatorMarks(layout))) {
@@ -299,6 +341,36 @@ export class Lab {
         lifetime: 'detached',
       });
     }
+  }
+
+  /**
+   * Starts whatever of the node's EVPN control plane is not running: FRR
+   * (zebra and bgpd, restarted together when either died) and, on the nodes
+   * that host the multihomed service, gobgpd with the service's routes.
+   */
+  async startEvpn(node: string, say: (line: string) => void = () => undefined): Promise<void> {
+    const ns = NetworkNamespace.existing(this.netns(node));
+    if (!ns) throw new Error(`${node}: network namespace ${this.netns(node)} is missing; run \`evpn-ecmp lab up\``);
+    if (!FRR_DAEMONS.every((d) => findFrrDaemon(this.layout, node, d))) {
+      await stopFrr(this.layout, node);
+      say(`${node}: starting FRR (zebra, bgpd: EVPN with every node${hostsMultihomedService(node) ? '' : ', and the multihomed service\'s GoBGP speakers'})`);
+      await startFrr(this.layout, ns, node, this.nodes);
+    }
+    if (hostsMultihomedService(node) && !findGobgpd(this.layout, node)) {
+      say(`${node}: starting gobgpd (announces ${MULTIHOMED_SERVICE.mac} behind ESI ${MULTIHOMED_SERVICE.esi})`);
+      await startGobgpd(this.layout, ns, node, this.nodes);
+    }
+  }
+
+  /** Stops the node's BGP speakers (gobgpd, bgpd, zebra) by pid; returns what it stopped. */
+  async stopEvpn(node: string): Promise<string[]> {
+    const stopped: string[] = [];
+    const gobgpd = findGobgpd(this.layout, node);
+    if (gobgpd?.running) {
+      await gobgpd.stop(5_000);
+      stopped.push(`${gobgpd.name} (pid ${gobgpd.pid})`);
+    }
+    return [...stopped, ...(await stopFrr(this.layout, node))];
   }
 
   /**
@@ -354,6 +426,14 @@ export class Lab {
               ? 'Ready'
               : `not ready: ${conv.nodesPending[node] ?? '?'}`;
       add(`${node}/agent`, findNodeDaemon(layout, node, 'agent'), join(layout.nodeDir(node), 'agent.log'), agentDetail);
+      const zebra = findFrrDaemon(layout, node, 'zebra');
+      add(`${node}/zebra`, zebra, frrPaths(layout, node).logFile('zebra'), zebra?.running ? await describe(() => zebraDetail(layout, node)) : '');
+      const bgpd = findFrrDaemon(layout, node, 'bgpd');
+      add(`${node}/bgpd`, bgpd, frrPaths(layout, node).logFile('bgpd'), bgpd?.running ? await describe(() => bgpdDetail(layout, node)) : '');
+      if (hostsMultihomedService(node)) {
+        const gobgpd = findGobgpd(layout, node);
+        add(`${node}/gobgpd`, gobgpd, gobgpPaths(layout, node).logFile, gobgpd?.running ? await describe(() => gobgpdDetail(layout, node)) : '');
+      }
     }
     return out;
   }
@@ -365,6 +445,15 @@ export class Lab {
       if (!agent) {
         const log = join(this.layout.nodeDir(node), 'agent.log');
         return `the agent of ${node} is not running; last lines of ${log}:\n${tail(log)}`;
+      }
+      for (const d of FRR_DAEMONS) {
+        if (findFrrDaemon(this.layout, node, d)) continue;
+        const log = frrPaths(this.layout, node).logFile(d);
+        return `${d} of ${node} is not running; last lines of ${log}:\n${tail(log)}`;
+      }
+      if (hostsMultihomedService(node) && !findGobgpd(this.layout, node)) {
+        const log = gobgpPaths(this.layout, node).logFile;
+        return `gobgpd of ${node} is not running; last lines of ${log}:\n${tail(log)}`;
       }
     }
     const opLog = join(this.layout.operatorDir, 'operator.log');
@@ -397,10 +486,11 @@ export class Lab {
       // names lab.json held, are left for `ip netns delete`.
       say(`${(err as Error).message}; removing what runs from ${dir} without it`);
       const removed: string[] = [];
-      for (const pid of pidsUsing(dir)) {
+      for (const pid of pidsUsing(layout.dir)) {
         await stopPid(pid, 3_000);
         removed.push(`process ${pid}`);
       }
+      removeRunDir(layout.runDir);
       rmSync(dir, { recursive: true, force: true });
       removed.push(`directory ${dir}`);
       return removed;
@@ -414,6 +504,10 @@ export class Lab {
     };
     // Dependants first: agents and operator, then what they talk to.
     for (const node of record.nodes) await stop(findNodeDaemon(layout, node, 'agent'));
+    for (const node of record.nodes) {
+      await stop(findGobgpd(layout, node));
+      for (const d of [...FRR_DAEMONS].reverse()) await stop(findFrrDaemon(layout, node, d));
+    }
     await stop(Daemon.fromPidFile('operator', join(layout.operatorDir, 'operator.pid'), join(layout.operatorDir, 'operator.log'), operatorMarks(layout)));
     for (const node of record.nodes) {
       await stop(findNodeDaemon(layout, node, 'relay'));
@@ -425,16 +519,21 @@ export class Lab {
     for (const d of (cp?.daemonList() ?? []).reverse()) await stop(d);
     // Anything else still running from the lab directory was started by the
     // lab too (a pid file lost in a crash): stop it by pid all the same.
-    for (const pid of pidsUsing(dir)) {
+    // (FRR's command lines name the lab directory too: layout.runDir repeats it.)
+    for (const pid of pidsUsing(layout.dir)) {
       await stopPid(pid, 3_000);
       removed.push(`stray process ${pid}`);
     }
-    for (const node of record.nodes) {
-      const ns = NetworkNamespace.existing(netnsName(record.netnsPrefix, node));
+    for (const name of [...record.nodes.map((n) => netnsName(record.netnsPrefix, n)), controlNetnsName(record.netnsPrefix)]) {
+      const ns = NetworkNamespace.existing(name);
       if (ns) {
         await ns.destroy();
         removed.push(`network namespace ${ns.name}`);
       }
+    }
+    if (existsSync(layout.runDir)) {
+      removeRunDir(layout.runDir);
+      removed.push(`directory ${layout.runDir}`);
     }
     rmSync(dir, { recursive: true, force: true });
     removed.push(`directory ${dir}`);
@@ -450,20 +549,33 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+/** Removes a lab's runtime directory and the parents it leaves empty, up to RUN_ROOT. */
+function removeRunDir(runDir: string): void {
+  rmSync(runDir, { recursive: true, force: true });
+  for (let d = dirname(runDir); d.startsWith(RUN_ROOT); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty: another lab's
+    }
+    if (d === RUN_ROOT) return;
+  }
+}
+
+/** A process's detail line, or why it could not be read. */
+async function describe(read: () => Promise<string>): Promise<string> {
+  try {
+    return await read();
+  } catch (err) {
+    return `unreadable: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
 async function httpReady(url: string): Promise<string> {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     return r.ok ? 'ready' : `not ready (HTTP ${r.status})`;
   } catch (err) {
     return `health endpoint unreachable (${(err as Error).message})`;
-  }
-}
-
-async function waitForFile(path: string, what: string, by: Daemon, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (!by.running) throw new Error(`${by.name} ${by.exitDescription ?? 'exited'} before creating ${what}; last lines of ${by.logFile}:\n${by.logTail(10)}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${path})`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

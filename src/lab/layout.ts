@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** The lab's underlay: a documentation range, used only inside the lab's userspace datapaths. */
@@ -69,21 +69,64 @@ export function nodeRole(node: string): 'client' | 'server' {
 export const LAB_VNIS = [100, 200] as const;
 
 /**
+ * The EVPN-multihomed service: one MAC hosted on node-b and node-c behind
+ * one Ethernet Segment, announced by BGP (type-1 per ES and per EVI, type-2
+ * with the ESI), so the other nodes' zebra install it as an ECMP FDB entry.
+ * Its own MAC, port and ESI: nothing declares it in Kubernetes.
+ */
+export const MULTIHOMED_SERVICE = {
+  mac: '02:00:00:00:03:00',
+  vni: 100,
+  /** Type 0 (operator-assigned) ESI, as FRR prints it. */
+  esi: '00:11:11:11:11:11:11:11:11:11',
+  port: 'mh',
+  hosts: ['node-b', 'node-c'],
+} as const;
+
+export function hostsMultihomedService(node: string): boolean {
+  return (MULTIHOMED_SERVICE.hosts as readonly string[]).includes(node);
+}
+
+/**
+ * A second address on a node that hosts the multihomed service: its GoBGP
+ * speaker's (a BGP peer is known by its address, and the node's own address
+ * is its FRR's). 192.0.2.101 and up; the VTEP addresses are 192.0.2.1 to .26.
+ */
+export function speakerAddress(node: string): string {
+  return `${UNDERLAY_PREFIX}.${nodeIndex(node) + 101}`;
+}
+
+/**
+ * Root of the runtime files of daemons that run as another user: FRR runs as
+ * `frr`, which cannot reach a lab directory under root's home (mode 0700).
+ * The lab directory's path is repeated under it, so those daemons' command
+ * lines still name the lab directory (`pidsUsing` finds them).
+ */
+export const RUN_ROOT = '/run/evpn-ecmp-lab';
+
+/**
  * Workload ports of a node: `vm1` (a client workload, VNI 100), `web` (the
- * anycast service the sample ECMP group points at, VNI 100) and `db`
- * (VNI 200). MACs are locally administered and name node and port.
+ * anycast service the sample ECMP group points at, VNI 100), `db`
+ * (VNI 200), and on node-b and node-c `mh` (the multihomed service, VNI 100).
+ * MACs are locally administered and name node and port.
  */
 export function workloadPorts(node: string): WorkloadPort[] {
   const n = (nodeIndex(node) + 10).toString(16).padStart(2, '0');
-  return [
+  const ports: WorkloadPort[] = [
     { name: 'vm1', vni: 100, mac: `02:00:00:00:${n}:01` },
     { name: 'web', vni: 100, mac: '02:00:00:00:01:00' },
     { name: 'db', vni: 200, mac: `02:00:00:00:${n}:02` },
   ];
+  if (hostsMultihomedService(node)) ports.push({ name: MULTIHOMED_SERVICE.port, vni: MULTIHOMED_SERVICE.vni, mac: MULTIHOMED_SERVICE.mac });
+  return ports;
 }
 
 export class LabLayout {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
 
   get recordFile(): string {
     return join(this.dir, 'lab.json');
@@ -113,6 +156,14 @@ export class LabLayout {
    */
   fabricSocket(node: string): string {
     return join(this.dir, `fabric-${node}.sock`);
+  }
+  /** Runtime files of this lab's daemons that run as another user (see RUN_ROOT). */
+  get runDir(): string {
+    return join(RUN_ROOT, this.dir);
+  }
+  /** A node's FRR instance: its configs, pid files, zserv socket and vty sockets (owned by `frr`). */
+  frrDir(node: string): string {
+    return join(this.runDir, 'nodes', node, 'frr');
   }
   /** Every frame the node's underlay NIC transmits. */
   nicPcap(node: string): string {

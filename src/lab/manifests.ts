@@ -1,10 +1,13 @@
 /**
  * What the lab applies to its cluster besides the CRDs: the agents'
- * identity and permissions (as the Helm chart grants them: read its inputs,
- * write only VtepNodeState status), and the sample manifests of examples/.
+ * identity and permissions (the Helm chart's: read its inputs, write only
+ * the status of its own node's VtepNodeState), and the sample manifests of
+ * examples/.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_SECURITY_FILE, LAB_NAMESPACE, LAB_RELEASE } from './security.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -14,43 +17,12 @@ export const EXAMPLES_DIR = join(REPO_ROOT, 'examples');
 /** Builds etcd, kube-apiserver, kube-controller-manager and kubectl from their Go modules (cached). */
 export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/control-plane/build.sh');
 
-export const AGENT_NAMESPACE = 'evpn-system';
-export const AGENT_SERVICE_ACCOUNT = 'evpn-ecmp-agent';
+export const AGENT_NAMESPACE = LAB_NAMESPACE;
+/** The chart's agent ServiceAccount for release LAB_RELEASE. */
+export const AGENT_SERVICE_ACCOUNT = `${LAB_RELEASE}-agent`;
 
-/** The agent ClusterRole of charts/evpn-ecmp-operator/templates/rbac-agent.yaml, for the lab's agents. */
-export const AGENT_RBAC_YAML = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${AGENT_NAMESPACE}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: ${AGENT_SERVICE_ACCOUNT}
-  namespace: ${AGENT_NAMESPACE}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: evpn-ecmp-lab-agent
-rules:
-  - apiGroups: [evpn.ecmp.dev]
-    resources: [vtepnodestates, evpnfabrics]
-    verbs: [get, list, watch]
-  - apiGroups: [evpn.ecmp.dev]
-    resources: [vtepnodestates/status]
-    verbs: [get, update, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: evpn-ecmp-lab-agent
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: evpn-ecmp-lab-agent
-subjects:
-  - kind: ServiceAccount
-    name: ${AGENT_SERVICE_ACCOUNT}
-    namespace: ${AGENT_NAMESPACE}
-`;
+/** The agent's namespace, then the chart's agent identity, RBAC and admission policy (security.ts). */
+export function agentSecurityManifests(): string {
+  const namespace = `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${AGENT_NAMESPACE}\n`;
+  return `${namespace}${readFileSync(AGENT_SECURITY_FILE, 'utf8')}`;
+}

@@ -1,16 +1,20 @@
 /**
  * One simulated lab node: a Node object with the node's underlay address as
- * InternalIP, a network namespace holding the node's kernel VXLAN devices,
- * an Open vSwitch (dummy datapath) with br-evpn and its workload ports and
- * br-underlay linked to the fabric, and two processes inside the namespace:
- * the apiserver relay and the agent (with a token bound to the node).
+ * InternalIP, a network namespace holding the node's kernel VXLAN devices
+ * and its link into the BGP control network, an Open vSwitch (dummy
+ * datapath) with br-evpn and its workload ports and br-underlay linked to
+ * the fabric, and inside the namespace the apiserver relay, the agent (with
+ * a token bound to the node) and the node's EVPN control plane (frr.ts,
+ * gobgp.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControlPlane } from './control-plane.js';
 import { Daemon } from './daemon.js';
 import { UNDERLAY_BRIDGE, createNodeUnderlay, underlayConfigured } from './fabric.js';
-import { LAB_VNIS, ROLE_LABEL, nodeRole, underlayAddress, workloadPorts, type LabLayout } from './layout.js';
+import { ensureControlLink } from './control-network.js';
+import { ensureEvpnDevices } from './evpn-devices.js';
+import { ROLE_LABEL, hostsMultihomedService, nodeRole, speakerAddress, underlayAddress, workloadPorts, type LabLayout } from './layout.js';
 import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import { OvsInstance } from './ovs-instance.js';
@@ -48,12 +52,17 @@ export async function ensureNodeObject(cp: ControlPlane, node: string): Promise<
   await cp.kubectl('patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify(status));
 }
 
-/** The node's kernel: a namespace with one VXLAN device per lab VNI (FDB state only, nothing emitted). */
-export async function ensureNodeNamespace(name: string, node: string): Promise<NetworkNamespace> {
-  const existing = NetworkNamespace.existing(name);
-  if (existing) return existing;
-  const ns = await NetworkNamespace.add(name);
-  for (const vni of LAB_VNIS) await ns.addVxlan(`evpn-${vni}`, vni, { local: underlayAddress(node) });
+/**
+ * The node's kernel: a namespace with its per-VNI VXLAN devices and bridges
+ * (FDB state only, nothing forwarded; evpn-devices.ts) and its link into the
+ * control network (its underlay address, and the GoBGP speaker's on the
+ * nodes that host the multihomed service). Completes what is missing.
+ */
+export async function ensureNodeNamespace(name: string, node: string, control: NetworkNamespace): Promise<NetworkNamespace> {
+  const ns = NetworkNamespace.existing(name) ?? (await NetworkNamespace.add(name));
+  await ensureEvpnDevices(ns, node);
+  const addresses = [underlayAddress(node), ...(hostsMultihomedService(node) ? [speakerAddress(node)] : [])];
+  await ensureControlLink(control, ns, node, addresses);
   return ns;
 }
 

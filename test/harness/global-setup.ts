@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { NETNS_PREFIX } from './netns.js';
 import { KUBE_DIR_PREFIX, OWNER_PID_FILE } from './kube.js';
 import { pidsUsing } from '../../src/lab/daemon.js';
+import { LabLayout } from '../../src/lab/layout.js';
 
 /** Temporary lab directories of the end-to-end tests (test/integration/lab). */
 export const LAB_DIR_PREFIX = 'evpn-lab-';
@@ -99,6 +100,8 @@ function sweep(): string[] {
     }
     found.push(`directory ${path}`);
     rmSync(path, { recursive: true, force: true });
+    // Its FRR runtime files (src/lab/layout.ts, RUN_ROOT).
+    rmSync(new LabLayout(path).runDir, { recursive: true, force: true });
   }
   for (const dir of readdirSync(tmpdir()).filter((d) => d.startsWith('evpn-ovs-') || d.startsWith(KUBE_DIR_PREFIX))) {
     const path = join(tmpdir(), dir);

@@ -18,3 +18,5 @@ export function missingPrerequisites(tools: readonly string[]): string | undefin
 
 export const KERNEL_TOOLS = ['ip', 'bridge'] as const;
 export const OVS_TOOLS = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl'] as const;
+/** The lab's EVPN control plane: Debian's frr (zebra and bgpd are not on PATH) and gobgpd. */
+export const EVPN_TOOLS = ['/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', 'vtysh', 'gobgpd', 'gobgp'] as const;

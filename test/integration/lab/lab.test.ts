@@ -1,37 +1,31 @@
 /**
  * End to end, on the lab a newcomer gets from `evpn-ecmp lab up`: a real
  * control plane, the operator, three simulated nodes (namespaces, their own
- * ovs-vswitchd, their own agents) and the fabric switch between them. One
- * lab for the whole file (it is heavy); the tests run in order and each
- * leaves the lab as the next expects it.
+ * ovs-vswitchd, agents and FRR) and the fabric switch between them. One lab
+ * for the whole file (it is heavy), the EVPN multihoming tests of
+ * test/integration/frr included; the tests run in order and each leaves the
+ * lab as the next expects it.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../../src/lab/lab.js';
+import type { Lab } from '../../../src/lab/lab.js';
 import { readConvergence } from '../../../src/lab/convergence.js';
 import { pidRunning, pidsUsing } from '../../../src/lab/daemon.js';
 import { NetworkNamespace } from '../../../src/lab/netns.js';
 import { workloadPorts } from '../../../src/lab/layout.js';
-import { OWNER_PID_FILE, registerCleanup } from '../../harness/cleanup.js';
-import { run, runSync } from '../../harness/exec.js';
+import { controlNetnsName } from '../../../src/lab/control-network.js';
+import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from '../../../src/lab/manifests.js';
+import { CommandError, run } from '../../harness/exec.js';
 import { missingControlPlane } from '../../harness/kube.js';
-import { NETNS_PREFIX } from '../../harness/netns.js';
-import { KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
+import { LAB_CLI as CLI, startTestLab, type TestLab } from '../../harness/lab.js';
+import { multihomingTests } from '../frr/multihoming.js';
+import { EVPN_TOOLS, KERNEL_TOOLS, OVS_TOOLS, missingPrerequisites } from '../../harness/prereq.js';
 import { flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from './traffic.js';
 import { arpReply, arpRequest, macString } from '../../harness/packet.js';
 import { bucketsOfLine, vtepShares } from '../../harness/slots.js';
 
-const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'openssl']) ?? missingControlPlane();
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, '../../..');
-const ENTRY = join(HERE, 'cli-entry.ts');
-/** The lab's processes run the CLI from source, as the other process tests do. */
-const CLI = [process.execPath, '--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, ENTRY];
+const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, ...EVPN_TOOLS, 'openssl']) ?? missingControlPlane();
 
 const SERVICE_MAC = '02:00:00:00:01:00';
 const CLIENT_MAC = workloadPorts('node-a').find((p) => p.name === 'vm1')!.mac;
@@ -49,32 +43,20 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe.skipIf(skip)('the local lab, end to end', () => {
-  // Test namespaces carry the harness prefix and our pid, so a crashed run's are swept.
-  const netnsPrefix = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}-`;
+  let t: TestLab | undefined;
   let dir = '';
   let lab: Lab;
-  let unregister = () => {};
   const progress: string[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'evpn-lab-'));
-    writeFileSync(join(dir, OWNER_PID_FILE), `${process.pid}\n`);
-    const labDir = dir;
-    unregister = registerCleanup(() => {
-      // Last resort if the worker dies before afterAll: everything the lab
-      // started names the lab directory on its command line.
-      for (const pid of pidsUsing(labDir)) runSync('kill', ['-9', String(pid)]);
-      for (const n of ['node-a', 'node-b', 'node-c']) runSync('ip', ['netns', 'delete', `${netnsPrefix}${n}`]);
-      rmSync(labDir, { recursive: true, force: true });
-    });
-    lab = await Lab.up({ dir, cli: CLI, netnsPrefix, onProgress: (l) => progress.push(l), convergenceTimeoutMs: 180_000 });
+    t = await startTestLab({ onProgress: (l) => progress.push(l) });
+    lab = t.lab;
+    dir = t.dir;
   }, 300_000);
 
   afterAll(async () => {
     // `lab down` is itself under test below; this only catches a failure before it.
-    if (dir && existsSync(join(dir, 'lab.json'))) await Lab.down(dir);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    unregister();
+    await t?.close();
   }, 120_000);
 
   it('converges: every node Ready, every group N/N, and `lab status` shows every process running', async () => {
@@ -88,11 +70,35 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     const status = await cli('lab', 'status', '--dir', dir);
     expect(status.stderr).toBe('');
     expect(status.code).toBe(0);
-    for (const name of ['etcd', 'kube-apiserver', 'operator', 'fabric/ovs-vswitchd', 'node-a/agent', 'node-b/ovs-vswitchd', 'node-c/relay']) {
+    for (const name of ['etcd', 'kube-apiserver', 'operator', 'fabric/ovs-vswitchd', 'node-a/agent', 'node-b/ovs-vswitchd', 'node-c/relay', 'node-a/zebra', 'node-c/bgpd', 'node-b/gobgpd']) {
       expect(status.stdout).toMatch(new RegExp(`^${name.replace('/', '\\/')}\\s+\\d+\\s+running`, 'm'));
     }
     expect(status.stdout).toMatch(/^node-a\s+True\s+1\s+2\s+1\s+0\s+True/m);
     expect(status.stdout).toContain(`export KUBECONFIG=${lab.kubeconfigPath}`);
+    // The EVPN control plane: every session up, node-a's zebra has the multihomed ES.
+    expect(status.stdout).toMatch(/^node-a\/bgpd\s+\d+\s+running, EVPN sessions 4\/4 established/m);
+    expect(status.stdout).toMatch(/^node-a\/zebra\s+\d+\s+running, .*ES 00:11:11:11:11:11:11:11:11:11 via 192\.0\.2\.2, 192\.0\.2\.3/m);
+    expect(status.stdout).toMatch(/^node-c\/gobgpd\s+\d+\s+running, sessions 1\/1 established, announcing 3 routes/m);
+    expect(progress.some((l) => /\] EVPN converged$/.test(l))).toBe(true);
+  });
+
+  it("has the chart's security posture: node-a's agent token writes node-a's status, never node-b's", async () => {
+    const kubeconfig = join(lab.cp.dir, `${AGENT_NAMESPACE}-${AGENT_SERVICE_ACCOUNT}-node-a.kubeconfig`);
+    const asAgentA = (...args: string[]) => run(lab.cp.kubectlPath, ['--kubeconfig', kubeconfig, ...args]);
+    const patch = JSON.stringify({ status: { lastSyncTime: new Date().toISOString() } });
+    // Its own node: allowed (server-side dry run: admission runs, nothing is stored).
+    await asAgentA('patch', 'vns', 'node-a', '--subresource=status', '--type=merge', '--dry-run=server', '-p', patch);
+    const denied = await asAgentA('patch', 'vns', 'node-b', '--subresource=status', '--type=merge', '--dry-run=server', '-p', patch).then(
+      () => 'allowed',
+      (e: unknown) => (e instanceof CommandError ? e.stderr : String(e)),
+    );
+    expect(denied).toMatch(/the evpn-ecmp agent on node node-a may write only the status of VtepNodeState node-a, not node-b/);
+    // And never a spec, not even its own (RBAC: no write on vtepnodestates).
+    const spec = await asAgentA('patch', 'vns', 'node-a', '--type=merge', '--dry-run=server', '-p', JSON.stringify({ spec: { groups: [] } })).then(
+      () => 'allowed',
+      (e: unknown) => (e instanceof CommandError ? e.stderr : String(e)),
+    );
+    expect(spec).toMatch(/forbidden/i);
   });
 
   it(`carries ${FLOWS} flows across the fabric, split 3:1 by weight within 1.5 points, VNI intact`, async () => {
@@ -213,6 +219,9 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     // A unicast reply is not flooded: node-c's ports saw nothing more.
     expect(arpCount('node-c', 'vm1')).toBe(after['node-c/vm1']);
   }, 60_000);
+
+  // FRR, GoBGP and the agent on the same lab, while it is fresh (test/integration/frr).
+  multihomingTests(() => t!);
 
   it('makes a weight change from `kubectl patch` live on the node within 2 s (kernel and OVS), re-adding no flow', async () => {
     const a = lab.nodeOvs('node-a');
@@ -365,21 +374,29 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(status.stdout).not.toMatch(/^node-c\s+True/m);
   }, 120_000);
 
-  it('`lab up` again on the running lab is safe: it reuses what runs and restarts a dead agent', async () => {
+  it('`lab up` again on the running lab is safe: it reuses what runs and restarts a dead agent, bgpd and gobgpd', async () => {
     const before = await lab.processes();
-    const deadAgent = before.find((r) => r.name === 'node-b/agent')!;
-    process.kill(deadAgent.pid!, 'SIGKILL');
-    await waitFor('node-b/agent to be gone', () => (pidRunning(deadAgent.pid!) ? undefined : true), 10_000);
+    // A dead agent, a dead bgpd (its zebra is restarted with it) and a dead gobgpd.
+    const killed = ['node-b/agent', 'node-b/bgpd', 'node-c/gobgpd'].map((n) => before.find((r) => r.name === n)!);
+    for (const k of killed) process.kill(k.pid!, 'SIGKILL');
+    await waitFor('the killed processes to be gone', () => (killed.some((k) => pidRunning(k.pid!)) ? undefined : true), 10_000);
     const again = await cli('lab', 'up', '--dir', dir);
     // node-c's Node object was deleted above: up recreates it and converges again.
     expect(again.stderr).toMatch(/reusing the running lab/);
     expect(again.stderr).toMatch(/node-b: starting the agent/);
+    expect(again.stderr).toMatch(/node-b: starting FRR/);
+    expect(again.stderr).toMatch(/node-c: starting gobgpd/);
+    // And it waited for BGP and the multihomed service again.
+    expect(again.stderr).toMatch(/EVPN converged/);
     expect(again.code).toBe(0);
     const after = await lab.processes();
-    for (const r of before.filter((x) => x !== deadAgent)) expect(after.find((x) => x.name === r.name)?.pid).toBe(r.pid);
-    const restarted = after.find((x) => x.name === 'node-b/agent')!;
-    expect(restarted.running).toBe(true);
-    expect(restarted.pid).not.toBe(deadAgent.pid);
+    const restartedNames = [...killed.map((k) => k.name), 'node-b/zebra'];
+    for (const r of before.filter((x) => !restartedNames.includes(x.name))) expect(after.find((x) => x.name === r.name)?.pid, r.name).toBe(r.pid);
+    for (const k of killed) {
+      const now = after.find((x) => x.name === k.name)!;
+      expect(now.running, k.name).toBe(true);
+      expect(now.pid, k.name).not.toBe(k.pid);
+    }
     expect(again.stdout).toMatch(/^node-c\s+True/m);
     // The samples are created only where missing: the weight patched above stays.
     const { stdout } = await lab.cp.kubectl('get', 'vg', 'web-ecmp', '-o', 'jsonpath={.spec.vteps[*].weight}');
@@ -388,14 +405,17 @@ describe.skipIf(skip)('the local lab, end to end', () => {
 
   it('`lab down` leaves nothing behind: no process, namespace or file', async () => {
     const pids = (await lab.processes()).map((r) => r.pid).filter((p): p is number => p !== undefined);
-    expect(pids.length).toBeGreaterThanOrEqual(19);
+    // 19 processes of the Kubernetes and Open vSwitch side, 6 of FRR, 2 gobgpd.
+    expect(pids.length).toBeGreaterThanOrEqual(27);
     const down = await cli('lab', 'down', '--dir', dir);
     expect(down.code).toBe(0);
     expect(down.stdout).toMatch(/removed/);
     expect(pids.filter((p) => pidRunning(p))).toEqual([]);
     expect(pidsUsing(dir)).toEqual([]);
     for (const n of lab.nodes) expect(NetworkNamespace.exists(lab.netns(n))).toBe(false);
+    expect(NetworkNamespace.exists(controlNetnsName(lab.record.netnsPrefix))).toBe(false);
     expect(existsSync(dir)).toBe(false);
+    expect(existsSync(lab.layout.runDir)).toBe(false);
     const again = await cli('lab', 'status', '--dir', dir);
     expect(again.stdout).toMatch(/no lab in/);
   }, 120_000);
