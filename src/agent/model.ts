@@ -224,6 +224,8 @@ export interface OvsInterface {
   vni?: number;
   /** external_ids:attached-mac (the workload's MAC, as OVN and others record it), lower-case. */
   attachedMac?: string;
+  /** external_ids:evpn-export="false": the port's MACs are switched locally but never exported (e.g. an anycast or multihomed service another speaker announces). */
+  noExport?: boolean;
   /** Interface:error, when ovs-vswitchd could not create the port. */
   error?: string;
 }

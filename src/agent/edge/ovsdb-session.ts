@@ -94,6 +94,7 @@ function toOvsInterfaces(rows: Iterable<InterfaceInfo>): OvsInterface[] {
       ofport: row.ofport ?? -1,
       ...(vni !== undefined && vni >= 1 && vni <= VNI_MAX ? { vni } : {}),
       ...attachedMacOf(row.externalIds['attached-mac']),
+      ...(row.externalIds['evpn-export'] === 'false' ? { noExport: true } : {}),
       ...(row.error ? { error: row.error } : {}),
     });
   }

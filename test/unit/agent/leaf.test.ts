@@ -174,3 +174,23 @@ describe('local MACs (external_ids:attached-mac)', () => {
     expect(changed).toHaveLength(3);
   });
 });
+
+describe('local MACs exported for an EVPN control plane', () => {
+  it('exports attached and learned MACs on the VNI\'s access port, but not a port marked evpn-export=false nor a MAC the spec declares', () => {
+    const accessPort: KernelLink = { ifindex: 30, name: 'evpa-100', kind: 'veth', alias: 'evpn-ecmp:access', master: 31, up: true };
+    const declared: SpecGroup = { name: 'anycast', generation: 1, vni: 100, vteps: [{ vtep: '192.0.2.2', weight: 1 }], macs: [mac(3)] };
+    const g = graphWith([declared], {}, [vxlan(10, 100), accessPort, { ifindex: 31, name: 'evpnbr-100', kind: 'bridge', up: true }]);
+    g.ovs.setInterfaces('evpn-vxlan', [
+      { name: 'evpn-vxlan', ofport: TUNNEL },
+      { name: 'vm1', ofport: 1, vni: 100, attachedMac: mac(1) },
+      { name: 'svc', ofport: 2, vni: 100, attachedMac: mac(2), noExport: true },
+      { name: 'web', ofport: 3, vni: 100, attachedMac: mac(3) },
+      { name: 'vm4', ofport: 4, vni: 100 },
+    ]);
+    g.ovs.setLearned(new Map([[100, new Map([[mac(4), 4]])]]));
+    g.engine.run();
+    expect([...g.localExport.data.entries.values()].map((e) => [e.ifindex, e.mac]).sort()).toEqual([[30, mac(1)], [30, mac(4)]]);
+    expect(g.localExport.data.complete).toBe(true);
+    expect(g.status.data.local).toEqual([{ vni: 100, ports: 4, macs: 4, exported: 0 }]);
+  });
+});

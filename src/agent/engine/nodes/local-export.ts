@@ -5,6 +5,11 @@
  * port, `bridge fdb add MAC dev evpa-<VNI> master static [vlan V]`, which
  * FRR's zebra reads as a local MAC and announces as a type-2 route.
  *
+ * Not exported: the MACs of a port marked external_ids:evpn-export="false"
+ * (an anycast or multihomed service another speaker announces), and a MAC
+ * the node's own spec groups declare in that VNI (it is served as a
+ * declared remote too: announcing it would make it move between VTEPs).
+ *
  * Ownership: the access ports are the agent's devices (devices.ts), so the
  * static entries on them are the agent's; the bridge's own entries there
  * (the port's permanent MAC, multicast addresses) are not static and are
@@ -56,15 +61,25 @@ export function createLocalExportNode(deps: { nodeState: NodeStateNode; devices:
       const entries = new Map<string, ExportedMac>();
       const ports = new Set<number>();
       const counts = new Map<number, number>();
+      const declared = new Map<number, Set<string>>();
+      for (const g of nodeState.data.spec?.groups ?? []) {
+        let macs = declared.get(g.vni);
+        if (!macs) declared.set(g.vni, (macs = new Set()));
+        for (const mac of g.macs) macs.add(mac);
+      }
       for (const [vni, at] of devices.data.exportPorts) {
         const port = links.data.byName.get(at.device);
         // Only a port of a bridge holds bridge FDB entries (its bridge may not exist, see devices.ts).
         if (port?.master === undefined) continue;
         ports.add(port.ifindex);
         const vlan = at.vlan ?? 0;
-        const macs = localMacsOf(ovs.data, vni);
-        for (const mac of macs.keys()) entries.set(fdbKey({ ifindex: port.ifindex, mac, vlan }), { ifindex: port.ifindex, mac, vlan, vni });
-        counts.set(vni, macs.size);
+        let n = 0;
+        for (const [mac, local] of localMacsOf(ovs.data, vni)) {
+          if (ovs.data.noExportPorts.has(local) || declared.get(vni)?.has(mac)) continue;
+          entries.set(fdbKey({ ifindex: port.ifindex, mac, vlan }), { ifindex: port.ifindex, mac, vlan, vni });
+          n++;
+        }
+        counts.set(vni, n);
       }
       const same = deepEqual([...entries], [...data.entries]) && deepEqual([...ports], [...data.ports]) && deepEqual([...counts], [...data.counts]);
       data.entries = entries;

@@ -24,6 +24,8 @@ export interface OvsData {
   macsByVni: Map<number, Map<string, number>>;
   /** VNI → the MACs Open vSwitch learned on its ports, by MAC. */
   learnedByVni: Map<number, Map<string, number>>;
+  /** Ports whose MACs are never exported (external_ids:evpn-export="false"). */
+  noExportPorts: Set<number>;
   /** Whether the interfaces, and the learned MACs, were read at least once: until then an empty list means "unknown", not "none". */
   interfacesKnown: boolean;
   learnedKnown: boolean;
@@ -54,6 +56,7 @@ export function createOvsNode(): OvsNode {
     portsByVni: new Map(),
     macsByVni: new Map(),
     learnedByVni: new Map(),
+    noExportPorts: new Set(),
     interfacesKnown: false,
     learnedKnown: false,
     tracked: { tunnelChanged: false, changedVnis: new Set(), learnedVnis: new Set(), knownChanged: false },
@@ -82,8 +85,10 @@ export function createOvsNode(): OvsNode {
         }
         const next = new Map<number, number[]>();
         const macs = new Map<number, Map<string, number>>();
+        const noExport = new Set<number>();
         for (const i of interfaces) {
           if (i.vni === undefined || i.ofport <= 0 || i.name === tunnelPort) continue;
+          if (i.noExport) noExport.add(i.ofport);
           let ports = next.get(i.vni);
           if (!ports) next.set(i.vni, (ports = []));
           ports.push(i.ofport);
@@ -99,6 +104,9 @@ export function createOvsNode(): OvsNode {
         }
         data.portsByVni = next;
         data.macsByVni = macs;
+        // Export only: a change is news to localExport, which recomputes on any ovs change.
+        if (!sameNumbers([...noExport].sort(), [...data.noExportPorts].sort())) data.tracked.knownChanged = true;
+        data.noExportPorts = noExport;
       }
       if (pendingLearned) {
         if (!data.learnedKnown) data.learnedKnown = data.tracked.knownChanged = true;
