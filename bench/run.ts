@@ -4,7 +4,7 @@
  * benchmark beside its peer, prints the table and writes
  * bench/results/latest.json.
  *
- * Flags: --scale full|smoke (default full), --only B1,B2,... (names: B1..B8,
+ * Flags: --scale full|smoke (default full), --only B1,B2,... (names: B1..B9,
  * MEMORY), --out FILE, --bucket-layout slots|weights (default slots, the
  * fabric's default: how B2 and B3's agent lay out dp_hash groups, so the
  * cost of the slot layout can be measured against the old one in the same
@@ -26,6 +26,7 @@ import { benchChurn } from './b5-churn.js';
 import { benchOperator } from './b6-operator.js';
 import { benchWeightFidelity } from './b7-weight-fidelity.js';
 import { benchFlowRemap } from './b8-flow-remap.js';
+import { benchSpecPath } from './b9-spec-path.js';
 import { AgentSession } from './lib/agent-session.js';
 import { loadKernelState, clearKernelState } from './lib/kernel-state.js';
 import { machineFacts } from './lib/machine.js';
@@ -95,6 +96,16 @@ if (wanted('B1') || wanted('B2') || runB3) {
     session.dispose();
     await ovs.stop();
     clearKernelState(scale);
+  }
+}
+
+if (wanted('B9')) {
+  const ovs = await OvsSandbox.start();
+  try {
+    await ovs.addBridge('br-evpn');
+    await step('B9', () => benchSpecPath(scale, ovs));
+  } finally {
+    await ovs.stop();
   }
 }
 

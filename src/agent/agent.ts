@@ -233,7 +233,10 @@ export class Agent {
 
   private runEngine(): void {
     const report = this.graph.engine.run();
+    this.metrics.engineRun.observe(report.durationMs / 1000);
     this.of.noteDesiredChanges(this.graph.ofDesired.data.tracked);
+    this.kernel.noteChanges();
+    this.publisher.noteReportChanges(this.graph.status.data.tracked);
     if (report.durationMs > 500) this.log.info('slow engine run', { ms: Math.round(report.durationMs), recomputed: report.recomputed });
   }
 }

@@ -25,7 +25,7 @@ import { fdbKey, sameNexthop, type KernelSnapshot, type NodeSpec } from './model
 import { isOwnedNexthop } from './ownership.js';
 import type { KernelPort } from './ports.js';
 import { backoff, errorText, summarize } from './retry.js';
-import { describeKernelOp, observedAfter, planKernelSync } from './sync/kernel-plan.js';
+import { describeKernelOp, observedAfter, planKernelSync, type KernelConflict } from './sync/kernel-plan.js';
 import { describeDeviceOp, planDevices, type DeviceOp } from './sync/device-plan.js';
 import type { DesiredDevice } from './engine/nodes/devices.js';
 
@@ -61,6 +61,10 @@ export class KernelCtrl {
   /** Devices (or their VLAN/VNI setup) the kernel refused for good, with what was asked. */
   private readonly refused = new Map<string, { device: DesiredDevice; reason: string }>();
   private readonly refusedConfig = new Map<string, string>();
+  /** The objects that changed on either side since the last plan, or everything. */
+  private scope = { full: true, nexthops: new Set<number>(), fdb: new Set<string>() };
+  /** Objects held by someone else, by object key, as the plans last found them. */
+  private readonly conflicts = new Map<string, KernelConflict>();
   private retryAt = 0;
   private failures = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -100,6 +104,21 @@ export class KernelCtrl {
     }
   }
 
+  /** What an engine run changed, desired or observed: the next plan compares only those objects. */
+  noteChanges(): void {
+    const g = this.opts.graph;
+    if (!g.nodeState.data.spec?.fabric.kernel.manage || g.kernelDesired.data.tracked.full) this.scope.full = true;
+    // A full plan is due anyway: keep no keys (a churn of mirrored entries would pile them up).
+    if (this.scope.full) return;
+    const { nexthops, fdb } = this.scope;
+    const desired = g.kernelDesired.data.tracked.changedKeys;
+    for (const id of desired.nexthops) nexthops.add(id);
+    for (const id of g.nexthops.data.tracked.changed) nexthops.add(id);
+    for (const key of desired.fdb) fdb.add(key);
+    for (const key of g.fdb.data.tracked.changed) fdb.add(key);
+    for (const key of g.localExport.data.tracked.changedKeys) fdb.add(key);
+  }
+
   /** Writes the difference between kernelDesired and the kernel; `runEngine` folds each round's feedback in. */
   async sync(spec: NodeSpec, runEngine: () => void): Promise<void> {
     const { graph, port, metrics } = this.opts;
@@ -116,9 +135,14 @@ export class KernelCtrl {
         if (!(await this.applyDevices(devices.ops, runEngine))) return;
         continue;
       }
-      const plan = planKernelSync(graph.kernelDesired.data, { nexthops: graph.nexthops.data.byId, fdb: graph.fdb.data.byKey }, fabric, graph.localExport.data);
+      const scope = this.scope.full ? undefined : { nexthops: this.scope.nexthops, fdb: this.scope.fdb };
+      this.scope = { full: false, nexthops: new Set(), fdb: new Set() };
+      const plan = planKernelSync(graph.kernelDesired.data, { nexthops: graph.nexthops.data.byId, fdb: graph.fdb.data.byKey }, fabric, graph.localExport.data, scope);
+      if (plan.looked === 'all') this.conflicts.clear();
+      else for (const key of plan.looked) this.conflicts.delete(key);
+      for (const [key, c] of plan.conflicts) this.conflicts.set(key, c);
       if (plan.ops.length === 0) {
-        const conflicts = [...plan.conflicts.map((c) => `${c.object} ${c.reason}`), ...graph.kernelDesired.data.conflicts.map((id) => `nexthop ${id} in our range has another protocol`)];
+        const conflicts = [...[...this.conflicts.values()].map((c) => `${c.object} ${c.reason}`), ...graph.kernelDesired.data.conflicts.map((id) => `nexthop ${id} in our range has another protocol`)];
         const notes = [...devices.notes, ...[...this.refusedConfig].map(([name, reason]) => `${name}: ${reason}`)];
         this.synced = conflicts.length === 0;
         this.message = [conflicts.length ? `conflicts (left untouched): ${summarize(conflicts, 5)}` : '', notes.length ? `devices: ${summarize(notes, 5)}` : ''].filter(Boolean).join('; ');
@@ -207,6 +231,8 @@ export class KernelCtrl {
   }
 
   private fail(what: string, err: unknown): void {
+    // What the kernel holds may not be what we think: compare everything next time.
+    this.scope.full = true;
     this.opts.metrics.kernelErrors.inc();
     this.synced = false;
     this.message = `${what}: ${errorText(err)}`;

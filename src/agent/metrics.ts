@@ -7,6 +7,7 @@ import type { Engine } from './engine/engine.js';
 
 export class AgentMetrics {
   readonly convergence: Histogram;
+  readonly engineRun: Histogram;
   readonly groupRemap: Histogram;
   readonly ofGroupMods: Counter<'command'>;
   readonly ofFlowMods: Counter<'command'>;
@@ -29,6 +30,12 @@ export class AgentMetrics {
       name: 'evpn_agent_convergence_seconds',
       help: 'From a kernel event or spec change to the OVS barrier reply confirming the resulting OpenFlow changes.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.engineRun = new Histogram({
+      name: 'evpn_agent_engine_run_seconds',
+      help: 'Duration of one run of the incremental engine (every node that had news, handlers or recomputes).',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     this.groupRemap = new Histogram({

@@ -5,7 +5,7 @@
  * Condition transition times are kept while a condition's status holds.
  */
 import type { Condition, NodeGroupStatus, VtepNodeStateStatus } from '../api/index.js';
-import type { StatusData } from './engine/nodes/status.js';
+import type { GroupReport, StatusData } from './engine/nodes/status.js';
 
 export interface SyncFacts {
   generation: number | undefined;
@@ -25,39 +25,54 @@ export interface SyncFacts {
 
 export const CONDITION_TYPES = ['Ready', 'KernelSynced', 'OvsConnected', 'OvsSynced', 'DataplaneDrift'] as const;
 
-export function buildStatus(report: StatusData, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
-  const groups: NodeGroupStatus[] = report.groups.map((g) => {
-    const base = {
-      name: g.name,
-      vni: g.vni,
-      ...(g.nexthopGroupId !== undefined ? { nexthopGroupId: g.nexthopGroupId } : {}),
-      ...(g.ofGroupId !== undefined ? { ofGroupId: g.ofGroupId } : {}),
-      paths: g.paths,
-      ...(g.droppedPaths.length > 0 ? { droppedPaths: g.droppedPaths } : {}),
-      macs: g.macs,
-    };
-    const previousGroup = previous?.groups?.find((p) => p.name === g.name);
-    if (g.invalid !== undefined) {
-      return withApplied({ ...base, state: 'Invalid' as const, message: `${g.invalid}: ${g.message}`.slice(0, 1024) }, previousGroup?.appliedGeneration);
-    }
-    const kernelOk = g.kernelApplied || !facts.kernelManaged;
-    if (kernelOk && g.ovsPlanned && facts.ovsConnected && facts.ovsSynced) {
-      return { ...base, appliedGeneration: g.generation, state: 'Programmed' as const, message: g.note ?? '' };
-    }
-    const why = !facts.kernelManaged && g.nexthopGroupId === undefined
-      ? 'kernel.manage is off: the group is not written to the kernel'
-      : !kernelOk
-        ? `kernel not in sync yet${facts.kernelMessage ? `: ${facts.kernelMessage}` : ''}`
-        : !facts.ovsConnected
-          ? `Open vSwitch not connected: ${facts.ovsMessage}`
-          : !g.ovsPlanned
-            ? facts.tunnelProblem
-              ? `OVS tunnel port unusable: ${facts.tunnelProblem}`
-              : 'waiting for the OVS tunnel port and group id'
-            : `OVS not in sync yet${facts.ovsSyncMessage ? `: ${facts.ovsSyncMessage}` : ''}`;
-    return withApplied({ ...base, state: 'Pending' as const, message: why.slice(0, 1024) }, previousGroup?.appliedGeneration);
-  });
+/** One group's status, from its report and the controllers' facts; a group not Programmed keeps the generation it had live. */
+export function groupStatus(g: GroupReport, facts: GroupFacts, previousApplied: number | undefined): NodeGroupStatus {
+  const base = {
+    name: g.name,
+    vni: g.vni,
+    ...(g.nexthopGroupId !== undefined ? { nexthopGroupId: g.nexthopGroupId } : {}),
+    ...(g.ofGroupId !== undefined ? { ofGroupId: g.ofGroupId } : {}),
+    paths: g.paths,
+    ...(g.droppedPaths.length > 0 ? { droppedPaths: g.droppedPaths } : {}),
+    macs: g.macs,
+  };
+  if (g.invalid !== undefined) {
+    return withApplied({ ...base, state: 'Invalid' as const, message: `${g.invalid}: ${g.message}`.slice(0, 1024) }, previousApplied);
+  }
+  const kernelOk = g.kernelApplied || !facts.kernelManaged;
+  if (kernelOk && g.ovsPlanned && facts.ovsConnected && facts.ovsSynced) {
+    return { ...base, appliedGeneration: g.generation, state: 'Programmed' as const, message: g.note ?? '' };
+  }
+  const why = !facts.kernelManaged && g.nexthopGroupId === undefined
+    ? 'kernel.manage is off: the group is not written to the kernel'
+    : !kernelOk
+      ? `kernel not in sync yet${facts.kernelMessage ? `: ${facts.kernelMessage}` : ''}`
+      : !facts.ovsConnected
+        ? `Open vSwitch not connected: ${facts.ovsMessage}`
+        : !g.ovsPlanned
+          ? facts.tunnelProblem
+            ? `OVS tunnel port unusable: ${facts.tunnelProblem}`
+            : 'waiting for the OVS tunnel port and group id'
+          : `OVS not in sync yet${facts.ovsSyncMessage ? `: ${facts.ovsSyncMessage}` : ''}`;
+  return withApplied({ ...base, state: 'Pending' as const, message: why.slice(0, 1024) }, previousApplied);
+}
 
+/** The facts a group's status reads: when one of them changes, every group's status is rebuilt. */
+export type GroupFacts = Pick<SyncFacts, 'kernelManaged' | 'kernelMessage' | 'ovsConnected' | 'ovsMessage' | 'ovsSynced' | 'ovsSyncMessage' | 'tunnelProblem'>;
+
+export function groupFactsOf(f: GroupFacts): GroupFacts {
+  return { kernelManaged: f.kernelManaged, kernelMessage: f.kernelMessage, ovsConnected: f.ovsConnected, ovsMessage: f.ovsMessage, ovsSynced: f.ovsSynced, ovsSyncMessage: f.ovsSyncMessage, tunnelProblem: f.tunnelProblem };
+}
+
+/** The whole status from every report at once (tests, and the first status). */
+export function buildStatus(report: Pick<StatusData, 'groups' | 'flood' | 'local' | 'learned'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
+  const applied = new Map((previous?.groups ?? []).map((g) => [g.name, g.appliedGeneration]));
+  const groups = [...report.groups.values()].map((g) => groupStatus(g, facts, applied.get(g.name)));
+  return assembleStatus(groups, report, facts, previous, now);
+}
+
+/** Conditions, summary and the per-VNI parts around the groups' statuses. */
+export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusData, 'flood' | 'local' | 'learned'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
   const programmed = groups.filter((g) => g.state === 'Programmed');
   const invalidLearned = Object.values(report.learned.invalid).reduce((a, b) => a + (b ?? 0), 0);
   const kernelCond = facts.kernelManaged

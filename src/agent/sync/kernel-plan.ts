@@ -43,70 +43,98 @@ export interface KernelConflict {
 
 export interface KernelPlan {
   ops: KernelOp[];
-  conflicts: KernelConflict[];
+  /** Conflicts found among the objects looked at, by object key (`nh:<id>`, `fdb:<fdbKey>`). */
+  conflicts: Map<string, KernelConflict>;
+  /** The object keys looked at (with a scope, only those; a conflict not among them is still current). */
+  looked: ReadonlySet<string> | 'all';
 }
 
-export function planKernelSync(
-  desired: Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'> & Partial<Pick<KernelDesiredData, 'flood' | 'floodRetired'>>,
-  observed: { nexthops: ReadonlyMap<number, KernelNexthop>; fdb: ReadonlyMap<string, KernelFdbEntry> },
-  fabric: FabricSettings,
-  exported?: LocalExportData,
-): KernelPlan {
-  const ops: KernelOp[] = [];
-  const conflicts: KernelConflict[] = [];
+/** Which objects to compare: ids and FDB keys that changed on either side since the last plan. */
+export interface KernelScope {
+  nexthops: ReadonlySet<number>;
+  fdb: ReadonlySet<string>;
+}
+
+type Desired = Pick<KernelDesiredData, 'nexthops' | 'groups' | 'fdb'> & Partial<Pick<KernelDesiredData, 'flood' | 'floodRetired'>>;
+type Observed = { nexthops: ReadonlyMap<number, KernelNexthop>; fdb: ReadonlyMap<string, KernelFdbEntry> };
+
+/**
+ * Plans the writes. With a scope (what changed since the last plan, on
+ * either side) only those objects are compared — a weight change on one of
+ * 10,000 groups looks at that group — without one, everything is (the first
+ * sync, after a re-dump or a refused write).
+ */
+export function planKernelSync(desired: Desired, observed: Observed, fabric: FabricSettings, exported?: LocalExportData, scope?: KernelScope): KernelPlan {
+  const conflicts = new Map<string, KernelConflict>();
+  const nexthopAdds: KernelOp[] = [];
+  const groupAdds: KernelOp[] = [];
+  const fdbSets: KernelOp[] = [];
+  const fdbDels: KernelOp[] = [];
+  const groupDels: KernelOp[] = [];
+  const nexthopDels: KernelOp[] = [];
+  const floods: KernelOp[] = [];
   const owned = (nh: KernelNexthop | undefined): boolean => isOwnedNexthop(nh, fabric);
-
-  for (const want of desired.nexthops.values()) {
-    const have = observed.nexthops.get(want.id);
-    if (have && !owned(have)) {
-      conflicts.push({ object: `nexthop ${want.id}`, reason: `held by protocol ${have.protocol}` });
-    } else if (!have || have.gateway !== want.gateway || !have.fdb || have.members) {
-      ops.push({ op: 'setNexthop', replace: have !== undefined, id: want.id, gateway: want.gateway });
-    }
-  }
-  for (const want of desired.groups.values()) {
-    const have = observed.nexthops.get(want.id);
-    if (have && !owned(have)) {
-      conflicts.push({ object: `nexthop group ${want.id}`, reason: `held by protocol ${have.protocol}` });
-    } else if (!have || !have.fdb || !sameMembers(have.members, want.members)) {
-      ops.push({ op: 'setGroup', replace: have !== undefined, id: want.id, members: want.members });
-    }
-  }
-  for (const [key, want] of desired.fdb) {
-    const have = observed.fdb.get(key);
-    if (have && !isOwnedFdbEntry(have, observed.nexthops, fabric)) {
-      const who = (have.flags & NTF_EXT_LEARNED) !== 0 ? 'an extern_learn entry' : 'an entry';
-      conflicts.push({ object: `fdb ${want.mac} on ifindex ${want.ifindex}`, reason: `held by ${who} this agent did not write` });
-    } else if (!have || have.nhid !== want.nhid) {
-      ops.push({ op: 'setFdb', replace: have !== undefined, ifindex: want.ifindex, mac: want.mac, nhid: want.nhid, ...vniOf(want.srcVni) });
-    }
-  }
-
-  for (const [key, have] of observed.fdb) {
-    if (!desired.fdb.has(key) && isOwnedFdbEntry(have, observed.nexthops, fabric)) {
-      ops.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac, ...vniOf(have.vni) });
-    }
-    // A static entry on one of our access ports is an exported local MAC (the bridge's own entries there are not static).
-    if (exported?.complete && exported.ports.has(have.ifindex) && !exported.entries.has(key) && isExportedMac(have)) {
-      ops.push({ op: 'delLocalMac', ifindex: have.ifindex, mac: have.mac, vlan: have.vlan });
-    }
-  }
-  for (const [key, want] of exported?.entries ?? []) {
-    if (!observed.fdb.has(key)) ops.push({ op: 'setLocalMac', ifindex: want.ifindex, mac: want.mac, vlan: want.vlan });
-  }
   const range = fabric.kernel.nexthopIdRange;
-  const stale = [...observed.nexthops.values()].filter((nh) => inRange(nh.id, range) && owned(nh) && !desired.nexthops.has(nh.id) && !desired.groups.has(nh.id));
-  // Groups first: a nexthop still in some group cannot be deleted cleanly.
-  for (const nh of stale.filter((n) => n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: true });
-  for (const nh of stale.filter((n) => !n.members)) ops.push({ op: 'delNexthop', id: nh.id, group: false });
 
-  for (const [key, want] of desired.flood ?? []) {
-    if (!observed.fdb.has(key)) ops.push({ op: 'appendFlood', ifindex: want.ifindex, dst: want.dst, ...vniOf(want.srcVni) });
+  const nexthop = (id: number): void => {
+    const have = observed.nexthops.get(id);
+    const want = desired.nexthops.get(id);
+    const wantGroup = desired.groups.get(id);
+    if (want || wantGroup) {
+      if (have && !owned(have)) {
+        conflicts.set(`nh:${id}`, { object: `nexthop${wantGroup ? ' group' : ''} ${id}`, reason: `held by protocol ${have.protocol}` });
+      } else if (want && (!have || have.gateway !== want.gateway || !have.fdb || have.members)) {
+        nexthopAdds.push({ op: 'setNexthop', replace: have !== undefined, id, gateway: want.gateway });
+      } else if (wantGroup && (!have || !have.fdb || !sameMembers(have.members, wantGroup.members))) {
+        groupAdds.push({ op: 'setGroup', replace: have !== undefined, id, members: wantGroup.members });
+      }
+      return;
+    }
+    // Ours and no longer wanted. Groups before members: a nexthop still in a group cannot be deleted cleanly.
+    if (have && inRange(id, range) && owned(have)) (have.members ? groupDels : nexthopDels).push({ op: 'delNexthop', id, group: have.members !== undefined });
+  };
+
+  const fdbEntry = (key: string): void => {
+    const have = observed.fdb.get(key);
+    const want = desired.fdb.get(key);
+    if (want) {
+      if (have && !isOwnedFdbEntry(have, observed.nexthops, fabric)) {
+        const who = (have.flags & NTF_EXT_LEARNED) !== 0 ? 'an extern_learn entry' : 'an entry';
+        conflicts.set(`fdb:${key}`, { object: `fdb ${want.mac} on ifindex ${want.ifindex}`, reason: `held by ${who} this agent did not write` });
+      } else if (!have || have.nhid !== want.nhid) {
+        fdbSets.push({ op: 'setFdb', replace: have !== undefined, ifindex: want.ifindex, mac: want.mac, nhid: want.nhid, ...vniOf(want.srcVni) });
+      }
+    } else if (have && isOwnedFdbEntry(have, observed.nexthops, fabric)) {
+      fdbDels.push({ op: 'delFdb', ifindex: have.ifindex, mac: have.mac, ...vniOf(have.vni) });
+    }
+    // A local MAC exported on one of our access ports (the bridge's own entries there are not static).
+    const exportedMac = exported?.entries.get(key);
+    if (exportedMac && !have) fdbSets.push({ op: 'setLocalMac', ifindex: exportedMac.ifindex, mac: exportedMac.mac, vlan: exportedMac.vlan });
+    else if (!exportedMac && have && exported?.complete && exported.ports.has(have.ifindex) && isExportedMac(have)) {
+      fdbDels.push({ op: 'delLocalMac', ifindex: have.ifindex, mac: have.mac, vlan: have.vlan });
+    }
+    // Flood entries are independent of the nexthop objects and go last.
+    const flood = desired.flood?.get(key);
+    if (flood && !have) floods.push({ op: 'appendFlood', ifindex: flood.ifindex, dst: flood.dst, ...vniOf(flood.srcVni) });
+    const retired = desired.floodRetired?.get(key);
+    if (retired && have) floods.push({ op: 'delFlood', ifindex: retired.ifindex, dst: retired.dst, ...vniOf(retired.srcVni) });
+  };
+
+  if (scope) {
+    for (const id of [...scope.nexthops].sort((a, b) => a - b)) nexthop(id);
+    for (const key of scope.fdb) fdbEntry(key);
+  } else {
+    const ids = new Set([...desired.nexthops.keys(), ...desired.groups.keys()]);
+    for (const id of observed.nexthops.keys()) if (inRange(id, range)) ids.add(id);
+    for (const id of [...ids].sort((a, b) => a - b)) nexthop(id);
+    const keys = new Set([...desired.fdb.keys(), ...observed.fdb.keys(), ...(exported?.entries.keys() ?? []), ...(desired.flood?.keys() ?? []), ...(desired.floodRetired?.keys() ?? [])]);
+    for (const key of keys) fdbEntry(key);
   }
-  for (const [key, old] of desired.floodRetired ?? []) {
-    if (observed.fdb.has(key)) ops.push({ op: 'delFlood', ifindex: old.ifindex, dst: old.dst, ...vniOf(old.srcVni) });
-  }
-  return { ops, conflicts };
+  return {
+    ops: [...nexthopAdds, ...groupAdds, ...fdbSets, ...fdbDels, ...groupDels, ...nexthopDels, ...floods],
+    conflicts,
+    looked: scope ? new Set([...[...scope.nexthops].map((id) => `nh:${id}`), ...[...scope.fdb].map((key) => `fdb:${key}`)]) : 'all',
+  };
 }
 
 /** How the bridge reports `bridge fdb add MAC dev PORT master static`: NOARP alone, no NTF_SELF. */

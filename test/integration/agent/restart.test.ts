@@ -31,7 +31,7 @@ describe.skipIf(skip)('agent: restarts and a shared bridge', () => {
       await lab.ovs.receive('p100', udpIpv4Frame({ srcMac: '02:00:00:00:01:01', dstMac: '02:00:00:00:00:aa', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 1000 + i, dstPort: 80 }).toString('hex'));
     }
     await lab.ovs.settleStats();
-    const statsBefore = (await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${first.groups![0]!.ofGroupId}`)).stdout;
+    const statsBefore = (await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${first.groups!.find((g) => g.name === 'web')!.ofGroupId}`)).stdout;
     const packetsBefore = Number(/packet_count=(\d+)/.exec(statsBefore)?.[1]);
     expect(packetsBefore).toBe(20);
     const flowsBefore = await lab.dumpFlows();
@@ -55,7 +55,7 @@ describe.skipIf(skip)('agent: restarts and a shared bridge', () => {
     const flowsAfter = await lab.dumpFlows();
     expect(flowsAfter.length).toBe(flowsBefore.length);
     for (const f of flowsAfter.filter((l) => l.includes('dl_dst=02:00:00:00:00:aa'))) expect(flowDuration(f)).toBeGreaterThan(1);
-    const statsAfter = (await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${first.groups![0]!.ofGroupId}`)).stdout;
+    const statsAfter = (await lab.ovs.ofctl('dump-group-stats', 'br-evpn', `group_id=${first.groups!.find((g) => g.name === 'web')!.ofGroupId}`)).stdout;
     expect(Number(/packet_count=(\d+)/.exec(statsAfter)?.[1])).toBe(20);
     const m = await metricsAfter();
     expect(metricValue(m, 'evpn_agent_openflow_group_mods_total', { command: 'add' }) ?? 0).toBe(0);

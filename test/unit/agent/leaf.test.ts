@@ -62,7 +62,7 @@ describe('single VXLAN device: FDB entries keyed by MAC and VNI', () => {
     converge(g);
     expect(macFlows(g).map((f) => f.match.metadata).sort()).toEqual([100n, 200n]);
     expect(g.floodList.data.vteps).toEqual(new Map([[100, ['192.0.2.2']], [200, ['192.0.2.3']]]));
-    expect(g.status.data.groups.map((r) => [r.name, r.kernelApplied])).toEqual([['a', true], ['b', true]]);
+    expect([...g.status.data.groups.values()].map((r) => [r.name, r.kernelApplied])).toEqual([['a', true], ['b', true]]);
   });
 
   it('says which device is missing in either mode', () => {
@@ -88,7 +88,7 @@ describe('the node\'s own VTEP', () => {
     expect(kd.placements.get('here')).toMatchObject({ problem: 'LocalOnly' });
     expect([...kd.fdb.values()].map((e) => e.mac)).toEqual([mac(1)]);
     expect([...kd.flood.values()].map((e) => e.dst)).toEqual(['192.0.2.2']);
-    const status = new Map(g.status.data.groups.map((r) => [r.name, r]));
+    const status = new Map([...g.status.data.groups.values()].map((r) => [r.name, r]));
     expect(status.get('anycast')).toMatchObject({ paths: [{ vtep: '192.0.2.2', weight: 1 }], droppedPaths: [self], kernelApplied: true });
     expect(status.get('here')).toMatchObject({ kernelApplied: true, ovsPlanned: true, droppedPaths: [self] });
     expect(status.get('here')!.invalid).toBeUndefined();

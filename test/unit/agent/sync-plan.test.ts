@@ -44,14 +44,14 @@ describe('kernel sync plan', () => {
       { op: 'delNexthop', id: NH_START + 5, group: true },
       { op: 'delNexthop', id: NH_START + 4, group: false },
     ]);
-    expect(plan.conflicts).toEqual([]);
+    expect([...plan.conflicts.values()]).toEqual([]);
   });
 
   it('reports, and never overwrites, a MAC held by an entry it did not write', () => {
     const fdb = new Map<string, KernelFdbEntry>([['10/02:00:00:00:00:aa/0', { ifindex: 10, mac: '02:00:00:00:00:aa', vlan: 0, nhid: 8, state: 0x40, flags: 0x12 }]]);
     const plan = planKernelSync(desired, { nexthops: new Map([[8, fdbGroup(8, [])]]), fdb }, F);
     expect(plan.ops.some((o) => o.op === 'setFdb')).toBe(false);
-    expect(plan.conflicts).toEqual([{ object: 'fdb 02:00:00:00:00:aa on ifindex 10', reason: 'held by an extern_learn entry this agent did not write' }]);
+    expect([...plan.conflicts.values()]).toEqual([{ object: 'fdb 02:00:00:00:00:aa on ifindex 10', reason: 'held by an extern_learn entry this agent did not write' }]);
   });
 });
 

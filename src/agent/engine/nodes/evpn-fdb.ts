@@ -76,7 +76,8 @@ export interface EvpnFdbData {
   /** nhid → the 'ecmp' entries using it. */
   ecmpUsers: EcmpUsers;
   learned: LearnedCounts;
-  tracked: { full: boolean; changedEntries: Set<string>; changedGroups: Set<number> };
+  /** unusedNhids: nhids whose last 'ecmp' entry went in this run. */
+  tracked: { full: boolean; changedEntries: Set<string>; changedGroups: Set<number>; unusedNhids: Set<number> };
 }
 
 /**
@@ -115,7 +116,7 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
     groups: new Map(),
     ecmpUsers,
     learned: { ecmp: 0, singlePath: 0, invalid: {} },
-    tracked: { full: false, changedEntries: new Set(), changedGroups: new Set() },
+    tracked: { full: false, changedEntries: new Set(), changedGroups: new Set(), unusedNhids: new Set() },
   };
 
   const fabric = (): FabricSettings | undefined => nodeState.data.spec?.fabric;
@@ -138,7 +139,10 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
     if (prev?.kind === 'ecmp') {
       const n = (ecmpCounts.get(prev.nhid) ?? 0) - 1;
       if (n > 0) ecmpCounts.set(prev.nhid, n);
-      else ecmpCounts.delete(prev.nhid);
+      else {
+        ecmpCounts.delete(prev.nhid);
+        data.tracked.unusedNhids.add(prev.nhid);
+      }
     }
     if (next) {
       data.entries.set(key, next);
@@ -227,6 +231,7 @@ export function createEvpnFdbNode(deps: { nodeState: NodeStateNode; links: Links
       data.tracked.full = false;
       data.tracked.changedEntries.clear();
       data.tracked.changedGroups.clear();
+      data.tracked.unusedNhids.clear();
     },
   };
 }

@@ -190,8 +190,8 @@ export function createGroupIdsNode(deps: { nodeState: NodeStateNode; evpnFdb: En
       const e = evpnFdb.data.entries.get(key);
       if (e && e.kind === 'ecmp') candidates.add(e.nhid);
     }
-    // Entries that left a group: any assigned nhid without users is released.
-    for (const nhid of [...data.ofGroupOf.keys(), ...data.exhausted]) if (!evpnFdb.data.ecmpUsers.has(nhid)) release(nhid);
+    // A group whose last entry left in this run is released.
+    for (const nhid of evpnFdb.data.tracked.unusedNhids) if (!evpnFdb.data.ecmpUsers.has(nhid)) release(nhid);
     for (const nhid of [...candidates].sort((a, b) => a - b)) {
       if (evpnFdb.data.ecmpUsers.has(nhid) && !data.ofGroupOf.has(nhid)) assign(nhid, r);
     }

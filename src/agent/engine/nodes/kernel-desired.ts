@@ -95,13 +95,16 @@ export interface KernelDesiredData {
   groups: Map<number, DesiredGroup>;
   fdb: Map<string, DesiredFdbEntry>;
   placements: Map<string, SpecGroupPlacement>;
+  /** fdbKey of each desired MAC entry → the spec group it serves. */
+  fdbOwner: Map<string, string>;
   /** Ids in our range held by objects of another protocol. */
   conflicts: number[];
   /** Flood entries by fdbKey. */
   flood: Map<string, DesiredFloodEntry>;
   /** Flood entries this process desired earlier and no longer does, still in the kernel: delete them. */
   floodRetired: Map<string, DesiredFloodEntry>;
-  tracked: { full: boolean; changedGroups: Set<string>; floodChanged: boolean };
+  /** changedKeys: the nexthop ids and FDB keys (MAC and flood entries) whose desired state changed. */
+  tracked: { full: boolean; changedGroups: Set<string>; floodChanged: boolean; changedKeys: { nexthops: Set<number>; fdb: Set<string> } };
 }
 
 export function deviceName(template: string, vni: number): string {
@@ -146,10 +149,11 @@ export function createKernelDesiredNode(deps: {
     groups: new Map(),
     fdb: new Map(),
     placements: new Map(),
+    fdbOwner: new Map(),
     conflicts: [],
     flood: new Map(),
     floodRetired: new Map(),
-    tracked: { full: false, changedGroups: new Set(), floodChanged: false },
+    tracked: { full: false, changedGroups: new Set(), floodChanged: false, changedKeys: { nexthops: new Set(), fdb: new Set() } },
   };
   // Process-lifetime memory of assignments (see header).
   const vtepIds = new Map<string, number>();
@@ -176,9 +180,15 @@ export function createKernelDesiredNode(deps: {
     if (id < cursor) cursor = id;
   };
   // Per spec group, what it contributes (to undo it on change).
-  const contributions = new Map<string, { vteps: string[]; groupId?: number; fdbKeys: string[] }>();
+  const contributions = new Map<string, { vteps: string[]; groupId?: number; fdbKeys: string[]; floodKeys: string[] }>();
+  // The flood list: how many placed groups want each entry, and the entries
+  // whose last user left in this run (settled once the run's groups are in).
+  const floodUsers = new Map<string, number>();
+  const floodMaybeGone = new Set<string>();
+  /** Placements refused as MacConflict (while any is, spec changes recompute). */
+  let macConflicts = 0;
   const vtepUsers = new Map<string, Set<string>>();
-  const fdbOwner = new Map<string, string>();
+  const fdbOwner = data.fdbOwner;
 
   /** The lowest id of the range that is neither assigned nor held by a kernel object (from the cursor on, then wrapping). */
   const allocate = (fabric: FabricSettings): number | undefined => {
@@ -231,12 +241,26 @@ export function createKernelDesiredNode(deps: {
   const removeGroup = (name: string): void => {
     const c = contributions.get(name);
     if (!c) return;
+    if (data.placements.get(name)?.problem === 'MacConflict') macConflicts -= 1;
     contributions.delete(name);
     data.placements.delete(name);
-    if (c.groupId !== undefined) data.groups.delete(c.groupId);
+    const keys = data.tracked.changedKeys;
+    if (c.groupId !== undefined) {
+      data.groups.delete(c.groupId);
+      keys.nexthops.add(c.groupId);
+    }
     for (const key of c.fdbKeys) {
       data.fdb.delete(key);
       fdbOwner.delete(key);
+      keys.fdb.add(key);
+    }
+    for (const key of c.floodKeys) {
+      const n = (floodUsers.get(key) ?? 0) - 1;
+      if (n > 0) floodUsers.set(key, n);
+      else {
+        floodUsers.delete(key);
+        floodMaybeGone.add(key);
+      }
     }
     for (const ip of c.vteps) {
       const users = vtepUsers.get(ip);
@@ -244,7 +268,10 @@ export function createKernelDesiredNode(deps: {
       if (users?.size === 0) {
         vtepUsers.delete(ip);
         const id = vtepIds.get(ip);
-        if (id !== undefined) data.nexthops.delete(id);
+        if (id !== undefined) {
+          data.nexthops.delete(id);
+          keys.nexthops.add(id);
+        }
       }
     }
     data.tracked.changedGroups.add(name);
@@ -253,7 +280,7 @@ export function createKernelDesiredNode(deps: {
   const addGroup = (fabric: FabricSettings, g: SpecGroup): void => {
     const home = fdbHome(fabric, links.data.byName, g.vni);
     const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device: home.device, droppedPaths: [], message: '' };
-    const contribution = { vteps: [] as string[], groupId: undefined as number | undefined, fdbKeys: [] as string[] };
+    const contribution = { vteps: [] as string[], groupId: undefined as number | undefined, fdbKeys: [] as string[], floodKeys: [] as string[] };
     contributions.set(g.name, contribution);
     data.placements.set(g.name, placement);
     data.tracked.changedGroups.add(g.name);
@@ -279,7 +306,10 @@ export function createKernelDesiredNode(deps: {
     // half-programmed.
     for (const rawMac of g.macs) {
       const other = fdbOwner.get(fdbKey({ ifindex: at.ifindex, mac: rawMac.toLowerCase(), vlan: 0, vni: at.srcVni }));
-      if (other !== undefined && other !== g.name) return problem('MacConflict', `MAC ${rawMac.toLowerCase()} on VNI ${g.vni} is already served by group ${other}`);
+      if (other !== undefined && other !== g.name) {
+        macConflicts += 1;
+        return problem('MacConflict', `MAC ${rawMac.toLowerCase()} on VNI ${g.vni} is already served by group ${other}`);
+      }
     }
     if (vteps.length === 0) return problem('LocalOnly', `the group's only VTEP is this node's own (${fabric.localVtepIP}): nothing to program`);
     const members: NexthopMember[] = [];
@@ -296,45 +326,47 @@ export function createKernelDesiredNode(deps: {
       if (!users) vtepUsers.set(v.vtep, (users = new Set()));
       users.add(g.name);
       data.nexthops.set(members[i]!.id, { id: members[i]!.id, gateway: v.vtep });
+      data.tracked.changedKeys.nexthops.add(members[i]!.id);
     }
     contribution.groupId = gid;
     placement.nexthopGroupId = gid;
     data.groups.set(gid, { id: gid, members: [...members].sort((a, b) => a.id - b.id) });
+    data.tracked.changedKeys.nexthops.add(gid);
     for (const rawMac of g.macs) {
       const mac = rawMac.toLowerCase();
       const key = fdbKey({ ifindex: at.ifindex, mac, vlan: 0, vni: at.srcVni });
       contribution.fdbKeys.push(key);
       fdbOwner.set(key, g.name);
+      data.tracked.changedKeys.fdb.add(key);
       data.fdb.set(key, at.srcVni === undefined ? { ifindex: at.ifindex, mac, nhid: gid } : { ifindex: at.ifindex, mac, nhid: gid, srcVni: at.srcVni });
+    }
+    // The flood list follows the placed groups: every VTEP of every group
+    // written to the kernel (on the single device keyed by VNI too).
+    for (const v of vteps) {
+      const key = fdbKey({ ifindex: at.ifindex, mac: ZERO_MAC, vlan: 0, vni: at.srcVni, dst: v.vtep });
+      contribution.floodKeys.push(key);
+      const n = floodUsers.get(key) ?? 0;
+      floodUsers.set(key, n + 1);
+      if (n > 0 || data.flood.has(key)) continue;
+      data.tracked.changedKeys.fdb.add(key);
+      data.flood.set(key, at.srcVni === undefined ? { ifindex: at.ifindex, dst: v.vtep, vni: g.vni } : { ifindex: at.ifindex, dst: v.vtep, vni: g.vni, srcVni: at.srcVni });
+      data.floodRetired.delete(key);
+      data.tracked.floodChanged = true;
     }
   };
 
-  /** The flood list follows the placed groups: every VTEP of every group written to the kernel. */
-  const rebuildFlood = (): void => {
-    const next = new Map<string, DesiredFloodEntry>();
-    const spec = nodeState.data.spec;
-    for (const g of spec?.groups ?? []) {
-      const p = data.placements.get(g.name);
-      if (p?.nexthopGroupId === undefined || p.ifindex === undefined) continue;
-      // On the single (external) device a flood entry is keyed by VNI too.
-      const srcVni = spec!.fabric.vxlan.mode === 'Single' ? g.vni : undefined;
-      for (const v of g.vteps) {
-        if (v.vtep === spec!.fabric.localVtepIP) continue;
-        const key = fdbKey({ ifindex: p.ifindex, mac: ZERO_MAC, vlan: 0, vni: srcVni, dst: v.vtep });
-        next.set(key, srcVni === undefined ? { ifindex: p.ifindex, dst: v.vtep, vni: g.vni } : { ifindex: p.ifindex, dst: v.vtep, vni: g.vni, srcVni });
-      }
+  /** Flood entries no placed group wants any more leave the list; one the kernel holds is retired (deleted by kernelctrl). */
+  const settleFlood = (): void => {
+    for (const key of floodMaybeGone) {
+      if (floodUsers.has(key)) continue;
+      const e = data.flood.get(key);
+      if (!e) continue;
+      data.flood.delete(key);
+      if (fdb.data.byKey.has(key)) data.floodRetired.set(key, e);
+      data.tracked.floodChanged = true;
+      data.tracked.changedKeys.fdb.add(key);
     }
-    for (const [key, e] of data.flood) {
-      if (!next.has(key)) {
-        if (fdb.data.byKey.has(key)) data.floodRetired.set(key, e);
-        data.tracked.floodChanged = true;
-      }
-    }
-    for (const key of next.keys()) {
-      if (!data.flood.has(key)) data.tracked.floodChanged = true;
-      data.floodRetired.delete(key);
-    }
-    data.flood = next;
+    floodMaybeGone.clear();
   };
 
   const computeConflicts = (fabric: FabricSettings): void => {
@@ -356,7 +388,7 @@ export function createKernelDesiredNode(deps: {
       computeConflicts(spec.fabric);
       for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
     }
-    rebuildFlood();
+    settleFlood();
     data.tracked.full = true;
     return 'updated';
   };
@@ -364,10 +396,10 @@ export function createKernelDesiredNode(deps: {
   const onNodeState = (): HandlerResult => {
     const spec = nodeState.data.spec;
     if (!spec || nodeState.data.tracked.fabricChanged) return 'unhandled';
-    const byName = new Map(spec.groups.map((g) => [g.name, g]));
+    const byName = nodeState.data.groups;
     const changed = [...nodeState.data.tracked.changedGroups];
     // MAC conflicts between groups depend on the order of all of them: recompute.
-    if ([...data.placements.values()].some((p) => p.problem === 'MacConflict')) return 'unhandled';
+    if (macConflicts > 0) return 'unhandled';
     for (const name of changed) {
       const g = byName.get(name);
       if (!g) continue;
@@ -378,6 +410,8 @@ export function createKernelDesiredNode(deps: {
         if (owner !== undefined && owner !== name) return 'unhandled';
       }
     }
+    // VTEPs the changed groups used: their nexthop ids are forgotten if no group uses them afterwards.
+    const ips = new Set(changed.flatMap((name) => contributions.get(name)?.vteps ?? []));
     for (const name of changed) {
       removeGroup(name);
       if (!byName.has(name)) forgetId(groupIds, name);
@@ -387,9 +421,8 @@ export function createKernelDesiredNode(deps: {
       const g = byName.get(name);
       if (g) addGroup(spec.fabric, g);
     }
-    const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
-    for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) forgetId(vtepIds, ip);
-    rebuildFlood();
+    for (const ip of ips) if (!vtepUsers.has(ip)) forgetId(vtepIds, ip);
+    settleFlood();
     return data.tracked.changedGroups.size > 0 || data.tracked.floodChanged ? 'updated' : 'unchanged';
   };
 
@@ -446,6 +479,8 @@ export function createKernelDesiredNode(deps: {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();
       data.tracked.floodChanged = false;
+      data.tracked.changedKeys.nexthops.clear();
+      data.tracked.changedKeys.fdb.clear();
     },
   };
 }

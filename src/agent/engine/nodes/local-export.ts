@@ -19,7 +19,8 @@
  * access ports' ifindexes), ovs (local MACs).
  * Produces: desired entries by fdbKey, the ifindexes of the access ports,
  * and how many MACs each VNI exports.
- * Always recomputed: O(local MACs), on port, learned-MAC or device changes.
+ * Handled incrementally: spec changes (only the changed groups' declared
+ * MACs); any change then rebuilds the entries, O(local MACs).
  */
 import type { EngineNode } from '../engine.js';
 import type { DevicesData } from './devices.js';
@@ -48,47 +49,93 @@ export interface LocalExportData {
    * agent restart a control plane must not see every local MAC withdrawn.
    */
   complete: boolean;
+  /** FDB keys that entered or left `entries` in this run. */
+  tracked: { changedKeys: Set<string> };
 }
 
 export function createLocalExportNode(deps: { nodeState: NodeStateNode; devices: EngineNode<DevicesData>; links: LinksNode; ovs: OvsNode }): EngineNode<LocalExportData> {
   const { nodeState, devices, links, ovs } = deps;
-  const data: LocalExportData = { entries: new Map(), ports: new Set(), counts: new Map(), complete: false };
+  const data: LocalExportData = { entries: new Map(), ports: new Set(), counts: new Map(), complete: false, tracked: { changedKeys: new Set() } };
+  // The MACs the spec's groups declare, per VNI (a count per MAC: two groups may name one), kept group by group.
+  const declared = new Map<number, Map<string, number>>();
+  const declaredBy = new Map<string, { vni: number; macs: string[] }>();
+  const undeclare = (name: string): void => {
+    const had = declaredBy.get(name);
+    if (!had) return;
+    declaredBy.delete(name);
+    const macs = declared.get(had.vni)!;
+    for (const mac of had.macs) {
+      const n = (macs.get(mac) ?? 0) - 1;
+      if (n > 0) macs.set(mac, n);
+      else macs.delete(mac);
+    }
+  };
+  const declare = (g: { name: string; vni: number; macs: string[] }): void => {
+    declaredBy.set(g.name, { vni: g.vni, macs: g.macs });
+    let macs = declared.get(g.vni);
+    if (!macs) declared.set(g.vni, (macs = new Map()));
+    for (const mac of g.macs) macs.set(mac, (macs.get(mac) ?? 0) + 1);
+  };
+
+  const rebuild = (): 'updated' | 'unchanged' => {
+    const entries = new Map<string, ExportedMac>();
+    const ports = new Set<number>();
+    const counts = new Map<number, number>();
+    for (const [vni, at] of devices.data.exportPorts) {
+      const port = links.data.byName.get(at.device);
+      // Only a port of a bridge holds bridge FDB entries (its bridge may not exist, see devices.ts).
+      if (port?.master === undefined) continue;
+      ports.add(port.ifindex);
+      const vlan = at.vlan ?? 0;
+      let n = 0;
+      for (const [mac, local] of localMacsOf(ovs.data, vni)) {
+        if (ovs.data.noExportPorts.has(local) || declared.get(vni)?.has(mac)) continue;
+        entries.set(fdbKey({ ifindex: port.ifindex, mac, vlan }), { ifindex: port.ifindex, mac, vlan, vni });
+        n++;
+      }
+      counts.set(vni, n);
+    }
+    for (const key of entries.keys()) if (!data.entries.has(key)) data.tracked.changedKeys.add(key);
+    for (const key of data.entries.keys()) if (!entries.has(key)) data.tracked.changedKeys.add(key);
+    const same = deepEqual([...entries], [...data.entries]) && deepEqual([...ports], [...data.ports]) && deepEqual([...counts], [...data.counts]);
+    data.entries = entries;
+    data.ports = ports;
+    data.counts = counts;
+    const complete = ovs.data.interfacesKnown && ovs.data.learnedKnown;
+    const news = !same || complete !== data.complete;
+    data.complete = complete;
+    return news ? 'updated' : 'unchanged';
+  };
+
   return {
     name: 'localExport',
-    inputs: [{ node: nodeState }, { node: devices }, { node: links }, { node: ovs }],
+    inputs: [
+      {
+        node: nodeState,
+        handler: () => {
+          if (nodeState.data.tracked.fabricChanged) return 'unhandled';
+          for (const name of nodeState.data.tracked.changedGroups) {
+            undeclare(name);
+            const g = nodeState.data.groups.get(name);
+            if (g) declare(g);
+          }
+          return rebuild();
+        },
+      },
+      { node: devices, handler: rebuild },
+      { node: links, handler: rebuild },
+      { node: ovs, handler: rebuild },
+    ],
     data,
     recompute() {
-      const entries = new Map<string, ExportedMac>();
-      const ports = new Set<number>();
-      const counts = new Map<number, number>();
-      const declared = new Map<number, Set<string>>();
-      for (const g of nodeState.data.spec?.groups ?? []) {
-        let macs = declared.get(g.vni);
-        if (!macs) declared.set(g.vni, (macs = new Set()));
-        for (const mac of g.macs) macs.add(mac);
-      }
-      for (const [vni, at] of devices.data.exportPorts) {
-        const port = links.data.byName.get(at.device);
-        // Only a port of a bridge holds bridge FDB entries (its bridge may not exist, see devices.ts).
-        if (port?.master === undefined) continue;
-        ports.add(port.ifindex);
-        const vlan = at.vlan ?? 0;
-        let n = 0;
-        for (const [mac, local] of localMacsOf(ovs.data, vni)) {
-          if (ovs.data.noExportPorts.has(local) || declared.get(vni)?.has(mac)) continue;
-          entries.set(fdbKey({ ifindex: port.ifindex, mac, vlan }), { ifindex: port.ifindex, mac, vlan, vni });
-          n++;
-        }
-        counts.set(vni, n);
-      }
-      const same = deepEqual([...entries], [...data.entries]) && deepEqual([...ports], [...data.ports]) && deepEqual([...counts], [...data.counts]);
-      data.entries = entries;
-      data.ports = ports;
-      data.counts = counts;
-      const complete = ovs.data.interfacesKnown && ovs.data.learnedKnown;
-      const news = !same || complete !== data.complete;
-      data.complete = complete;
-      return news ? 'updated' : 'unchanged';
+      declared.clear();
+      declaredBy.clear();
+      for (const g of nodeState.data.spec?.groups ?? []) declare(g);
+      rebuild();
+      return 'updated';
+    },
+    clearTracked() {
+      data.tracked.changedKeys.clear();
     },
   };
 }

@@ -110,7 +110,17 @@ export function createOfDesiredNode(deps: {
     setFlow(key, entry ? macFlow(p, entry) : undefined);
   };
 
+  // Entries and groups already refreshed in this run: every input's data is
+  // final when a node's handlers run, and groupIds' handler runs before
+  // evpnFdb's (an entry's flow needs its group's id), so a second refresh
+  // (the entries of a group that just got its id, named by both) would give
+  // the same result.
+  const refreshedEntries = new Set<string>();
+  const refreshedGroups = new Set<number>();
+
   const refreshEntry = (p: Pipeline, entryKey: string): void => {
+    if (refreshedEntries.has(entryKey)) return;
+    refreshedEntries.add(entryKey);
     const before = flowOfEntry.get(entryKey);
     const entry = evpnFdb.data.entries.get(entryKey);
     const after = entry && (entry.kind === 'ecmp' || entry.kind === 'single') ? p.macFlowKey(entry.vni, entry.mac) : undefined;
@@ -136,6 +146,8 @@ export function createOfDesiredNode(deps: {
   };
 
   const refreshGroup = (f: FabricSettings, p: Pipeline, nhid: number): void => {
+    if (refreshedGroups.has(nhid)) return;
+    refreshedGroups.add(nhid);
     const before = groupOfNhid.get(nhid);
     const id = groupIds.data.ofGroupOf.get(nhid);
     const resolution = evpnFdb.data.groups.get(nhid);
@@ -224,6 +236,9 @@ export function createOfDesiredNode(deps: {
   };
 
   const recompute = (): 'updated' => {
+    // A handler may have declined halfway through this run.
+    refreshedEntries.clear();
+    refreshedGroups.clear();
     floodGroupOfVni.clear();
     data.groups.clear();
     data.flows.clear();
@@ -296,8 +311,9 @@ export function createOfDesiredNode(deps: {
     name: 'ofDesired',
     inputs: [
       { node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged ? 'unhandled' : 'unchanged') },
-      { node: evpnFdb, handler: onEvpnFdb },
+      // Group ids first: an entry refreshed after its group got its id needs no second refresh.
       { node: groupIds, handler: onGroupIds },
+      { node: evpnFdb, handler: onEvpnFdb },
       { node: ovs, handler: onOvs },
       { node: floodList, handler: onFloodList },
       // New adoption (an OVS (re)connect) re-seeds the slot tables.
@@ -309,6 +325,8 @@ export function createOfDesiredNode(deps: {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();
       data.tracked.changedFlows.clear();
+      refreshedEntries.clear();
+      refreshedGroups.clear();
     },
   };
 }

@@ -1,14 +1,21 @@
 /**
  * status — per spec group, what the dataplane holds for it: kernel group
  * id, OpenFlow group id, paths, MAC count, and whether the kernel already
- * matches (the sync layers add OVS facts and conditions on top).
+ * matches (the status publisher adds OVS facts and conditions on top); per
+ * VNI its flood list and local ports; learned counts.
  *
  * Consumes: nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds,
- * ofDesired, floodList, ovs. Produces: group reports, learned counts, per
- * VNI its flood list size and flood group, and its local ports and MACs.
- * Always recomputed: it is O(groups + MACs) and only read when written out.
+ * ofDesired, floodList, ovs, localExport.
+ * Produces: a report per group by name; tracked: the names whose report
+ * changed (or `full`), and whether the per-VNI reports changed.
+ * Handled incrementally: every input. A change is traced to the groups it
+ * can affect — a kernel or OpenFlow group id to the group that holds it, an
+ * FDB key to the group that owns the MAC — and only their reports are
+ * rebuilt: one FDB add among 100,000 rebuilds at most one report, not all.
+ * The per-VNI reports (a handful) are rebuilt on any change that can touch
+ * them. A fabric change or a full recompute upstream rebuilds everything.
  */
-import type { EngineNode } from '../engine.js';
+import type { EngineNode, HandlerResult } from '../engine.js';
 import type { EvpnFdbData, LearnedCounts } from './evpn-fdb.js';
 import type { FdbNode } from './fdb.js';
 import type { GroupIdsData } from './group-ids.js';
@@ -19,7 +26,7 @@ import type { OfDesiredData } from './of-desired.js';
 import type { FloodListData } from './flood-list.js';
 import { localMacsOf, type OvsNode } from './ovs.js';
 import type { LocalExportData } from './local-export.js';
-import { fdbKey, sameMembers, type OfGroup, type Path } from '../../model.js';
+import { fdbKey, sameMembers, type OfGroup, type Path, type SpecGroup } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
 
@@ -65,11 +72,13 @@ export interface LocalReport {
 }
 
 export interface StatusData {
-  groups: GroupReport[];
+  /** By group name, in spec order after a full rebuild (new groups last). */
+  groups: Map<string, GroupReport>;
   flood: FloodReport[];
   local: LocalReport[];
   learned: LearnedCounts;
   conflicts: number[];
+  tracked: { full: boolean; changedGroups: Set<string>; vnisChanged: boolean };
 }
 
 export function createStatusNode(deps: {
@@ -85,9 +94,16 @@ export function createStatusNode(deps: {
   localExport: EngineNode<LocalExportData>;
 }): EngineNode<StatusData> {
   const { nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs, localExport } = deps;
-  const data: StatusData = { groups: [], flood: [], local: [], learned: { ecmp: 0, singlePath: 0, invalid: {} }, conflicts: [] };
-  // Status is recomputed whole on every change; a group object is replaced
-  // whenever it changes, so its slot counts are worked out once per object.
+  const data: StatusData = {
+    groups: new Map(),
+    flood: [],
+    local: [],
+    learned: { ecmp: 0, singlePath: 0, invalid: {} },
+    conflicts: [],
+    tracked: { full: false, changedGroups: new Set(), vnisChanged: false },
+  };
+  // A group object is replaced whenever it changes, so its slot counts are
+  // worked out once per object.
   const slotCache = new WeakMap<OfGroup, Map<string, number> | null>();
   const slotsPerVtep = (g: OfGroup): Map<string, number> | undefined => {
     let counts = slotCache.get(g);
@@ -98,86 +114,201 @@ export function createStatusNode(deps: {
     }
     return counts ?? undefined;
   };
+  // Where a change lands: the group holding a kernel nexthop group id or an
+  // OpenFlow group id, as the reports last said.
+  const nameOfNhid = new Map<number, string>();
+  const nameOfOfGroup = new Map<number, string>();
+
+  const report = (g: SpecGroup): GroupReport => {
+    const spec = nodeState.data.spec;
+    const placement = kernelDesired.data.placements.get(g.name);
+    const nhid = placement?.nexthopGroupId;
+    const r: GroupReport = {
+      name: g.name,
+      vni: g.vni,
+      generation: g.generation,
+      paths: g.vteps.filter((v) => !placement?.droppedPaths.includes(v.vtep)).map((v) => ({ vtep: v.vtep, weight: v.weight })),
+      droppedPaths: placement?.droppedPaths ?? [],
+      macs: g.macs.length,
+      kernelApplied: false,
+      ovsPlanned: false,
+      message: placement?.message ?? '',
+    };
+    if (placement?.problem === 'LocalOnly') {
+      // Nothing to program is programmed: the node serves the MACs itself.
+      r.kernelApplied = true;
+      r.ovsPlanned = true;
+      r.note = `LocalOnly: ${placement.message}`;
+      return r;
+    }
+    if (placement?.problem && placement.problem !== 'NotManaged') r.invalid = placement.problem;
+    if (nhid === undefined || placement?.ifindex === undefined) return r;
+    r.nexthopGroupId = nhid;
+    const desired = kernelDesired.data.groups.get(nhid);
+    const observed = nexthops.data.byId.get(nhid);
+    const groupOk = desired !== undefined && sameMembers(observed?.members, desired.members)
+      && desired.members.every((m) => nexthops.data.byId.get(m.id)?.gateway === kernelDesired.data.nexthops.get(m.id)?.gateway);
+    let macsOk = true;
+    let conflict: string | undefined;
+    for (const mac of g.macs) {
+      const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: placement.srcVni }));
+      if (seen?.nhid !== nhid) {
+        macsOk = false;
+        if (seen && conflict === undefined && spec && !isOwnedFdbEntry(seen, nexthops.data.byId, spec.fabric)) conflict = mac.toLowerCase();
+      }
+    }
+    r.kernelApplied = groupOk && macsOk;
+    if (conflict !== undefined) {
+      r.message = `MAC ${conflict} is held in the kernel by an FDB entry this agent did not write`;
+      r.invalid = 'MacConflict';
+    }
+    const resolution = evpnFdb.data.groups.get(nhid);
+    if (resolution && !resolution.ok) {
+      r.invalid = resolution.reason;
+      r.message = resolution.detail;
+    }
+    const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
+    if (ofGroupId !== undefined) r.ofGroupId = ofGroupId;
+    // Without MACs there is nothing to mirror: no OpenFlow group is needed.
+    const ofGroup = ofGroupId === undefined ? undefined : ofDesired.data.groups.get(ofGroupId);
+    r.ovsPlanned = g.macs.length === 0 || ofGroup !== undefined;
+    const slots = ofGroup && slotsPerVtep(ofGroup);
+    if (slots) r.paths = r.paths.map((p) => ({ ...p, slots: slots.get(p.vtep) ?? 0 }));
+    return r;
+  };
+
+  /** Rebuilds one group's report (or drops it), keeping the id indexes in step. */
+  const refresh = (name: string): void => {
+    const old = data.groups.get(name);
+    if (old?.nexthopGroupId !== undefined && nameOfNhid.get(old.nexthopGroupId) === name) nameOfNhid.delete(old.nexthopGroupId);
+    if (old?.ofGroupId !== undefined && nameOfOfGroup.get(old.ofGroupId) === name) nameOfOfGroup.delete(old.ofGroupId);
+    const g = nodeState.data.groups.get(name);
+    if (g === undefined) {
+      if (old) data.groups.delete(name);
+    } else {
+      const r = report(g);
+      data.groups.set(name, r);
+      if (r.nexthopGroupId !== undefined) nameOfNhid.set(r.nexthopGroupId, name);
+      if (r.ofGroupId !== undefined) nameOfOfGroup.set(r.ofGroupId, name);
+    }
+    data.tracked.changedGroups.add(name);
+  };
+
+  const refreshVnis = (): void => {
+    const spec = nodeState.data.spec;
+    data.conflicts = [...kernelDesired.data.conflicts];
+    const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys()]);
+    data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
+      const ofGroupId = groupIds.data.floodGroupOf.get(vni);
+      const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
+      return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
+    });
+    const exported = new Map<number, number>();
+    for (const [key, e] of localExport.data.entries) if (fdb.data.byKey.has(key)) exported.set(e.vni, (exported.get(e.vni) ?? 0) + 1);
+    data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({
+      vni,
+      ports: ports.length,
+      macs: localMacsOf(ovs.data, vni).size,
+      ...(localExport.data.counts.has(vni) ? { exported: exported.get(vni) ?? 0 } : {}),
+    }));
+    data.tracked.vnisChanged = true;
+  };
+
+  const recompute = (): 'updated' => {
+    data.groups.clear();
+    nameOfNhid.clear();
+    nameOfOfGroup.clear();
+    for (const name of nodeState.data.groups.keys()) refresh(name);
+    data.learned = structuredClone(evpnFdb.data.learned);
+    refreshVnis();
+    data.tracked.full = true;
+    data.tracked.changedGroups.clear();
+    return 'updated';
+  };
+
+  const touch = (names: Iterable<string | undefined>): void => {
+    for (const name of names) if (name !== undefined && !data.tracked.changedGroups.has(name)) refresh(name);
+  };
+  const result = (): HandlerResult => (data.tracked.changedGroups.size > 0 || data.tracked.vnisChanged ? 'updated' : 'unchanged');
+
+  const onNodeState = (): HandlerResult => {
+    if (nodeState.data.tracked.fabricChanged) return 'unhandled';
+    touch(nodeState.data.tracked.changedGroups);
+    refreshVnis();
+    return result();
+  };
+  const onKernelDesired = (): HandlerResult => {
+    if (kernelDesired.data.tracked.full) return 'unhandled';
+    touch(kernelDesired.data.tracked.changedGroups);
+    if (kernelDesired.data.tracked.floodChanged) refreshVnis();
+    return result();
+  };
+  const onNexthops = (): HandlerResult => {
+    // Changed ids include every group containing a changed member (nexthops.ts).
+    for (const id of nexthops.data.tracked.changed) touch([nameOfNhid.get(id)]);
+    if (nexthops.data.tracked.changed.size > 0 && kernelDesired.data.conflicts.length !== data.conflicts.length) refreshVnis();
+    return result();
+  };
+  const onFdb = (): HandlerResult => {
+    const owners = kernelDesired.data.fdbOwner;
+    for (const key of fdb.data.tracked.changed) touch([owners.get(key)]);
+    // Exported MACs are counted as the kernel holds them.
+    if (localExport.data.entries.size > 0 && [...fdb.data.tracked.changed].some((key) => localExport.data.entries.has(key))) refreshVnis();
+    return result();
+  };
+  const onEvpnFdb = (): HandlerResult => {
+    const t = evpnFdb.data.tracked;
+    if (t.full) return 'unhandled';
+    const owners = kernelDesired.data.fdbOwner;
+    for (const nhid of t.changedGroups) touch([nameOfNhid.get(nhid)]);
+    for (const key of t.changedEntries) touch([owners.get(key)]);
+    data.learned = structuredClone(evpnFdb.data.learned);
+    return 'updated';
+  };
+  const onGroupIds = (): HandlerResult => {
+    const t = groupIds.data.tracked;
+    if (t.full) return 'unhandled';
+    for (const nhid of t.changed) touch([nameOfNhid.get(nhid)]);
+    if (t.changedFlood.size > 0) refreshVnis();
+    return result();
+  };
+  const onOfDesired = (): HandlerResult => {
+    const t = ofDesired.data.tracked;
+    if (t.full) return 'unhandled';
+    for (const id of t.changedGroups) {
+      const name = nameOfOfGroup.get(id);
+      if (name !== undefined) touch([name]);
+      // A group id that no report holds yet (just given out): its group is the nhid's.
+      else for (const [nhid, of] of groupIds.data.ofGroupOf) if (of === id) touch([nameOfNhid.get(nhid)]);
+    }
+    if ([...t.changedGroups].some((id) => ofDesired.data.groups.get(id)?.type === 'all' || [...groupIds.data.floodGroupOf.values()].includes(id))) refreshVnis();
+    return result();
+  };
+  const onVnis = (): HandlerResult => {
+    refreshVnis();
+    return result();
+  };
+
   return {
     name: 'status',
-    inputs: [nodeState, kernelDesired, nexthops, fdb, evpnFdb, groupIds, ofDesired, floodList, ovs, localExport].map((node) => ({ node })),
+    inputs: [
+      { node: nodeState, handler: onNodeState },
+      { node: kernelDesired, handler: onKernelDesired },
+      { node: nexthops, handler: onNexthops },
+      { node: fdb, handler: onFdb },
+      { node: evpnFdb, handler: onEvpnFdb },
+      { node: groupIds, handler: onGroupIds },
+      { node: ofDesired, handler: onOfDesired },
+      { node: floodList, handler: onVnis },
+      { node: ovs, handler: onVnis },
+      { node: localExport, handler: onVnis },
+    ],
     data,
-    recompute() {
-      const spec = nodeState.data.spec;
-      data.learned = structuredClone(evpnFdb.data.learned);
-      data.conflicts = [...kernelDesired.data.conflicts];
-      const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys()]);
-      data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
-        const ofGroupId = groupIds.data.floodGroupOf.get(vni);
-        const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
-        return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
-      });
-      const exported = new Map<number, number>();
-      for (const [key, e] of localExport.data.entries) if (fdb.data.byKey.has(key)) exported.set(e.vni, (exported.get(e.vni) ?? 0) + 1);
-      data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({
-        vni,
-        ports: ports.length,
-        macs: localMacsOf(ovs.data, vni).size,
-        ...(localExport.data.counts.has(vni) ? { exported: exported.get(vni) ?? 0 } : {}),
-      }));
-      data.groups = (spec?.groups ?? []).map((g) => {
-        const placement = kernelDesired.data.placements.get(g.name);
-        const nhid = placement?.nexthopGroupId;
-        const report: GroupReport = {
-          name: g.name,
-          vni: g.vni,
-          generation: g.generation,
-          paths: g.vteps.filter((v) => !placement?.droppedPaths.includes(v.vtep)).map((v) => ({ vtep: v.vtep, weight: v.weight })),
-          droppedPaths: placement?.droppedPaths ?? [],
-          macs: g.macs.length,
-          kernelApplied: false,
-          ovsPlanned: false,
-          message: placement?.message ?? '',
-        };
-        if (placement?.problem === 'LocalOnly') {
-          // Nothing to program is programmed: the node serves the MACs itself.
-          report.kernelApplied = true;
-          report.ovsPlanned = true;
-          report.note = `LocalOnly: ${placement.message}`;
-          return report;
-        }
-        if (placement?.problem && placement.problem !== 'NotManaged') report.invalid = placement.problem;
-        if (nhid === undefined || placement?.ifindex === undefined) return report;
-        report.nexthopGroupId = nhid;
-        const desired = kernelDesired.data.groups.get(nhid);
-        const observed = nexthops.data.byId.get(nhid);
-        const groupOk = desired !== undefined && sameMembers(observed?.members, desired.members)
-          && desired.members.every((m) => nexthops.data.byId.get(m.id)?.gateway === kernelDesired.data.nexthops.get(m.id)?.gateway);
-        let macsOk = true;
-        let conflict: string | undefined;
-        for (const mac of g.macs) {
-          const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: placement.srcVni }));
-          if (seen?.nhid !== nhid) {
-            macsOk = false;
-            if (seen && conflict === undefined && spec && !isOwnedFdbEntry(seen, nexthops.data.byId, spec.fabric)) conflict = mac.toLowerCase();
-          }
-        }
-        report.kernelApplied = groupOk && macsOk;
-        if (conflict !== undefined) {
-          report.message = `MAC ${conflict} is held in the kernel by an FDB entry this agent did not write`;
-          report.invalid = 'MacConflict';
-        }
-        const resolution = evpnFdb.data.groups.get(nhid);
-        if (resolution && !resolution.ok) {
-          report.invalid = resolution.reason;
-          report.message = resolution.detail;
-        }
-        const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
-        if (ofGroupId !== undefined) report.ofGroupId = ofGroupId;
-        // Without MACs there is nothing to mirror: no OpenFlow group is needed.
-        const ofGroup = ofGroupId === undefined ? undefined : ofDesired.data.groups.get(ofGroupId);
-        report.ovsPlanned = g.macs.length === 0 || ofGroup !== undefined;
-        const slots = ofGroup && slotsPerVtep(ofGroup);
-        if (slots) report.paths = report.paths.map((p) => ({ ...p, slots: slots.get(p.vtep) ?? 0 }));
-        return report;
-      });
-      return 'updated';
+    recompute,
+    clearTracked() {
+      data.tracked.full = false;
+      data.tracked.changedGroups.clear();
+      data.tracked.vnisChanged = false;
     },
   };
 }
-
