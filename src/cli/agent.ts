@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseFlags } from './flags.js';
+import { logLevelFrom, parseFlags } from './flags.js';
 import { Agent } from '../agent/agent.js';
 import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { DEFAULT_STATE_FILE_MAX_BYTES, StateFileSource, StatusFileWriter } from '../agent/standalone.js';
 import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
-import { Logger, parseLogLevel } from '../util/log.js';
+import { Logger } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
 import { aborted, onShutdownSignals } from '../util/shutdown.js';
 
@@ -40,7 +40,7 @@ Flags:
   --metrics-addr ADDR      Prometheus /metrics (default :8080; 0 = off)
   --audit-interval SEC     drift audit period in seconds (default 30; 0 = off)
   --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default: system default)
-  --log-level LEVEL        debug, info, warn, error (default info)`;
+  --log-level LEVEL        debug, info, warn, error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -57,7 +57,7 @@ export const agentCommand: Command = {
       'metrics-addr': { type: 'string', default: ':8080' },
       'audit-interval': { type: 'string', default: '30' },
       'netlink-rcvbuf': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
+      'log-level': { type: 'string' },
     });
     const node = values.node;
     if (!node) throw new UsageError('--node is required');
@@ -72,12 +72,7 @@ export const agentCommand: Command = {
     if (!Number.isInteger(stateMaxBytes) || stateMaxBytes <= 0) throw new UsageError(`--state-file-max-bytes: "${values['state-file-max-bytes']}" is not a positive number of bytes`);
     const rcvbuf = values['netlink-rcvbuf'] === undefined ? undefined : Number(values['netlink-rcvbuf']);
     if (rcvbuf !== undefined && (!Number.isInteger(rcvbuf) || rcvbuf <= 0)) throw new UsageError(`--netlink-rcvbuf: "${values['netlink-rcvbuf']}" is not a positive number of bytes`);
-    let level;
-    try {
-      level = parseLogLevel(values['log-level']);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const level = logLevelFrom(values['log-level']);
     // Check the addresses before anything starts, so a typo is a usage error.
     try {
       parseListenAddress(values['health-addr'], 'health-addr');

@@ -38,6 +38,8 @@ export interface LabOptions {
   kernel?: { manage?: boolean; mirrorLearned?: boolean; exportLocalMacs?: boolean };
   /** Extra agent flags. */
   agentArgs?: string[];
+  /** Extra environment of the agent process. */
+  agentEnv?: Record<string, string>;
 }
 
 export interface StateOverrides {
@@ -137,7 +139,7 @@ export class AgentLab {
       '--metrics-addr', '127.0.0.1:18080',
       ...(this.opts.agentArgs ?? []),
       ...extra,
-    ]);
+    ], this.opts.agentEnv ? { env: { ...process.env, ...this.opts.agentEnv } } : {});
     child.stderr?.setEncoding('utf8');
     let partial = '';
     child.stderr?.on('data', (chunk: string) => {
