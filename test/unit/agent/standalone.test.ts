@@ -42,7 +42,7 @@ function stateObject(groups: number, generation = 1): Record<string, unknown> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -50,7 +50,7 @@ async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promi
   }
 }
 
-describe('standalone state file', () => {
+describe('standalone state file', { timeout: 30_000 }, () => {
   let dir: string;
   let path: string;
   let source: StateFileSource | undefined;
@@ -93,7 +93,8 @@ describe('standalone state file', () => {
   it('reads a file written in place only once it is whole: a schema-valid prefix is never applied', async () => {
     const agent = new Recorder();
     replace(stringify(stateObject(1)));
-    source = new StateFileSource(path, 'node-a', agent, silentLogger, { pollMs: 20, settleMs: 1000 });
+    // settleMs is far above the writer's pause, even on a loaded machine.
+    source = new StateFileSource(path, 'node-a', agent, silentLogger, { pollMs: 20, settleMs: 3000 });
     await source.start();
     expect(agent.specs.map((s) => s.groups.length)).toEqual([1]);
 
@@ -108,7 +109,7 @@ describe('standalone state file', () => {
     }
     appendFileSync(path, whole.slice(cut));
     await until('the whole state', () => agent.specs.some((spec) => spec.groups.length === 4));
-    await sleep(1200);
+    await sleep(3500);
     expect(agent.specs.map((s) => s.groups.length)).toEqual([1, 4]);
     expect(agent.rejections).toEqual([]);
   });

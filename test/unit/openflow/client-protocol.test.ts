@@ -101,7 +101,7 @@ describe('OpenFlow client protocol handling', () => {
     expect(unsolicited.map((m) => m.xid)).toEqual([999]);
   });
 
-  it('fails a multipart reply that outgrows maxReplyBytes, drops its remaining parts unread, and keeps the connection', async () => {
+  it('fails a multipart reply that outgrows maxReplyBytes, drops its remaining parts unread, and keeps the connection', { timeout: 30_000 }, async () => {
     peer = new ScriptedSwitch();
     let flood: NodeJS.Timeout | undefined;
     let partsSent = 0;

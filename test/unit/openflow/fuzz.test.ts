@@ -180,7 +180,7 @@ describe('decoder robustness', () => {
     }
   });
 
-  it('reads at most the 256 versions a HELLO bitmap can name, however long the bitmap', () => {
+  it('reads at most the 256 versions a HELLO bitmap can name, however long the bitmap', { timeout: 30_000 }, () => {
     // One VERSIONBITMAP element filling a whole 64 KiB message, every bit set.
     const len = 0xffff - 8 - 7;
     const buf = Buffer.alloc(8 + ((len + 7) & ~7), 0xff);
@@ -195,7 +195,7 @@ describe('decoder robustness', () => {
     expect(d.message.versions).toEqual(Array.from({ length: 256 }, (_, i) => i));
   });
 
-  it('decodes worst-case 64 KiB messages in bounded time', () => {
+  it('decodes worst-case 64 KiB messages in bounded time', { timeout: 60_000 }, () => {
     // Work, not speed, is what this bounds: each case below made the decoder
     // do work quadratic in, or far beyond linear in, the message size (a HELLO
     // bitmap: ~1 s each; nested bundles: a stack overflow). The limit is

@@ -219,7 +219,7 @@ describe('rtnetlink codec properties', () => {
     );
   });
 
-  it('every truncation and every single-byte corruption of an extended ACK, and of a link with VXLAN data, is handled', () => {
+  it('every truncation and every single-byte corruption of an extended ACK, and of a link with VXLAN data, is handled', { timeout: 60_000 }, () => {
     const seeds = fc.oneof(
       fc.tuple(nexthopArb, fc.boolean(), fc.string({ maxLength: 40 })).map(([nh, capped, text]) => extendedAck(nh, capped, text)),
       linkArb.filter((l) => l.vxlan !== undefined).map((link) => encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0, kind: 'link', link })),
@@ -261,7 +261,7 @@ describe('rtnetlink codec properties', () => {
     );
   });
 
-  it('decodes worst-case 64 KiB datagrams in bounded time', () => {
+  it('decodes worst-case 64 KiB datagrams in bounded time', { timeout: 60_000 }, () => {
     // Work, not speed, is what this bounds: the decoder must stay linear in
     // the datagram (one visit per attribute) however the bytes are arranged.
     // The limit is tens of times what that needs on a slow machine.

@@ -26,7 +26,7 @@ function fdbNotification(i: number): Buffer {
 }
 
 describe('rtnetlink notification queue', () => {
-  it('holds at most an eighth of the agent pod memory limit at its default bound', () => {
+  it('holds at most an eighth of the agent pod memory limit at its default bound', { timeout: 30_000 }, () => {
     // Exact heap accounting needs a full GC before and after; V8 allows
     // exposing it at run time.
     setFlagsFromString('--expose-gc');
