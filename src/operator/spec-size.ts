@@ -35,15 +35,16 @@ export const STORED_SIZE_BUDGET = ETCD_REQUEST_LIMIT - 256 * 1024;
 const FIXED_OVERHEAD = 6000;
 /**
  * Per group in status: the entry (`appliedGeneration`, ids, `macs`, `state`,
- * an empty `message`) and its managedFields entry, without the name (counted
- * twice on its own) and paths. 321 bytes measured; a Pending or Invalid
+ * an empty `message`, `droppedPaths` naming the node's own VTEP) and its
+ * managedFields entry, without the name (counted twice on its own) and
+ * paths. 321 bytes measured without `droppedPaths`; a Pending or Invalid
  * message adds its length.
  */
-const STATUS_PER_GROUP = 340;
+const STATUS_PER_GROUP = 400;
 /** Per path in a status entry: `{"slots":256,"vtep":,"weight":256},` without the IP. */
 const STATUS_PER_PATH = 40;
-/** Per VNI: a status `flood` entry and its managedFields entry. */
-const STATUS_PER_VNI = 120;
+/** Per VNI: a status `flood` entry and a `local` entry, with their managedFields entries. */
+const STATUS_PER_VNI = 240;
 
 export interface SpecTooLarge {
   node: string;
