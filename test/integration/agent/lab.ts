@@ -40,6 +40,8 @@ export interface LabOptions {
   agentArgs?: string[];
   /** Extra environment of the agent process. */
   agentEnv?: Record<string, string>;
+  /** The node binary that runs the agent (default: this process's). */
+  nodeBinary?: string;
 }
 
 export interface StateOverrides {
@@ -129,7 +131,7 @@ export class AgentLab {
   }
 
   startAgent(extra: string[] = []): ChildProcess {
-    const child = this.ns.spawn(process.execPath, [
+    const child = this.ns.spawn(this.opts.nodeBinary ?? process.execPath, [
       '--import', 'tsx', ENTRY, 'agent',
       '--node', 'node-a',
       '--state-file', this.stateFile,
