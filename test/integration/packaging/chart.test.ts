@@ -158,7 +158,8 @@ describe.skipIf(skip)('helm chart', () => {
     const role = find(await template(), 'ClusterRole', '-agent') as K8sObject & { rules: unknown };
     expect(role.rules).toEqual([
       { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates'], verbs: ['list', 'watch'] },
-      { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates/status'], verbs: ['patch'] },
+      // get: for kubectl patch, which reads first; nothing list does not show.
+      { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates/status'], verbs: ['get', 'patch'] },
     ]);
   });
 

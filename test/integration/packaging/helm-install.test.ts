@@ -55,6 +55,7 @@ describe.skipIf(skip)('helm install into a real kube-apiserver', () => {
     // It watches its own object by name and patches its status: nothing else, EvpnFabrics included
     // (the fabric's settings reach it in its VtepNodeState spec).
     expect(await canI(AGENT, 'get', 'vtepnodestates.evpn.ecmp.dev')).toBe(false);
+    expect(await canI(AGENT, 'get', 'vtepnodestates.evpn.ecmp.dev', 'status')).toBe(true);
     expect(await canI(AGENT, 'update', 'vtepnodestates.evpn.ecmp.dev', 'status')).toBe(false);
     for (const verb of ['get', 'list', 'watch']) expect(await canI(AGENT, verb, 'evpnfabrics.evpn.ecmp.dev')).toBe(false);
     for (const verb of ['create', 'update', 'patch', 'delete']) {
