@@ -239,7 +239,7 @@ export class StatusFileWriter {
           await writeFile(tmp, JSON.stringify(status, null, 2) + '\n');
           await rename(tmp, this.path);
         } catch (err) {
-          this.log.error('cannot write status file', { file: this.path, error: (err as Error).message });
+          this.log.error('cannot write status file', { file: this.path, err });
         }
       }
     } finally {
