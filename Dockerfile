@@ -2,7 +2,9 @@
 # evpn-ecmp: one image, two roles (`evpn-ecmp operator`, `evpn-ecmp agent`).
 # Build: docker build -t evpn-ecmp-operator .
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node.js 24, the LTS (Node 20 reached its end of life on 2026-04-30). The
+# tests run the code on this very version too: scripts/node-lts.sh.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- build: dev dependencies, TypeScript compile --------------------------
 FROM ${NODE_IMAGE} AS build

@@ -21,7 +21,7 @@ esac
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 steps=(debian npm control-plane compile)
-[ "$purpose" = test ] && steps=(debian npm control-plane helm compile)
+[ "$purpose" = test ] && steps=(debian npm control-plane helm node-lts compile)
 step=0
 begin() {
   step=$((step + 1))
@@ -113,6 +113,12 @@ log "control plane: $cp_bin"
 if [ "$purpose" = test ]; then
   begin "Helm"
   bash scripts/build-helm.sh >/dev/null
+fi
+
+# --- the container image's Node.js LTS (tests only: they run on it too) ----
+if [ "$purpose" = test ]; then
+  begin "Node.js LTS of the image"
+  bash scripts/node-lts.sh >/dev/null
 fi
 
 # --- compiled CLI ----------------------------------------------------------

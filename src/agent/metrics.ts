@@ -5,6 +5,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Engine } from './engine/engine.js';
 
+type NodeStats = ReturnType<Engine['nodeStats']>[string];
+
 export class AgentMetrics {
   readonly convergence: Histogram;
   readonly engineRun: Histogram;
@@ -24,7 +26,7 @@ export class AgentMetrics {
   readonly invalid: Gauge<'reason'>;
   readonly stateFileErrors: Counter;
 
-  constructor(registry: Registry, engine: Engine) {
+  constructor(registry: Registry, engine: Pick<Engine, 'nodeStats'>) {
     const registers = [registry];
     this.convergence = new Histogram({
       name: 'evpn_agent_convergence_seconds',
@@ -59,19 +61,23 @@ export class AgentMetrics {
     this.invalid = new Gauge({ name: 'evpn_agent_invalid_entries', help: 'Kernel FDB entries refused, by reason.', labelNames: ['reason'], registers });
     this.stateFileErrors = new Counter({ name: 'evpn_agent_state_errors_total', help: 'Desired states refused (unreadable or invalid); the previous one stays applied.', registers });
 
-    const stat = (name: string, help: string, pick: (s: ReturnType<Engine['nodeStats']>[string]) => number) =>
-      new Gauge({
+    // Counters read from the engine at scrape time. The label is `engine_node`
+    // (a node of the engine's graph, e.g. ofDesired): `node` means a
+    // Kubernetes node in every other metric a cluster collects.
+    const stat = (name: string, help: string, pick: (s: NodeStats) => number) =>
+      new Counter({
         name,
         help,
-        labelNames: ['node'],
+        labelNames: ['engine_node'],
         registers,
         collect() {
-          for (const [node, s] of Object.entries(engine.nodeStats())) this.set({ node }, pick(s));
+          this.reset();
+          for (const [node, s] of Object.entries(engine.nodeStats())) this.inc({ engine_node: node }, pick(s));
         },
       });
-    stat('evpn_agent_engine_recomputes', 'Engine node full recomputes.', (s) => s.recompute);
-    stat('evpn_agent_engine_incremental_runs', 'Engine node runs completed by change handlers.', (s) => s.incremental);
-    stat('evpn_agent_engine_unchanged_runs', 'Engine runs that left a node untouched.', (s) => s.unchanged);
-    stat('evpn_agent_engine_seconds', 'Time spent in an engine node.', (s) => s.timeMs / 1000);
+    stat('evpn_agent_engine_recomputes_total', 'Engine node full recomputes.', (s) => s.recompute);
+    stat('evpn_agent_engine_incremental_runs_total', 'Engine node runs completed by change handlers.', (s) => s.incremental);
+    stat('evpn_agent_engine_unchanged_runs_total', 'Engine runs that left a node untouched.', (s) => s.unchanged);
+    stat('evpn_agent_engine_seconds_total', 'Time spent in an engine node.', (s) => s.timeMs / 1000);
   }
 }

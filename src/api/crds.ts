@@ -216,8 +216,10 @@ export function crdFileName(kind: ResourceKind): string {
 
 /** The YAML committed as crds/<file>. */
 export function renderCrdYaml(kind: ResourceKind): string {
+  // A leading document marker: `helm show crds` and `cat crds/*.yaml` join
+  // the files as they are, and the CRD upgrade step pipes that to kubectl.
   return (
-    `# Generated from src/api (zod schemas) by \`npx tsx src/api/write-crds.ts\`; do not edit by hand.\n` +
+    `---\n# Generated from src/api (zod schemas) by \`npx tsx src/api/write-crds.ts\`; do not edit by hand.\n` +
     stringify(crdManifest(kind), { lineWidth: 0 })
   );
 }

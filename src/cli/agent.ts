@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseFlags } from './flags.js';
+import { logLevelFrom, parseFlags } from './flags.js';
 import { Agent } from '../agent/agent.js';
 import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
-import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
+import { DEFAULT_STATE_FILE_MAX_BYTES, StateFileSource, StatusFileWriter } from '../agent/standalone.js';
 import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
-import { Logger, parseLogLevel } from '../util/log.js';
+import { Logger } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
 import { aborted, onShutdownSignals } from '../util/shutdown.js';
 
@@ -24,19 +24,23 @@ Credentials come from --kubeconfig, else from the Pod's service account (in-clus
 
 Standalone mode (no Kubernetes): the desired state is read from --state-file (a
 VtepNodeState object, YAML or JSON, re-applied when it changes) and the status
-is written to --status-file (rewritten atomically on every change).
+is written to --status-file (rewritten atomically on every change). Replace the
+state file atomically (write a temporary file in its directory, then rename it
+over the state file): a file changed in place is read only once it has been
+left alone for half a second and did not change while being read.
 
 Flags:
   --node NAME              this node's name (must equal the state's metadata.name)
   --kubeconfig FILE        Kubernetes credentials (default: in-cluster service account)
-  --state-file FILE        VtepNodeState to apply
+  --state-file FILE        VtepNodeState to apply (YAML or JSON; replace it by rename, see below)
+  --state-file-max-bytes N largest state file read (default 8388608); a larger one is refused
   --status-file FILE       where the VtepNodeState status is written
   --ovs-rundir DIR         holds <bridge>.mgmt and db.sock (default $OVS_RUNDIR or /var/run/openvswitch)
   --health-addr ADDR       /healthz, /readyz, GET /debug/engine, POST /debug/recompute (default :8081; 0 = off)
   --metrics-addr ADDR      Prometheus /metrics (default :8080; 0 = off)
   --audit-interval SEC     drift audit period in seconds (default 30; 0 = off)
   --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default: system default)
-  --log-level LEVEL        debug, info, warn, error (default info)`;
+  --log-level LEVEL        debug, info, warn, error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -45,6 +49,7 @@ export const agentCommand: Command = {
     const { values } = parseFlags(args, {
       node: { type: 'string' },
       'state-file': { type: 'string' },
+      'state-file-max-bytes': { type: 'string', default: String(DEFAULT_STATE_FILE_MAX_BYTES) },
       'status-file': { type: 'string' },
       kubeconfig: { type: 'string' },
       'ovs-rundir': { type: 'string' },
@@ -52,7 +57,7 @@ export const agentCommand: Command = {
       'metrics-addr': { type: 'string', default: ':8080' },
       'audit-interval': { type: 'string', default: '30' },
       'netlink-rcvbuf': { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
+      'log-level': { type: 'string' },
     });
     const node = values.node;
     if (!node) throw new UsageError('--node is required');
@@ -63,14 +68,11 @@ export const agentCommand: Command = {
     if (standalone && values.kubeconfig !== undefined) throw new UsageError('--kubeconfig and --state-file exclude each other (Kubernetes or standalone mode)');
     const audit = Number(values['audit-interval']);
     if (!Number.isFinite(audit) || audit < 0) throw new UsageError(`--audit-interval: "${values['audit-interval']}" is not a number of seconds`);
+    const stateMaxBytes = Number(values['state-file-max-bytes']);
+    if (!Number.isInteger(stateMaxBytes) || stateMaxBytes <= 0) throw new UsageError(`--state-file-max-bytes: "${values['state-file-max-bytes']}" is not a positive number of bytes`);
     const rcvbuf = values['netlink-rcvbuf'] === undefined ? undefined : Number(values['netlink-rcvbuf']);
     if (rcvbuf !== undefined && (!Number.isInteger(rcvbuf) || rcvbuf <= 0)) throw new UsageError(`--netlink-rcvbuf: "${values['netlink-rcvbuf']}" is not a positive number of bytes`);
-    let level;
-    try {
-      level = parseLogLevel(values['log-level']);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const level = logLevelFrom(values['log-level']);
     // Check the addresses before anything starts, so a typo is a usage error.
     try {
       parseListenAddress(values['health-addr'], 'health-addr');
@@ -118,7 +120,7 @@ export const agentCommand: Command = {
       log,
       healthExtraRoutes: debugRoutes,
     });
-    const source = stateFile ? new StateFileSource(stateFile, node, agent, log) : undefined;
+    const source = stateFile ? new StateFileSource(stateFile, node, agent, log, { maxBytes: stateMaxBytes }) : undefined;
     try {
       await agent.start();
       await source?.start();

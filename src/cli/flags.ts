@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseLogLevel, type LogLevel } from '../util/log.js';
 import { UsageError } from './command.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -13,5 +14,22 @@ export function parseFlags<O extends Options>(args: string[], options: O, allowP
     return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (err) {
     throw new UsageError((err as Error).message);
+  }
+}
+
+/** The environment variable the Helm chart sets from its `logLevel` value. */
+export const LOG_LEVEL_ENV = 'EVPN_ECMP_LOG_LEVEL';
+
+/**
+ * The log level of a long-running subcommand: `--log-level` if given, else
+ * $EVPN_ECMP_LOG_LEVEL, else `info`. A bad value is a UsageError naming
+ * where it came from.
+ */
+export function logLevelFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const [source, value] = flag !== undefined ? ['--log-level', flag] : env[LOG_LEVEL_ENV] !== undefined ? [LOG_LEVEL_ENV, env[LOG_LEVEL_ENV]] : ['--log-level', 'info'];
+  try {
+    return parseLogLevel(value);
+  } catch (err) {
+    throw new UsageError(`${source}: ${(err as Error).message}`);
   }
 }

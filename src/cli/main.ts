@@ -1,3 +1,4 @@
+import { ConfigError } from '../util/errors.js';
 import { UsageError } from './command.js';
 import { commands } from './commands.js';
 import { packageVersion } from './version.js';
@@ -48,7 +49,18 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`evpn-ecmp ${command.name}: ${message.split('\n')[0]}\n`);
+    // The reason on the first line; an unexpected error's stack below it,
+    // so a crash report says where (a ConfigError's message says it all).
+    const trace = err instanceof Error && !(err instanceof ConfigError) ? stackLines(err) : '';
+    process.stderr.write(`evpn-ecmp ${command.name}: ${message.split('\n')[0]}\n${trace}`);
     return 1;
   }
+}
+
+/** The frames of `err`'s stack (and of its causes), one per line, indented. */
+function stackLines(err: Error, depth = 0): string {
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  let out = frames.map((f) => `  ${f.trim()}\n`).join('');
+  if (err.cause instanceof Error && depth < 5) out += `  caused by ${err.cause.name}: ${err.cause.message.split('\n')[0]}\n${stackLines(err.cause, depth + 1)}`;
+  return out;
 }

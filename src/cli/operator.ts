@@ -1,7 +1,7 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseFlags } from './flags.js';
-import { Logger, parseLogLevel } from '../util/log.js';
+import { logLevelFrom, parseFlags } from './flags.js';
+import { Logger } from '../util/log.js';
 import { parseListenAddress } from '../util/http.js';
 import { onShutdownSignals } from '../util/shutdown.js';
 import { defaultIdentity, defaultLeaseNamespace, runOperator } from '../operator/main.js';
@@ -56,12 +56,7 @@ export const operatorCommand: Command = {
       workers: { type: 'string', default: '4' },
       'log-level': { type: 'string' },
     });
-    let level;
-    try {
-      level = parseLogLevel(values['log-level'] ?? process.env.EVPN_ECMP_LOG_LEVEL ?? 'info');
-    } catch (err) {
-      throw new UsageError(`--log-level: ${(err as Error).message}`);
-    }
+    const level = logLevelFrom(values['log-level']);
     for (const flag of ['metrics-addr', 'health-addr'] as const) {
       try {
         parseListenAddress(values[flag], flag);

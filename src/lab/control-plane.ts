@@ -147,6 +147,8 @@ export interface ControlPlaneOptions {
   crds?: boolean;
   /** Cluster and context name in the kubeconfigs (default `evpn-test`). */
   clusterName?: string;
+  /** More kube-apiserver flags, e.g. `--emulated-version=kube=1.31` (tests of the oldest supported Kubernetes). */
+  apiserverArgs?: string[];
 }
 
 /**
@@ -161,6 +163,7 @@ export class ControlPlane {
   private etcdUrl = '';
   private lifetime: Lifetime = 'owned';
   private clusterName = 'evpn-test';
+  private apiserverArgs: string[] = [];
 
   protected constructor(readonly dir: string) {}
 
@@ -194,6 +197,7 @@ export class ControlPlane {
   protected async boot(opts: ControlPlaneOptions): Promise<void> {
     this.lifetime = opts.lifetime ?? 'owned';
     this.clusterName = opts.clusterName ?? this.clusterName;
+    this.apiserverArgs = opts.apiserverArgs ?? [];
     try {
       await makeCertificates(this.dir);
       await this.startEtcd();
@@ -485,6 +489,7 @@ export class ControlPlane {
         '--profiling=false',
         '--endpoint-reconciler-type=none',
         '--v=1',
+        ...this.apiserverArgs,
       ]);
       try {
         await this.waitUntil('kube-apiserver', 'kube-apiserver /readyz', async () => (await this.get('/readyz')).status === 200, 90_000);

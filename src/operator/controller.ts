@@ -274,6 +274,12 @@ export class Controller {
       this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: undefined });
       return 'written';
     }
+    if (plan.tooLarge.has(name)) {
+      // etcd would refuse it (spec-size.ts): the node keeps the spec it has,
+      // and the node, its fabric and its groups say why.
+      this.verifiedSpecs.delete(name);
+      return 'unchanged';
+    }
     const planVersion = this.planCache!.version;
     const verified = this.verifiedSpecs.get(name);
     const rv = actual?.metadata.resourceVersion;
@@ -304,7 +310,7 @@ export class Controller {
     if (said === text) return;
     this.announcedNodeProblems.set(name, text);
     const node = plan.nodes.get(name);
-    this.log.warn('node cannot join its fabric', { node: name, fabric: problem.fabric, reason: problem.reason, detail: problem.message });
+    this.log.warn(problem.reason === 'SpecTooLarge' ? 'node spec too large to store' : 'node cannot join its fabric', { node: name, fabric: problem.fabric, reason: problem.reason, detail: problem.message });
     this.options.recorder.warning({ apiVersion: 'v1', kind: 'Node', name, uid: node?.metadata.uid }, problem.reason, problem.message);
   }
 

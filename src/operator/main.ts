@@ -4,6 +4,7 @@
  * reconciling, flush Events, then release the Lease, so two leaders never
  * write at once).
  */
+import { ConfigError } from '../util/errors.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -35,9 +36,7 @@ export interface OperatorConfig {
 }
 
 /** A configuration problem the operator cannot start with (exit 1 with this one line). */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 

@@ -6,18 +6,22 @@
  * A node belongs to at most one fabric (a VtepNodeState names one); when
  * several fabrics select it the oldest wins and the others report the node
  * as `NodeClaimedByOtherFabric`. A node selected by a fabric but without a
- * usable VTEP address gets no spec, and the fabric reports it.
+ * usable VTEP address gets no spec, and the fabric reports it. A node whose
+ * spec would be too large to store keeps the spec it has, and the node, its
+ * fabric and the groups it carries report `SpecTooLarge`.
  */
 import { resolveFabric, type ResolvedFabric } from './fabric-settings.js';
 import type { EvpnFabric, Node, NodeGroupSpec, VtepGroup, VtepNodeStateSpec } from './model.js';
 import { selects } from './selector.js';
+import { checkSpecSize, describeSpecTooLarge, STORED_SIZE_BUDGET, type SpecTooLarge } from './spec-size.js';
 import { byAge, validateGroups, type GroupVerdict } from './validate.js';
 import { localVtepAddress } from './vtep-address.js';
 
 export interface NodeProblem {
   node: string;
   fabric: string;
-  reason: 'VtepAddressMissing' | 'VtepAddressInvalid' | 'NodeClaimedByOtherFabric';
+  /** SpecTooLarge: the node has a spec, too large to store; it keeps the one it has. */
+  reason: 'VtepAddressMissing' | 'VtepAddressInvalid' | 'NodeClaimedByOtherFabric' | 'SpecTooLarge';
   message: string;
 }
 
@@ -35,6 +39,8 @@ export interface GroupPlan {
   verdict: GroupVerdict;
   /** Nodes of the group's fabric its selector picks, sorted: the denominator of READY. */
   nodes: string[];
+  /** Nodes among them whose spec, with this group in it, is too large to store. */
+  tooLarge: SpecTooLarge[];
 }
 
 export interface Plan {
@@ -46,13 +52,16 @@ export interface Plan {
   nodes: Map<string, Node>;
   /** Per-node problems, keyed by node name. */
   nodeProblems: Map<string, NodeProblem>;
+  /** Nodes whose desired spec is too large to store: the operator does not write it (see spec-size.ts). */
+  tooLarge: Map<string, SpecTooLarge>;
 }
 
 function fabricByAge(a: EvpnFabric, b: EvpnFabric): number {
   return byAge(a as unknown as VtepGroup, b as unknown as VtepGroup);
 }
 
-export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readonly VtepGroup[], nodeObjs: readonly Node[]): Plan {
+/** `specBudget`: bytes a node's stored VtepNodeState may reach (tests lower it). */
+export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readonly VtepGroup[], nodeObjs: readonly Node[], specBudget = STORED_SIZE_BUDGET): Plan {
   const fabrics = new Map<string, FabricPlan>();
   const resolved = new Map<string, ResolvedFabric>();
   for (const f of [...fabricObjs].sort(fabricByAge)) {
@@ -109,12 +118,22 @@ export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readon
     if (!verdict) continue; // being deleted
     const fp = fabrics.get(g.spec.fabric);
     const selected = fp ? fp.nodes.filter((n) => selects(g.spec.nodeSelector, nodes.get(n)?.metadata.labels)) : [];
-    groups.set(g.metadata.name, { group: g, verdict, nodes: selected });
+    groups.set(g.metadata.name, { group: g, verdict, nodes: selected, tooLarge: [] });
     if (!verdict.rendered) continue;
     const rendered = renderGroup(g, verdict);
     for (const n of selected) specs.get(n)!.groups.push(rendered);
   }
-  return { fabrics, groups, specs, nodes, nodeProblems };
+  const tooLarge = new Map<string, SpecTooLarge>();
+  for (const [name, spec] of specs) {
+    const problem = checkSpecSize(name, spec, specBudget);
+    if (!problem) continue;
+    tooLarge.set(name, problem);
+    const nodeProblem: NodeProblem = { node: name, fabric: spec.fabric, reason: 'SpecTooLarge', message: describeSpecTooLarge(problem) };
+    fabrics.get(spec.fabric)!.problems.push(nodeProblem);
+    nodeProblems.set(name, nodeProblem);
+    for (const g of spec.groups) groups.get(g.name)!.tooLarge.push(problem);
+  }
+  return { fabrics, groups, specs, nodes, nodeProblems, tooLarge };
 }
 
 /** A group as a node's spec carries it: defaults resolved, MACs normalised, stamped with the generation. */

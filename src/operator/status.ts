@@ -14,6 +14,7 @@ import { findCondition, listForMessage, mergeConditions, type ConditionInput } f
 import type { EvpnFabricStatus, VtepGroupStatus, VtepNodeState, VtepNodeStateSpec } from './model.js';
 import type { FabricPlan, GroupPlan } from './plan.js';
 import { containsDesired } from './compare.js';
+import { describeSpecTooLarge } from './spec-size.js';
 
 export type StateLookup = (node: string) => VtepNodeState | undefined;
 
@@ -45,6 +46,9 @@ export function groupStatus(plan: GroupPlan, lookup: StateLookup, previous: Vtep
     }
   }
 
+  // Nodes whose spec is too large to store keep the one they have: the group
+  // is held up where that one lacks its current generation.
+  const blocked = plan.tooLarge.filter((p) => !lookup(p.node)?.spec?.groups.some((g) => g.name === plan.group.metadata.name && g.generation === generation));
   const conditions: ConditionInput[] = [];
   const problems = plan.verdict.problems;
   if (!plan.verdict.rendered) {
@@ -63,6 +67,14 @@ export function groupStatus(plan: GroupPlan, lookup: StateLookup, previous: Vtep
       status: 'True',
       reason: problems[0]!.reason,
       message: problems.map((p) => p.message).join('; '),
+      observedGeneration: generation,
+    });
+  } else if (blocked.length > 0) {
+    conditions.push({
+      type: 'Degraded',
+      status: 'True',
+      reason: 'SpecTooLarge',
+      message: `generation ${generation} cannot reach ${blocked.length} node(s) (${listForMessage(blocked.map((p) => p.node))}): ${describeSpecTooLarge(blocked[0]!)}`,
       observedGeneration: generation,
     });
   } else if (invalid.length > 0) {
@@ -104,7 +116,7 @@ export function fabricStatus(
 ): EvpnFabricStatus {
   const generation = plan.fabric.metadata.generation ?? 0;
   // Nodes without a usable address are selected too: they count against READY.
-  const unusable = plan.problems.filter((p) => p.reason !== 'NodeClaimedByOtherFabric');
+  const unusable = plan.problems.filter((p) => p.reason !== 'NodeClaimedByOtherFabric' && p.reason !== 'SpecTooLarge');
   const selected = plan.nodes.length + unusable.length;
   const ready = plan.nodes.filter((n) => nodeReady(lookup(n), desired(n))).length;
 

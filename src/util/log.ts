@@ -122,6 +122,9 @@ function errorFields(err: Error): LogFields {
   const out: LogFields = { name: err.name, message: err.message };
   // Typed errors carry their context (offset, field, errno) as own properties.
   for (const [key, value] of Object.entries(err)) if (key !== 'stack') out[key] = value;
+  // Where it was thrown: the frames only (the first line repeats name and message).
+  const frames = err.stack?.split('\n').filter((line) => /^\s+at /.test(line)).map((line) => line.trim());
+  if (frames && frames.length > 0) out.stack = frames.join('\n');
   if (err.cause !== undefined) out.cause = err.cause instanceof Error ? errorFields(err.cause) : err.cause;
   return out;
 }

@@ -3,7 +3,8 @@
  * library's global one, so tests and embedded components stay independent),
  * with the standard process/Node.js collectors under the usual names.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { packageVersion } from './version.js';
 
 export interface MetricsRegistryOptions {
   /** Collect process_* and nodejs_* metrics (default true). */
@@ -12,10 +13,19 @@ export interface MetricsRegistryOptions {
   defaultLabels?: Record<string, string>;
 }
 
+/** Name of the constant-1 series whose labels say what is running (the `<program>_build_info` convention). */
+export const BUILD_INFO_METRIC = 'evpn_ecmp_build_info';
+
 export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Registry {
   const registry = new Registry();
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: BUILD_INFO_METRIC,
+    help: 'Always 1; the labels name the running version of evpn-ecmp and of Node.js.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  }).set({ version: packageVersion(), nodejs_version: process.version }, 1);
   return registry;
 }
 

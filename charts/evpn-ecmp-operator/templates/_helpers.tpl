@@ -22,8 +22,13 @@ app.kubernetes.io/name: {{ include "evpn.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* repository@digest when a digest is given (the tag is then not used), else repository:tag. */}}
 {{- define "evpn.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
 {{- end -}}
 
 {{- define "evpn.operatorServiceAccount" -}}{{ include "evpn.fullname" . }}-operator{{- end -}}

@@ -31,6 +31,12 @@ import { ownerAlias, type DesiredDevice } from '../engine/nodes/devices.js';
 export interface RtnetlinkKernelOptions {
   /** SO_RCVBUF of the notification socket (bytes). */
   receiveBufferSize?: number;
+  /**
+   * Notifications held while the agent is busy; past it they are replaced
+   * by one `resync` (a re-dump). The library's default keeps the queue near
+   * 20 MiB, inside the agent's memory limit.
+   */
+  maxQueuedEvents?: number;
 }
 
 export class RtnetlinkKernel implements KernelPort {
@@ -44,6 +50,7 @@ export class RtnetlinkKernel implements KernelPort {
   async start(): Promise<KernelSnapshot> {
     this.subscription = this.client.subscribe(['link', 'neigh', 'nexthop'], {
       ...(this.options.receiveBufferSize ? { receiveBufferSize: this.options.receiveBufferSize } : {}),
+      ...(this.options.maxQueuedEvents ? { maxQueuedEvents: this.options.maxQueuedEvents } : {}),
     });
     return this.dump();
   }

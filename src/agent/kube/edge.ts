@@ -6,6 +6,7 @@
  * status file: `writer.write` is the Agent's `onStatus`, the Agent is the
  * source's SpecTarget.
  */
+import { ConfigError } from '../../util/errors.js';
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
@@ -34,16 +35,20 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export function loadKubeConfig(kubeconfigPath?: string, inClusterRoot = ''): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) {
-    if (!existsSync(kubeconfigPath)) throw new Error(`kubeconfig ${kubeconfigPath} does not exist`);
-    kc.loadFromFile(kubeconfigPath);
-    if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${kubeconfigPath} has no current cluster`);
+    if (!existsSync(kubeconfigPath)) throw new ConfigError(`kubeconfig ${kubeconfigPath} does not exist`);
+    try {
+      kc.loadFromFile(kubeconfigPath);
+    } catch (err) {
+      throw new ConfigError(`cannot load kubeconfig ${kubeconfigPath}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (!kc.getCurrentCluster()) throw new ConfigError(`kubeconfig ${kubeconfigPath} has no current cluster`);
     return kc;
   }
   if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
-    throw new Error('not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset): give --kubeconfig, or --state-file for standalone mode');
+    throw new ConfigError('not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset): give --kubeconfig, or --state-file for standalone mode');
   }
   const tokenFile = `${inClusterRoot}${SERVICE_ACCOUNT_DIR}/token`;
-  if (!existsSync(tokenFile)) throw new Error(`in-cluster config: ${tokenFile} is missing (no service account mounted)`);
+  if (!existsSync(tokenFile)) throw new ConfigError(`in-cluster config: ${tokenFile} is missing (no service account mounted)`);
   // `inClusterRoot` prefixes the service-account paths (tests; a chroot).
   kc.loadFromCluster(inClusterRoot);
   return kc;

@@ -54,6 +54,22 @@ export class OpenFlowTimeoutError extends Error {
   override name = 'OpenFlowTimeoutError';
 }
 
+/**
+ * A multipart reply grew past the client's `maxReplyBytes` before its last
+ * part: the request fails and the rest of the reply is dropped unread,
+ * instead of a misbehaving switch filling the controller's memory.
+ */
+export class OpenFlowReplyTooLargeError extends Error {
+  override name = 'OpenFlowReplyTooLargeError';
+  constructor(
+    readonly requestKind: string,
+    readonly xid: number,
+    readonly limitBytes: number,
+  ) {
+    super(`${requestKind} (xid ${xid}): the reply exceeds ${limitBytes} bytes; dropped`);
+  }
+}
+
 /** Version negotiation failed (no common version, or the peer sent HELLO_FAILED). */
 export class OpenFlowNegotiationError extends Error {
   override name = 'OpenFlowNegotiationError';

@@ -293,6 +293,9 @@ function typeName(type: number): string {
   return entry ? entry[0] : `type${type}`;
 }
 
+/** 8 × 32 bits: one per possible value of the header's u8 version. */
+const HELLO_BITMAP_WORDS = 8;
+
 function decodeHello(r: Reader, version: number): OfMessage {
   const versions = new Set<number>();
   let sawBitmap = false;
@@ -305,7 +308,10 @@ function decodeHello(r: Reader, version: number): OfMessage {
     r.skip(Math.min(((len + 7) & ~7) - len, r.remaining), 'element.padding');
     if (type !== 1) continue;
     sawBitmap = true;
-    for (let word = 0; e.remaining >= 4; word++) {
+    // Versions are a u8 in every header, so bits past the eighth word name
+    // versions that cannot exist: they are not examined (a 64 KiB bitmap
+    // would otherwise cost half a million bit tests and as many set entries).
+    for (let word = 0; word < HELLO_BITMAP_WORDS && e.remaining >= 4; word++) {
       const bits = e.u32('bitmap');
       for (let b = 0; b < 32; b++) if (bits & (1 << b)) versions.add(word * 32 + b);
     }
@@ -384,6 +390,16 @@ function decodeBundleControl(r: Reader): OfMessage {
   return { type: 'bundleControl', bundleId, controlType, flags: r.u16('flags') };
 }
 
+/** Whether the message in `buf` (header already read) decodes as a bundle control or add, in 1.5's or 1.3's experimenter form. */
+function isBundleMessage(version: number, type: number, buf: Buffer): boolean {
+  if (!supportedVersion(version)) return false;
+  if (version === OFP15 && (type === OFPT.BUNDLE_CONTROL || type === OFPT.BUNDLE_ADD_MESSAGE)) return true;
+  if (type !== OFPT.EXPERIMENTER || buf.length < 16) return false;
+  const experimenter = buf.readUInt32BE(8);
+  const expType = buf.readUInt32BE(12);
+  return experimenter === ONF_EXPERIMENTER && (expType === ONFT_BUNDLE_CONTROL || expType === ONFT_BUNDLE_ADD_MESSAGE);
+}
+
 function decodeBundleAdd(r: Reader, xid: number): OfMessage {
   const bundleId = r.u32('bundle_id');
   r.skip(2, 'pad');
@@ -393,6 +409,13 @@ function decodeBundleAdd(r: Reader, xid: number): OfMessage {
   const h = peekHeader(inner);
   if (!h) throw new OpenFlowDecodeError('message.header', at, `${inner.length} bytes cannot hold a header`);
   if (h.length > inner.length) throw new OpenFlowDecodeError('message.header.length', at + 2, `inner length ${h.length} exceeds ${inner.length}`);
+  // A bundle carries group and flow mods, never another bundle message (OVS
+  // refuses one with OFPBFC_MSG_UNSUP; the encoder refuses it too). Checked
+  // before decoding the inner message, so nesting cannot recurse: a 64 KiB
+  // message of nested BUNDLE_ADDs would otherwise go ~4,000 frames deep.
+  if (isBundleMessage(h.version, h.type, inner)) {
+    throw new OpenFlowDecodeError('message.header.type', at + 1, 'a bundle cannot carry bundle messages (nesting limit 1)');
+  }
   // Trailing bundle properties (ignored by OVS) may follow the inner message.
   const decoded = decodeMessage(inner.subarray(0, h.length), at);
   if (decoded.xid !== xid) throw new OpenFlowDecodeError('message.header.xid', at + 4, `inner xid ${decoded.xid} differs from outer ${xid}`);

@@ -72,7 +72,10 @@ interface Pending {
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private splitter = new JsonValueSplitter();
+  private splitter = new JsonValueSplitter({
+    // Skipped bytes between messages are reported; the messages after them still arrive.
+    onGarbage: (err) => this.emit('protocolError', err),
+  });
   private closed = false;
   private lastError: Error | undefined;
 
@@ -82,8 +85,9 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     private readonly timeoutMs: number,
   ) {
     super();
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    // Bytes, not strings: the splitter counts its cap in bytes and never
+    // builds a string before a message is whole.
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       this.lastError = err;
     });
@@ -160,7 +164,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     await this.request('monitor_cancel', [monitorId]);
   }
 
-  private onData(chunk: string): void {
+  private onData(chunk: Buffer): void {
     let texts: string[];
     try {
       texts = this.splitter.push(chunk);

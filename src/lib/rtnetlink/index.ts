@@ -42,7 +42,7 @@ export {
 export { decodeVniFilter, encodeVniFilterBody, vniFilterAttributes, type VniFilterMessage, type VniFilterRange } from './vnifilter.js';
 export { fdbFlagNames, fdbStateNames, nudStateNames, protocolName, familyName } from './names.js';
 export { NetlinkTransport, NetlinkSocketError, type TransportOptions, type Decoder } from './transport.js';
-export { RtnetlinkSubscription, type RtnetlinkEvent, type EventOp, type SubscriptionGroup, type SubscriptionOptions } from './subscription.js';
+export { DEFAULT_MAX_QUEUED_EVENTS, RtnetlinkSubscription, type RtnetlinkEvent, type EventOp, type SubscriptionGroup, type SubscriptionOptions } from './subscription.js';
 export {
   RtnetlinkClient,
   type RtnetlinkClientOptions,

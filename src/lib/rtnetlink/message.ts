@@ -90,8 +90,14 @@ export function decodeError(msg: NetlinkMessage): NetlinkAck {
     requestSeq: buf.readUInt32LE(p + 12),
   };
   if (flags & NLM_F_ACK_TLVS) {
-    let tlv = p + 4 + ((flags & NLM_F_CAPPED) ? NLMSG_HDRLEN : (reqLen + 3) & ~3);
-    if (tlv > end) throw new NetlinkDecodeError('nlmsgerr.msg.nlmsg_len', p + 4, `echoed request length ${reqLen} runs past the error message`);
+    // The echoed request is its header alone (NLM_F_CAPPED) or the whole
+    // request, padded to 4 bytes. reqLen is a u32 from the wire: it is
+    // checked against the bytes present before any 32-bit arithmetic, which
+    // would turn a length of 2^31 or more negative.
+    const echoed = flags & NLM_F_CAPPED ? NLMSG_HDRLEN : reqLen;
+    if (echoed < NLMSG_HDRLEN) throw new NetlinkDecodeError('nlmsgerr.msg.nlmsg_len', p + 4, `echoed request length ${reqLen} is shorter than a header`);
+    if (echoed > end - (p + 4)) throw new NetlinkDecodeError('nlmsgerr.msg.nlmsg_len', p + 4, `echoed request length ${reqLen} runs past the error message`);
+    let tlv = p + 4 + Math.min(echoed + ((4 - (echoed % 4)) % 4), end - (p + 4));
     while (tlv + 4 <= end) {
       const len = buf.readUInt16LE(tlv);
       const type = buf.readUInt16LE(tlv + 2) & 0x3fff;

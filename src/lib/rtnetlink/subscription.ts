@@ -70,6 +70,17 @@ export type RtnetlinkEvent =
 
 export type SubscriptionGroup = 'link' | 'neigh' | 'nexthop';
 
+/**
+ * Events held for a consumer that reads too slowly before the queue is
+ * replaced by one `resync` (the consumer then dumps again). A decoded FDB
+ * notification (NDA_LLADDR, NDA_NH_ID, NDA_VNI, NDA_CACHEINFO) takes ~0.4 KiB
+ * of heap (test/unit/rtnetlink/queue-budget.test.ts measures it), so the queue
+ * stays near 20 MiB, well inside an agent's memory limit (the chart's is
+ * 384 MiB); a million events, the earlier bound, was ~390 MiB. A burst larger
+ * than this costs one re-dump instead.
+ */
+export const DEFAULT_MAX_QUEUED_EVENTS = 50_000;
+
 const GROUP_NUMBERS: Record<SubscriptionGroup, number> = {
   link: RTNLGRP_LINK,
   neigh: RTNLGRP_NEIGH,
@@ -81,7 +92,8 @@ export interface SubscriptionOptions {
   receiveBufferSize?: number;
   /**
    * Events held for a consumer that reads too slowly; beyond this the queue
-   * is dropped and replaced by one `resync` event (default 1,000,000).
+   * is dropped and replaced by one `resync` event (default
+   * DEFAULT_MAX_QUEUED_EVENTS).
    */
   maxQueuedEvents?: number;
   /** Also deliver neighbour events of families other than AF_BRIDGE (ARP/ND). Default false. */
@@ -121,7 +133,7 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
   private lastDropCheck = 0;
 
   constructor(groups: readonly (SubscriptionGroup | number)[], opts: SubscriptionOptions = {}) {
-    this.maxQueued = opts.maxQueuedEvents ?? 1_000_000;
+    this.maxQueued = opts.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
     this.allFamilies = opts.allNeighbourFamilies ?? false;
     this.bridgePortLinks = opts.bridgePortLinkEvents ?? false;
     this.sock = new RawNetlinkSocket(NETLINK_ROUTE, {

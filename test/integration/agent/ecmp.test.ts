@@ -111,7 +111,7 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
     // 3:1 → 16 slots; four equal → 16.
     expect(metricValue(metrics, 'evpn_agent_programmed', { kind: 'buckets' })).toBe(32);
     expect(metricValue(metrics, 'evpn_agent_convergence_seconds_count')).toBeGreaterThan(0);
-    expect(metricValue(metrics, 'evpn_agent_engine_recomputes', { node: 'ofDesired' })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(metrics, 'evpn_agent_engine_recomputes_total', { engine_node: 'ofDesired' })).toBeGreaterThanOrEqual(1);
 
     // Debug endpoints: the graph with per-node counters; a forced recompute changes nothing in OVS.
     const engine = JSON.parse((await lab.http('/debug/engine')).body) as { graph: Array<{ name: string }>; stats: Record<string, { recompute: number }> };

@@ -38,6 +38,10 @@ export interface LabOptions {
   kernel?: { manage?: boolean; mirrorLearned?: boolean; exportLocalMacs?: boolean };
   /** Extra agent flags. */
   agentArgs?: string[];
+  /** Extra environment of the agent process. */
+  agentEnv?: Record<string, string>;
+  /** The node binary that runs the agent (default: this process's). */
+  nodeBinary?: string;
 }
 
 export interface StateOverrides {
@@ -127,7 +131,7 @@ export class AgentLab {
   }
 
   startAgent(extra: string[] = []): ChildProcess {
-    const child = this.ns.spawn(process.execPath, [
+    const child = this.ns.spawn(this.opts.nodeBinary ?? process.execPath, [
       '--import', 'tsx', ENTRY, 'agent',
       '--node', 'node-a',
       '--state-file', this.stateFile,
@@ -137,7 +141,7 @@ export class AgentLab {
       '--metrics-addr', '127.0.0.1:18080',
       ...(this.opts.agentArgs ?? []),
       ...extra,
-    ]);
+    ], this.opts.agentEnv ? { env: { ...process.env, ...this.opts.agentEnv } } : {});
     child.stderr?.setEncoding('utf8');
     let partial = '';
     child.stderr?.on('data', (chunk: string) => {

@@ -102,12 +102,94 @@ describe.skipIf(skip)('helm chart', () => {
     );
   });
 
+  it('renders the pod conventions: image digest, pod labels, priority classes, affinity, extra args and env, and a PDB for the operator', async () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    await withValues(
+      [
+        `image: {repository: registry.example/evpn, tag: "1.2.3", digest: "${digest}"}`,
+        'operator:',
+        '  replicas: 2',
+        '  priorityClassName: cluster-critical',
+        '  podLabels: {team: net}',
+        '  extraArgs: [--workers=8]',
+        '  extraEnv: [{name: HTTPS_PROXY, value: "http://proxy:3128"}]',
+        '  podDisruptionBudget: {minAvailable: 1}',
+        'agent:',
+        '  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: evpn, operator: In, values: ["on"]}]}]}}}',
+        '  podLabels: {team: net}',
+        '  extraArgs: [--audit-interval=60]',
+        '  extraEnv: [{name: OVS_RUNDIR, value: /var/run/openvswitch}]',
+      ].join('\n'),
+      async (file) => {
+        const objects = await template('-f', file);
+        const deploy = find(objects, 'Deployment', '-operator') as K8sObject & { spec: any };
+        const ds = find(objects, 'DaemonSet', '-agent') as K8sObject & { spec: any };
+        for (const w of [deploy, ds]) {
+          const pod = w.spec.template;
+          // Pulled by digest: the exact bytes on every node.
+          expect(pod.spec.containers[0].image).toBe(`registry.example/evpn@${digest}`);
+          expect(pod.metadata.labels.team).toBe('net');
+          // The selector labels stay the chart's.
+          expect(pod.metadata.labels).toMatchObject(w.spec.selector.matchLabels);
+        }
+        const op = deploy.spec.template.spec;
+        expect(op.priorityClassName).toBe('cluster-critical');
+        expect(op.containers[0].args.at(-1)).toBe('--workers=8');
+        expect(op.containers[0].env.at(-1)).toEqual({ name: 'HTTPS_PROXY', value: 'http://proxy:3128' });
+        const agent = ds.spec.template.spec;
+        expect(agent.priorityClassName).toBe('system-node-critical');
+        expect(agent.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key).toBe('evpn');
+        expect(agent.containers[0].args.at(-1)).toBe('--audit-interval=60');
+        expect(agent.containers[0].env.at(-1)).toEqual({ name: 'OVS_RUNDIR', value: '/var/run/openvswitch' });
+        const pdb = find(objects, 'PodDisruptionBudget', '-operator') as K8sObject & { spec: any };
+        expect(pdb.apiVersion).toBe('policy/v1');
+        expect(pdb.spec.minAvailable).toBe(1);
+        expect(pdb.spec.maxUnavailable).toBeUndefined();
+        expect(pdb.spec.selector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
+      },
+    );
+    // By default: a PDB that never blocks a drain of the single operator; images by tag.
+    const objects = await template();
+    expect((find(objects, 'PodDisruptionBudget', '-operator') as K8sObject & { spec: any }).spec).toMatchObject({ maxUnavailable: 1 });
+    expect((find(objects, 'Deployment', '-operator') as K8sObject & { spec: any }).spec.template.spec.containers[0].image).toMatch(/:\d+\.\d+\.\d+$/);
+  });
+
+  it('gives the agent only what it uses: list and watch of VtepNodeStates, patch of their status', async () => {
+    const role = find(await template(), 'ClusterRole', '-agent') as K8sObject & { rules: unknown };
+    expect(role.rules).toEqual([
+      { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates'], verbs: ['list', 'watch'] },
+      // get: for kubectl patch, which reads first; nothing list does not show.
+      { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates/status'], verbs: ['get', 'patch'] },
+    ]);
+  });
+
+  it('renders a ServiceMonitor only with the Service it scrapes', async () => {
+    await withValues('metrics: {service: {enabled: false}, serviceMonitor: {enabled: true}}', async (file) => {
+      const err = await template('-f', file).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/metrics.serviceMonitor.enabled needs metrics.service.enabled/);
+    });
+    await withValues('metrics: {service: {enabled: false}}', async (file) => {
+      const kinds = (await template('-f', file)).map((o) => o.kind);
+      expect(kinds).not.toContain('Service');
+      expect(kinds).not.toContain('ServiceMonitor');
+    });
+  });
+
+  it('refuses a Kubernetes older than the CRDs need (CEL IP library: 1.31)', async () => {
+    const err = await helm(['template', 'evpn', chartDir, '--kube-version', '1.30.14']).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/chart requires kubeVersion: >=1.31.0-0 which is incompatible with Kubernetes v1.30.14/);
+    await helm(['template', 'evpn', chartDir, '--kube-version', '1.31.0']);
+  });
+
   it.each([
     ['an unknown key', 'agent: {ovsRundir: /x}', /ovsRundir/],
     ['a port out of range', 'operator: {metricsPort: 70000}', /metricsPort/],
     ['a bad log level', 'logLevel: verbose', /logLevel/],
     ['a relative OVS run dir', 'agent: {ovsRunDir: var/run}', /ovsRunDir/],
     ['a bad maxUnavailable', 'agent: {updateStrategy: {maxUnavailable: 0}}', /maxUnavailable/],
+    ['a pod label that would change the selector', 'agent: {podLabels: {app.kubernetes.io/component: x}}', /podLabels/],
+    ['an image digest that is not sha256', 'image: {repository: r, digest: "latest"}', /digest/],
+    ['an extra argument that is not a flag', 'operator: {extraArgs: [workers]}', /extraArgs/],
   ])('rejects %s with a message naming it', async (_what, values, pattern) => {
     await withValues(values, async (file) => {
       const err = await template('-f', file).then(() => undefined, (e: Error) => e);

@@ -8,6 +8,7 @@
  *   out: {"id": 1, "ok": true, "result": ...} | {"id": 1, "ok": false, "error": {...}}
  *   in:  {"id": 2, "method": "subscribe", "args": [["nexthop"], {"receiveBufferSize": 4096}]}
  *   out: {"event": {...}} for every notification afterwards
+ *   `subscribeUnread` subscribes without reading (events queue up) until `readEvents`.
  * `options` on the first line's client: the child reads RTNL_CLIENT_OPTIONS (JSON) from its environment.
  * Bytes are sent as hex strings, bigints as decimal strings.
  */
@@ -38,11 +39,16 @@ async function pump(sub: RtnetlinkSubscription): Promise<void> {
 
 async function handle(req: { id: number; method: string; args?: unknown[] }): Promise<unknown> {
   const args = req.args ?? [];
-  if (req.method === 'subscribe') {
+  if (req.method === 'subscribe' || req.method === 'subscribeUnread') {
     const sub = client.subscribe(...(args as Parameters<RtnetlinkClient['subscribe']>));
     subscriptions.push(sub);
-    void pump(sub);
+    // subscribeUnread: a consumer that is busy elsewhere; `readEvents` starts reading.
+    if (req.method === 'subscribe') void pump(sub);
     return { receiveBufferSize: sub.receiveBufferSize, overflowDetection: sub.overflowDetection };
+  }
+  if (req.method === 'readEvents') {
+    for (const sub of subscriptions) void pump(sub);
+    return null;
   }
   if (req.method === 'extendedAckUnavailable') return client.extendedAckUnavailable ?? null;
   if (req.method === 'portId') return client.portId;

@@ -66,4 +66,29 @@ describe.skipIf(skip)('rtnetlink: subscription overflow', () => {
     await ns.ip('nexthop', 'add', 'id', '77777', 'via', '198.51.100.77', 'fdb');
     await lib.waitFor((evs) => evs.some((e) => e.kind === 'nexthop' && e.nexthop.id === 77777));
   });
+
+  it('replaces a queue that outgrows its bound with one resync while the consumer is busy; a re-dump then matches the kernel', async () => {
+    lib = await LibraryChild.start(ns);
+    // A receive buffer large enough that the kernel drops nothing: the bound hit is our own queue's.
+    const sub = await lib.call<{ receiveBufferSize: number }>('subscribeUnread', ['nexthop'], { receiveBufferSize: 4 * 1024 * 1024, maxQueuedEvents: 500 });
+    const batch: string[] = [];
+    for (let i = 1; i <= 2000; i++) batch.push(`nexthop add id ${i} via 198.51.${100 + (i >> 8)}.${i & 0xff} fdb`);
+    writeFileSync(join(dir, 'nh.batch'), batch.join('\n') + '\n');
+    await ns.ip('-batch', join(dir, 'nh.batch'));
+    // The child reads the socket while its consumer is "busy": give it a moment to take in all 2,000.
+    await lib.call('portId');
+    await new Promise((r) => setTimeout(r, 1000));
+    await lib.call('readEvents');
+    await ns.ip('nexthop', 'add', 'id', '77777', 'via', '198.51.100.77', 'fdb');
+    await lib.waitFor((evs) => evs.some((e) => e.kind === 'nexthop' && e.nexthop.id === 77777));
+    const events = lib.take();
+    expect(events[0]).toMatchObject({ kind: 'resync', reason: 'overflow', error: 'more than 500 unread events' });
+    expect(events.filter((e) => e.kind === 'resync')).toHaveLength(1);
+    // What was queued before the bound was hit is gone, not delivered late.
+    expect(events.length).toBeLessThan(2000);
+    expect(sub.receiveBufferSize).toBeGreaterThan(1024 * 1024);
+    const nexthops = await lib.call<Nexthop[]>('listNexthops');
+    expect(nexthopsFromLibrary(nexthops)).toEqual(nexthopsFromIproute(await ns.ipJson<IpNexthop>('nexthop', 'show')));
+    expect(nexthops).toHaveLength(2001);
+  });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { chartDir, helm } from '../../harness/helm.js';
 import { missingPrerequisites } from '../../harness/prereq.js';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CommandError, run } from '../../harness/exec.js';
 
@@ -38,6 +39,26 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
     return err.stderr;
   }
 
+  /**
+   * A PATCH as the agent sends it (JSON Patch of the status subresource, or of
+   * the object when `subresource` is empty), with nothing read first: kubectl
+   * would GET the object before patching, which the agent may not.
+   */
+  function patchAsAgent(node: string, path: string, value: unknown, subresource = '/status'): Promise<{ code: number; message: string }> {
+    const body = JSON.stringify([{ op: 'add', path, value }]);
+    const url = `${cp.server}/apis/evpn.ecmp.dev/v1alpha1/vtepnodestates/${node}${subresource}?fieldManager=evpn-ecmp-agent`;
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'PATCH', ca: cp.caCert, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json-patch+json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, message: (JSON.parse(text) as { message?: string }).message ?? '' }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   beforeAll(async () => {
     cp = await ControlPlane.start();
     await cp.kubectl('create', 'namespace', NS);
@@ -69,25 +90,28 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
   });
 
   it('may write the status of its own node', async () => {
-    await asAgent('patch', 'vtepnodestate', 'node-a', '--subresource=status', '--type=merge',
-      '-p', JSON.stringify({ status: { observedGeneration: 1 } }));
+    expect(await patchAsAgent('node-a', '/status', { observedGeneration: 1 })).toMatchObject({ code: 200 });
     const { stdout } = await cp.kubectl('get', 'vtepnodestate', 'node-a', '-o', 'jsonpath={.status.observedGeneration}');
     expect(stdout).toBe('1');
+    // It watches its own object by name (list + watch); a plain get is not granted.
+    const { stdout: listed } = await asAgent('get', 'vtepnodestates', '--field-selector', 'metadata.name=node-a', '-o', 'name');
+    expect(listed.trim()).toBe('vtepnodestate.evpn.ecmp.dev/node-a');
   });
 
   it('may not write the status of another node, with the policy saying why', async () => {
-    const stderr = await denial(asAgent('patch', 'vtepnodestate', 'node-b', '--subresource=status', '--type=merge',
-      '-p', JSON.stringify({ status: { observedGeneration: 1 } })));
-    expect(stderr).toContain('evpn-evpn-ecmp-agent-own-node');
-    expect(stderr).toContain('the evpn-ecmp agent on node node-a may write only the status of VtepNodeState node-a, not node-b');
+    const denied = await patchAsAgent('node-b', '/status', { observedGeneration: 1 });
+    expect(denied.code).toBe(403);
+    expect(denied.message).toContain('evpn-evpn-ecmp-agent-own-node');
+    expect(denied.message).toContain('the evpn-ecmp agent on node node-a may write only the status of VtepNodeState node-a, not node-b');
     const { stdout } = await cp.kubectl('get', 'vtepnodestate', 'node-b', '-o', 'jsonpath={.status}');
     expect(stdout).toBe('');
   });
 
   it('may not write any spec', async () => {
     for (const node of ['node-a', 'node-b']) {
-      const stderr = await denial(asAgent('patch', 'vtepnodestate', node, '--type=merge', '-p', JSON.stringify({ spec: { localVtepIP: '192.0.2.9' } })));
-      expect(stderr).toMatch(/forbidden/i);
+      const denied = await patchAsAgent(node, '/spec/localVtepIP', '192.0.2.9', '');
+      expect(denied.code).toBe(403);
+      expect(denied.message).toMatch(/forbidden/i);
     }
     const stderr = await denial(asAgent('delete', 'vtepnodestate', 'node-b'));
     expect(stderr).toMatch(/forbidden/i);
@@ -97,9 +121,9 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
     const { stdout } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS);
     token = stdout.trim();
     try {
-      const stderr = await denial(asAgent('patch', 'vtepnodestate', 'node-a', '--subresource=status', '--type=merge',
-        '-p', JSON.stringify({ status: { observedGeneration: 2 } })));
-      expect(stderr).toContain('the evpn-ecmp agent token is not bound to a node');
+      const denied = await patchAsAgent('node-a', '/status', { observedGeneration: 2 });
+      expect(denied.code).toBe(403);
+      expect(denied.message).toContain('the evpn-ecmp agent token is not bound to a node');
     } finally {
       const { stdout: bound } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS, '--bound-object-kind', 'Pod', '--bound-object-name', 'agent-a');
       token = bound.trim();

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { commands } from '../../../src/cli/commands.js';
+import { ConfigError } from '../../../src/util/errors.js';
 
 function capture() {
   let out = '';
@@ -38,6 +39,28 @@ describe('evpn-ecmp CLI', () => {
     const io = capture();
     expect(await main(['frobnicate'])).toBe(2);
     expect(io.err()).toBe('evpn-ecmp: unknown command "frobnicate" (see evpn-ecmp --help)\n');
+  });
+
+  it.each([
+    ['an unexpected error', () => new TypeError('cannot read properties of undefined'), true],
+    ['a configuration error', () => new ConfigError('kubeconfig /x does not exist'), false],
+  ])('%s exits 1 with the reason on one line, then its stack only if unexpected', async (_what, make, withStack) => {
+    const thrown = make();
+    commands.push({ name: 'fails', summary: 'test', load: () => Promise.resolve({ name: 'fails', usage: 'fails', run: () => Promise.reject(thrown) }) });
+    try {
+      const io = capture();
+      expect(await main(['fails'])).toBe(1);
+      const [first, ...rest] = io.err().trimEnd().split('\n');
+      expect(first).toBe(`evpn-ecmp fails: ${thrown.message}`);
+      if (withStack) {
+        expect(rest.length).toBeGreaterThan(0);
+        expect(rest[0]).toMatch(/^ {2}at .*main\.test\.ts:\d+/);
+      } else {
+        expect(rest).toEqual([]);
+      }
+    } finally {
+      commands.pop();
+    }
   });
 
   it('no arguments prints help and exits 2', async () => {

@@ -7,7 +7,7 @@ import { OpenFlowClient } from '../../../src/lib/openflow/client.js';
 import { decodeMessage, encodeMessage, type DecodedMessage, type OfMessage } from '../../../src/lib/openflow/message.js';
 import { MessageFramer } from '../../../src/lib/openflow/framer.js';
 import { OFP13, OFP15 } from '../../../src/lib/openflow/constants.js';
-import { OpenFlowDecodeError, OpenFlowDisconnectedError, OpenFlowNegotiationError } from '../../../src/lib/openflow/errors.js';
+import { OpenFlowDecodeError, OpenFlowDisconnectedError, OpenFlowNegotiationError, OpenFlowReplyTooLargeError } from '../../../src/lib/openflow/errors.js';
 
 /**
  * A scripted OpenFlow peer on a unix socket, to exercise the client's
@@ -99,6 +99,50 @@ describe('OpenFlow client protocol handling', () => {
     client.on('message', (m) => unsolicited.push(m));
     expect((await client.dumpGroupStats()).map((s) => s.groupId)).toEqual([1, 2, 3]);
     expect(unsolicited.map((m) => m.xid)).toEqual([999]);
+  });
+
+  it('fails a multipart reply that outgrows maxReplyBytes, drops its remaining parts unread, and keeps the connection', { timeout: 30_000 }, async () => {
+    peer = new ScriptedSwitch();
+    let flood: NodeJS.Timeout | undefined;
+    let partsSent = 0;
+    peer.onMessage = (d, s) => {
+      if (d.message.type !== 'multipartRequest') return s.defaultReply(d);
+      // A switch that never sends the last part: ~60 KiB parts, all with OFPMPF_REPLY_MORE,
+      // then (once the client has given up) a last one.
+      const stats = Array.from({ length: 700 }, (_, i) => ({ groupId: i, refCount: 0, packetCount: 0n, byteCount: 0n, durationSec: 0, durationNsec: 0, buckets: [{ packetCount: 0n, byteCount: 0n }] }));
+      const part = encodeMessage(OFP15, d.xid, { type: 'multipartReply', flags: 1, reply: { kind: 'groupStats', stats } });
+      const last = encodeMessage(OFP15, d.xid, { type: 'multipartReply', flags: 0, reply: { kind: 'groupStats', stats: [] } });
+      flood = setInterval(() => {
+        for (let i = 0; i < 8; i++, partsSent++) s.socket?.write(partsSent < 200 ? part : last);
+        if (partsSent >= 200) clearInterval(flood);
+      }, 1);
+    };
+    await peer.listen();
+    client = await OpenFlowClient.connect(`unix:${peer.path}`, { maxReplyBytes: 1024 * 1024, requestTimeoutMs: 20_000 });
+    const unsolicited: DecodedMessage[] = [];
+    client.on('message', (m) => unsolicited.push(m));
+    const err = await client.dumpGroupStats().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenFlowReplyTooLargeError);
+    expect((err as Error).message).toMatch(/exceeds 1048576 bytes/);
+    // The rest of the flood, last part included, is dropped without being reported as unsolicited.
+    await new Promise<void>((resolve) => {
+      const wait = setInterval(() => {
+        if (partsSent >= 200) {
+          clearInterval(wait);
+          resolve();
+        }
+      }, 5);
+    });
+    await client.barrier();
+    expect(unsolicited).toEqual([]);
+    expect(client.connected).toBe(true);
+    // A later dump of the same kind works.
+    peer.onMessage = (d, s) => {
+      if (d.message.type !== 'multipartRequest') return s.defaultReply(d);
+      s.send(OFP15, d.xid, { type: 'multipartReply', flags: 0, reply: { kind: 'groupStats', stats: [] } });
+    };
+    expect(await client.dumpGroupStats()).toEqual([]);
+    clearInterval(flood);
   });
 
   it('drops a malformed message with a typed report, rejects its request, and keeps going', async () => {

@@ -50,7 +50,96 @@ const seeds: { version: 4 | 6; message: OfMessage }[] = [
     version: OFP13,
     message: { type: 'bundleAdd', bundleId: 1, flags: 3, message: { type: 'groupMod', groupMod: { command: 'add', type: 'select', groupId: 2, buckets: [{ weight: 2, actions: [{ type: 'output', port: 1 }] }] } } },
   },
+  {
+    version: OFP15,
+    message: { type: 'bundleAdd', bundleId: 7, flags: 3, message: { type: 'flowMod', flowMod: { command: 'delete', tableId: 1, priority: 0, cookie: 5n, match: {}, instructions: [] } } },
+  },
+  // What the agent reads back after (re)connecting: every group, with OVS's selection method.
+  ...([OFP15, OFP13] as const).map((version) => ({
+    version,
+    message: {
+      type: 'multipartReply' as const, flags: 1,
+      reply: {
+        kind: 'groupDesc' as const,
+        groups: [
+          {
+            groupId: 65537, type: 'select' as const, ...(version === OFP15 ? { selectionMethod: { name: 'dp_hash', param: 0n } } : {}),
+            buckets: [0, 1, 2].map((i) => ({ ...(version === OFP15 ? { bucketId: i } : {}), weight: 1 + i, actions: [{ type: 'setField' as const, field: 'tun_dst', value: `198.51.100.${i + 2}` }, { type: 'output' as const, port: 5 }] })),
+          },
+          { groupId: 65538, type: 'all' as const, buckets: [{ ...(version === OFP15 ? { bucketId: 0 } : {}), actions: [{ type: 'output' as const, port: 7 }] }] },
+        ],
+      },
+    },
+  })),
+  { version: OFP15, message: { type: 'hello', versions: [4, 6] } },
+  { version: OFP15, message: { type: 'error', errType: 1, code: 2, data: Buffer.from('0604001000000007', 'hex') } as OfMessage },
 ];
+
+/** PORT_DESC replies as Open vSwitch sends them (the library decodes but does not encode them). */
+function portDescReply(version: 4 | 6): Buffer {
+  const ports: Buffer[] = [];
+  for (const [no, name] of [[1, 'br-evpn'], [5, 'evpn-vxlan']] as const) {
+    const mac = Buffer.from([0x02, 0, 0, 0, 0, no]);
+    const nameBytes = Buffer.alloc(16);
+    nameBytes.write(name);
+    if (version === OFP13) {
+      const p = Buffer.alloc(64);
+      p.writeUInt32BE(no, 0);
+      mac.copy(p, 8);
+      nameBytes.copy(p, 16);
+      ports.push(p);
+    } else {
+      // ofp_port (40 bytes) + an OFPPDPT_ETHERNET property (32 bytes).
+      const p = Buffer.alloc(72);
+      p.writeUInt32BE(no, 0);
+      p.writeUInt16BE(72, 4);
+      mac.copy(p, 8);
+      nameBytes.copy(p, 16);
+      p.writeUInt16BE(0, 40);
+      p.writeUInt16BE(32, 42);
+      p.writeUInt32BE(10_000_000, 64);
+      ports.push(p);
+    }
+  }
+  const body = Buffer.concat(ports);
+  const head = Buffer.alloc(16);
+  head[0] = version;
+  head[1] = 19; // MULTIPART_REPLY
+  head.writeUInt16BE(16 + body.length, 2);
+  head.writeUInt32BE(9, 4);
+  head.writeUInt16BE(13, 8); // OFPMP_PORT_DESC
+  return Buffer.concat([head, body]);
+}
+
+/** Every seed as bytes: the encodable messages, and the PORT_DESC replies. */
+function seedBytes(xid = 1): Buffer[] {
+  return [...seeds.map((s) => encodeMessage(s.version, xid, s.message)), portDescReply(OFP15), portDescReply(OFP13)];
+}
+
+/** `depth` BUNDLE_ADD headers, each wrapping the next, around a BARRIER_REQUEST. */
+function nestedBundles(version: 4 | 6, depth: number): Buffer {
+  const inner = encodeMessage(version, 1, { type: 'barrierRequest' });
+  const wrapper = version === OFP15 ? 16 : 24;
+  const total = inner.length + depth * wrapper;
+  const buf = Buffer.alloc(total);
+  for (let d = 0; d < depth; d++) {
+    const at = d * wrapper;
+    buf[at] = version;
+    buf[at + 1] = version === OFP15 ? 34 : 4;
+    buf.writeUInt16BE(Math.min(total - at, 0xffff), at + 2);
+    buf.writeUInt32BE(1, at + 4);
+    let body = at + 8;
+    if (version === OFP13) {
+      buf.writeUInt32BE(0x4f4e4600, body);
+      buf.writeUInt32BE(2301, body + 4);
+      body += 8;
+    }
+    buf.writeUInt32BE(1, body);
+    buf.writeUInt16BE(3, body + 6);
+  }
+  inner.copy(buf, depth * wrapper);
+  return buf;
+}
 
 function decodeOnlyTypedErrors(buf: Buffer): void {
   try {
@@ -63,6 +152,70 @@ function decodeOnlyTypedErrors(buf: Buffer): void {
 }
 
 describe('decoder robustness', () => {
+  it('decodes the PORT_DESC seeds', () => {
+    for (const version of [OFP15, OFP13] as const) {
+      const d = decodeMessage(portDescReply(version));
+      if (d.message.type !== 'multipartReply' || d.message.reply.kind !== 'portDesc') throw new Error('not a PORT_DESC reply');
+      expect(d.message.reply.ports.map((p) => [p.portNo, p.name, p.hwAddr])).toEqual([[1, 'br-evpn', '02:00:00:00:00:01'], [5, 'evpn-vxlan', '02:00:00:00:00:05']]);
+    }
+  });
+
+  it('refuses a bundle inside a bundle with a typed error, at any depth, without recursing', () => {
+    for (const version of [OFP15, OFP13] as const) {
+      // 64 KiB of nested BUNDLE_ADD headers: ~4,000 levels (the stack overflowed at ~2,000).
+      for (const depth of [2, 3, 100, Math.floor((0xffff - 16) / (version === OFP15 ? 16 : 24))]) {
+        const err = (() => {
+          try {
+            decodeMessage(nestedBundles(version, depth));
+          } catch (e) {
+            return e;
+          }
+          return undefined;
+        })();
+        expect(err, `depth ${depth}`).toBeInstanceOf(OpenFlowDecodeError);
+        expect((err as OpenFlowDecodeError).reason).toMatch(/bundle cannot carry bundle messages/);
+      }
+      // One level is a bundle's normal content.
+      expect(decodeMessage(nestedBundles(version, 1)).message).toMatchObject({ type: 'bundleAdd', message: { type: 'barrierRequest' } });
+    }
+  });
+
+  it('reads at most the 256 versions a HELLO bitmap can name, however long the bitmap', { timeout: 30_000 }, () => {
+    // One VERSIONBITMAP element filling a whole 64 KiB message, every bit set.
+    const len = 0xffff - 8 - 7;
+    const buf = Buffer.alloc(8 + ((len + 7) & ~7), 0xff);
+    buf[0] = OFP15;
+    buf[1] = 0;
+    buf.writeUInt16BE(buf.length, 2);
+    buf.writeUInt32BE(1, 4);
+    buf.writeUInt16BE(1, 8);
+    buf.writeUInt16BE(len, 10);
+    const d = decodeMessage(buf);
+    if (d.message.type !== 'hello') throw new Error('not a hello');
+    expect(d.message.versions).toEqual(Array.from({ length: 256 }, (_, i) => i));
+  });
+
+  it('decodes worst-case 64 KiB messages in bounded time', { timeout: 60_000 }, () => {
+    // Work, not speed, is what this bounds: each case below made the decoder
+    // do work quadratic in, or far beyond linear in, the message size (a HELLO
+    // bitmap: ~1 s each; nested bundles: a stack overflow). The limit is
+    // generous — tens of times what a linear decoder needs on a slow machine.
+    const hello = Buffer.alloc(0xfff8, 0xff);
+    hello[0] = OFP15;
+    hello[1] = 0;
+    hello.writeUInt16BE(hello.length, 2);
+    for (let at = 8; at + 8 <= hello.length; at += 8) {
+      hello.writeUInt16BE(1, at);
+      hello.writeUInt16BE(8, at + 2);
+    }
+    const oneBitmap = Buffer.from(hello);
+    oneBitmap.writeUInt16BE(oneBitmap.length - 8, 10);
+    const cases = [hello, oneBitmap, nestedBundles(OFP15, 4000), nestedBundles(OFP13, 2700)];
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) for (const c of cases) decodeOnlyTypedErrors(c);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it('round-trips the seed messages', () => {
     for (const s of seeds) {
       const bytes = encodeMessage(s.version, 42, s.message);
@@ -74,8 +227,7 @@ describe('decoder robustness', () => {
 
   it('every truncation of every seed is a typed error naming field and offset', () => {
     let typed = 0;
-    for (const s of seeds) {
-      const bytes = encodeMessage(s.version, 1, s.message);
+    for (const bytes of seedBytes()) {
       for (let cut = 0; cut < bytes.length; cut++) {
         // Keep the header's length honest so the body decoders see the truncation.
         const t = Buffer.from(bytes.subarray(0, cut));
@@ -106,7 +258,7 @@ describe('decoder robustness', () => {
   });
 
   it('bit flips in valid messages never throw anything but OpenFlowDecodeError', () => {
-    const encoded = seeds.map((s) => encodeMessage(s.version, 1, s.message));
+    const encoded = seedBytes();
     fc.assert(
       fc.property(fc.constantFrom(...encoded), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (bytes, flips) => {
         const b = Buffer.from(bytes);

@@ -40,8 +40,27 @@ describe('Dockerfile', () => {
     expect(all.map((s) => s.name)).toEqual(['build', 'prod-deps', 'runtime']);
   });
 
-  it('uses a pinned Node 20 base in every stage', () => {
-    for (const s of all) expect(s.from).toMatch(/^node:20\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
+  it('uses a pinned Node.js LTS base in every stage: 24, the version the tests also run on', () => {
+    const script = readFileSync(new URL('../../../scripts/node-lts.sh', import.meta.url), 'utf8');
+    const tested = /NODE_LTS_VERSION:-(\d+\.\d+\.\d+)\}/.exec(script)?.[1];
+    expect(tested).toMatch(/^24\./);
+    for (const s of all) expect(s.from).toMatch(new RegExp(`^node:${tested!.replace(/\./g, '\\.')}-[a-z]+-slim(@sha256:[0-9a-f]{64})?$`));
+  });
+
+  it('declares the Node.js versions it runs on: the machines\' 20 and the image\'s LTS', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+    const ranges = pkg.engines.node.split('||').map((r) => r.trim());
+    const admits = (v: string) => ranges.some((r) => {
+      const m = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(r);
+      if (!m) throw new Error(`engines range ${r}: expected ^MAJOR.MINOR.PATCH`);
+      const [maj, min, pat] = v.split('.').map(Number) as [number, number, number];
+      return maj === Number(m[1]) && (min > Number(m[2]) || (min === Number(m[2]) && pat >= Number(m[3])));
+    });
+    const image = /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)-/m.exec(text)?.[1];
+    expect(admits(image!)).toBe(true);
+    expect(admits('20.19.0')).toBe(true);
+    // No end-of-life or untested line is claimed.
+    for (const v of ['18.20.0', '21.7.0', '22.12.0', '23.0.0', '25.0.0']) expect(admits(v), v).toBe(false);
   });
 
   it('builds with dev dependencies and ships production dependencies only', () => {

@@ -4,6 +4,11 @@ import {
   decodeMessage,
   encodeMessage,
   NetlinkDecodeError,
+  NLM_F_ACK_TLVS,
+  NLM_F_CAPPED,
+  NLMSG_ERROR,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
   RTM_NEWLINK,
   RTM_NEWNEIGH,
   RTM_NEWNEXTHOP,
@@ -214,6 +219,92 @@ describe('rtnetlink codec properties', () => {
     );
   });
 
+  it('every truncation and every single-byte corruption of an extended ACK, and of a link with VXLAN data, is handled', { timeout: 60_000 }, () => {
+    const seeds = fc.oneof(
+      fc.tuple(nexthopArb, fc.boolean(), fc.string({ maxLength: 40 })).map(([nh, capped, text]) => extendedAck(nh, capped, text)),
+      linkArb.filter((l) => l.vxlan !== undefined).map((link) => encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0, kind: 'link', link })),
+    );
+    fc.assert(
+      fc.property(seeds, fc.nat(), u8, (bytes, pos, val) => {
+        for (let cut = 0; cut < bytes.length; cut++) {
+          const t = Buffer.from(bytes.subarray(0, cut));
+          if (t.length >= 4) t.writeUInt32LE(t.length, 0);
+          expectOnlyDecodeErrors(t);
+        }
+        const c = Buffer.from(bytes);
+        c[pos % c.length] = val;
+        expectOnlyDecodeErrors(c);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('an extended ACK decodes its text and offset, and any echoed request length is a decode error or fits', () => {
+    const nh: Nexthop = { id: 9, family: 2, scope: 0, protocol: 236, flags: 0, fdb: true, blackhole: false, gateway: '198.51.100.2' };
+    const [ack] = decodeMessage(extendedAck(nh, false, 'Nexthop id does not exist'));
+    expect(ack).toMatchObject({ kind: 'error', ack: { errno: 22, message: 'Nexthop id does not exist', offset: 36 } });
+    // The echoed nlmsg_len is a u32: lengths of 2^31 and more turned negative
+    // in 32-bit arithmetic and the decoder read at a negative offset (RangeError).
+    const lengthAt = 16 + 4;
+    for (const echoed of [0, 1, 15, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffc, 0xfffffffd, 0xffffffff]) {
+      const bytes = extendedAck(nh, false, 'x');
+      bytes.writeUInt32LE(echoed, lengthAt);
+      expect(() => decodeMessage(bytes), `echoed length ${echoed}`).toThrow(NetlinkDecodeError);
+    }
+    fc.assert(
+      fc.property(u32, fc.boolean(), (echoed, capped) => {
+        const bytes = extendedAck(nh, capped, 'Nexthop id does not exist');
+        bytes.writeUInt32LE(echoed, lengthAt);
+        expectOnlyDecodeErrors(bytes);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('decodes worst-case 64 KiB datagrams in bounded time', { timeout: 60_000 }, () => {
+    // Work, not speed, is what this bounds: the decoder must stay linear in
+    // the datagram (one visit per attribute) however the bytes are arranged.
+    // The limit is tens of times what that needs on a slow machine.
+    const datagram = (type: number, bodyHead: number, fill: (buf: Buffer, at: number) => number) => {
+      const buf = Buffer.alloc(0xfffc);
+      buf.writeUInt32LE(buf.length, 0);
+      buf.writeUInt16LE(type, 4);
+      if (type === RTM_NEWNEIGH) buf[16] = 7;
+      let at = 16 + bodyHead;
+      while (at + 8 <= buf.length) at = fill(buf, at);
+      buf.writeUInt32LE(at, 0);
+      return buf.subarray(0, at);
+    };
+    const emptyAttribute = (buf: Buffer, at: number) => {
+      buf.writeUInt16LE(4, at);
+      buf.writeUInt16LE(0x3000 + (at % 0x100), at + 2);
+      return at + 4;
+    };
+    const cases = [
+      datagram(RTM_NEWNEXTHOP, 8, emptyAttribute),
+      datagram(RTM_NEWNEIGH, 12, emptyAttribute),
+      datagram(RTM_NEWLINK, 16, emptyAttribute),
+      // NLMSG_ERROR whose extended ACK is all TLVs.
+      datagram(NLMSG_ERROR, 0, (buf, at) => {
+        if (at === 16) {
+          buf.writeInt32LE(-22, 16);
+          buf.writeUInt32LE(16, 20);
+          buf.writeUInt16LE(NLM_F_ACK_TLVS | NLM_F_CAPPED, 6);
+          return 36;
+        }
+        return emptyAttribute(buf, at);
+      }),
+      // Many small messages in one datagram.
+      (() => {
+        const one = encodeMessage({ type: RTM_NEWNEXTHOP, flags: 0, seq: 0, pid: 0, kind: 'nexthop', nexthop: { id: 1, family: 2, scope: 0, protocol: 0, flags: 0, fdb: true, blackhole: false, gateway: '198.51.100.2' } });
+        return Buffer.concat(Array.from({ length: Math.floor(0xfffc / one.length) }, () => one));
+      })(),
+    ];
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) for (const c of cases) expectOnlyDecodeErrors(c);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it('names offset and field in decode errors', () => {
     // NDA_LLADDR with 5 bytes at offset 28.
     const buf = Buffer.from('2c0000001c000000000000000000000007000000070000004200020009000200020000000000000008000d008c230000', 'hex');
@@ -228,6 +319,34 @@ describe('rtnetlink codec properties', () => {
     }
   });
 });
+
+/**
+ * The kernel's refusal of an RTM_NEWNEXTHOP request with extended ACK TLVs
+ * (netlink_ack with NETLINK_EXT_ACK): error −EINVAL, the echoed request (its
+ * header alone when `capped`), NLMSGERR_ATTR_MSG and NLMSGERR_ATTR_OFFS.
+ */
+function extendedAck(nh: Nexthop, capped: boolean, text: string): Buffer {
+  const request = encodeMessage({ type: RTM_NEWNEXTHOP, flags: 0x405, seq: 7, pid: 0, kind: 'nexthop', nexthop: nh });
+  const echoed = capped ? request.subarray(0, 16) : request;
+  const tlv = (type: number, value: Buffer) => {
+    const len = 4 + value.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    b.writeUInt16LE(len, 0);
+    b.writeUInt16LE(type, 2);
+    value.copy(b, 4);
+    return b;
+  };
+  const offs = Buffer.alloc(4);
+  offs.writeUInt32LE(36, 0);
+  const body = Buffer.concat([Buffer.alloc(4), echoed, Buffer.alloc((4 - (echoed.length % 4)) % 4), tlv(NLMSGERR_ATTR_MSG, Buffer.from(`${text}\0`)), tlv(NLMSGERR_ATTR_OFFS, offs)]);
+  body.writeInt32LE(-22, 0);
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(16 + body.length, 0);
+  head.writeUInt16LE(NLMSG_ERROR, 4);
+  head.writeUInt16LE(NLM_F_ACK_TLVS | (capped ? NLM_F_CAPPED : 0), 6);
+  head.writeUInt32LE(7, 8);
+  return Buffer.concat([head, body]);
+}
 
 function expectOnlyDecodeErrors(buf: Buffer): void {
   try {

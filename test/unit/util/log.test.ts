@@ -42,7 +42,13 @@ describe('Logger', () => {
     cyclic.self = cyclic;
     log.error('decode failed', { err, id: 3959422976n, cyclic });
     const entry = parsed()[0]!;
-    expect(entry.err).toEqual({ name: 'Error', message: 'bad attribute', offset: 12, cause: { name: 'Error', message: 'root' } });
+    expect(entry.err).toEqual({
+      name: 'Error',
+      message: 'bad attribute',
+      offset: 12,
+      stack: expect.stringMatching(/^at .*log\.test\.ts:\d+:\d+\)?(\n|$)/),
+      cause: { name: 'Error', message: 'root', stack: expect.stringMatching(/^at .*log\.test\.ts/) },
+    });
     expect(entry.id).toBe('3959422976');
     expect(entry.cyclic).toEqual({ a: 1, self: '[circular]' });
   });
