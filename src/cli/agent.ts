@@ -7,10 +7,13 @@ import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
-import { HealthChecks, parseListenAddress, serveObservability, type Routes } from '../util/http.js';
+import { HealthChecks, loopbackAddresses, parseListenAddresses, serveObservability, type Routes } from '../util/http.js';
 import { Logger, parseLogLevel } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
 import { aborted, onShutdownSignals } from '../util/shutdown.js';
+
+const DEFAULT_HEALTH_ADDR = loopbackAddresses(8081);
+const DEFAULT_METRICS_ADDR = loopbackAddresses(8080);
 
 const USAGE = `Usage: evpn-ecmp agent --node NAME [--kubeconfig FILE] [flags]
        evpn-ecmp agent --node NAME --state-file STATE.yaml --status-file STATUS.json [flags]
@@ -32,8 +35,15 @@ Flags:
   --state-file FILE        VtepNodeState to apply
   --status-file FILE       where the VtepNodeState status is written
   --ovs-rundir DIR         holds <bridge>.mgmt and db.sock (default $OVS_RUNDIR or /var/run/openvswitch)
-  --health-addr ADDR       /healthz, /readyz, GET /debug/engine, POST /debug/recompute (default :8081; 0 = off)
-  --metrics-addr ADDR      Prometheus /metrics (default :8080; 0 = off)
+  --health-addr ADDRS      /healthz and /readyz (default ${DEFAULT_HEALTH_ADDR}; 0 = off)
+  --metrics-addr ADDRS     Prometheus /metrics (default ${DEFAULT_METRICS_ADDR}; 0 = off)
+                           ADDRS: HOST:PORT, [IPv6]:PORT or :PORT (every address), comma-separated.
+                           The defaults are the loopback addresses of both families: with the host's
+                           network (the chart's DaemonSet) anything wider is reachable by every
+                           neighbour of the node.
+  --debug-endpoints        also serve GET /debug/engine and POST /debug/recompute on the health
+                           addresses (off by default: unauthenticated, and a recompute costs seconds
+                           of CPU at scale)
   --audit-interval SEC     drift audit period in seconds (default 30; 0 = off)
   --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default: system default)
   --log-level LEVEL        debug, info, warn, error (default info)`;
@@ -48,8 +58,9 @@ export const agentCommand: Command = {
       'status-file': { type: 'string' },
       kubeconfig: { type: 'string' },
       'ovs-rundir': { type: 'string' },
-      'health-addr': { type: 'string', default: ':8081' },
-      'metrics-addr': { type: 'string', default: ':8080' },
+      'health-addr': { type: 'string', default: DEFAULT_HEALTH_ADDR },
+      'metrics-addr': { type: 'string', default: DEFAULT_METRICS_ADDR },
+      'debug-endpoints': { type: 'boolean', default: false },
       'audit-interval': { type: 'string', default: '30' },
       'netlink-rcvbuf': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -73,8 +84,8 @@ export const agentCommand: Command = {
     }
     // Check the addresses before anything starts, so a typo is a usage error.
     try {
-      parseListenAddress(values['health-addr'], 'health-addr');
-      parseListenAddress(values['metrics-addr'], 'metrics-addr');
+      parseListenAddresses(values['health-addr'], 'health-addr');
+      parseListenAddresses(values['metrics-addr'], 'metrics-addr');
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -116,7 +127,7 @@ export const agentCommand: Command = {
       health,
       registry,
       log,
-      healthExtraRoutes: debugRoutes,
+      healthExtraRoutes: values['debug-endpoints'] ? debugRoutes : undefined,
     });
     const source = stateFile ? new StateFileSource(stateFile, node, agent, log) : undefined;
     try {

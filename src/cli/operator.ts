@@ -2,7 +2,7 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { parseFlags } from './flags.js';
 import { Logger, parseLogLevel } from '../util/log.js';
-import { parseListenAddress } from '../util/http.js';
+import { parseListenAddresses } from '../util/http.js';
 import { onShutdownSignals } from '../util/shutdown.js';
 import { defaultIdentity, defaultLeaseNamespace, runOperator } from '../operator/main.js';
 
@@ -14,8 +14,9 @@ VtepGroup and EvpnFabric status.
 
 Flags:
   --kubeconfig FILE              kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
-  --metrics-addr ADDR            serve /metrics on ADDR (default :8080; 0 disables)
-  --health-addr ADDR             serve /healthz and /readyz on ADDR (default :8081; 0 disables)
+  --metrics-addr ADDRS           serve /metrics on ADDRS (default :8080, every address of both families; 0 disables)
+  --health-addr ADDRS            serve /healthz and /readyz on ADDRS (default :8081; 0 disables)
+                                 ADDRS: HOST:PORT, [IPv6]:PORT or :PORT, comma-separated
   --leader-elect                 run only while holding the leader Lease
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE or the service account's)
   --leader-elect-id NAME         name of the Lease (default evpn-ecmp-operator)
@@ -64,7 +65,7 @@ export const operatorCommand: Command = {
     }
     for (const flag of ['metrics-addr', 'health-addr'] as const) {
       try {
-        parseListenAddress(values[flag], flag);
+        parseListenAddresses(values[flag], flag);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
