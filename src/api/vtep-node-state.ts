@@ -187,8 +187,14 @@ export const vtepNodeStateStatus = z
       .optional()
       .describe('Per VNI: local ports and MACs (switched locally, never sent into the fabric).'),
     lastSyncTime: dateTime('When the dataplane was last found in sync (RFC 3339).').optional(),
+    lastReportTime: dateTime(
+      'When the agent last wrote this status (RFC 3339). It writes only when something changed, so this is the age of what the status says; ' +
+        'that the agent is alive is its heartbeat Lease\'s business: when it stops renewing it, the operator sets every condition Unknown (reason AgentNotReporting).',
+    ).optional(),
   })
-  .describe('Observed state, written by this node\'s agent only.');
+  .describe(
+    'Observed state, written by this node\'s agent; when the agent stops renewing its heartbeat Lease, the operator sets its conditions Unknown.',
+  );
 
 export const vtepNodeState = z
   .strictObject({
