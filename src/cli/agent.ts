@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseFlags } from './flags.js';
+import { parseDuration, parseFlags } from './flags.js';
 import { Agent } from '../agent/agent.js';
 import { RtnetlinkKernel } from '../agent/edge/kernel.js';
 import { OvsBridge } from '../agent/edge/ovs.js';
 import { connectOvsdb } from '../agent/edge/ovsdb-session.js';
 import { StateFileSource, StatusFileWriter } from '../agent/standalone.js';
+import { podNamespace } from '../kube/namespace.js';
 import { HealthChecks, loopbackAddresses, parseListenAddresses, serveObservability, type Routes } from '../util/http.js';
 import { Logger, parseLogLevel } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
@@ -32,6 +33,10 @@ is written to --status-file (rewritten atomically on every change).
 Flags:
   --node NAME              this node's name (must equal the state's metadata.name)
   --kubeconfig FILE        Kubernetes credentials (default: in-cluster service account)
+  --heartbeat-namespace NS namespace of this node's heartbeat Lease (default $POD_NAMESPACE, the service
+                           account's namespace, or "default"); the operator must watch the same one
+  --heartbeat-interval DUR how often the Lease is renewed (default 10s); the operator calls the node not
+                           Ready after three intervals without a renewal
   --state-file FILE        VtepNodeState to apply
   --status-file FILE       where the VtepNodeState status is written
   --ovs-rundir DIR         holds <bridge>.mgmt and db.sock (default $OVS_RUNDIR or /var/run/openvswitch)
@@ -61,6 +66,8 @@ export const agentCommand: Command = {
       'health-addr': { type: 'string', default: DEFAULT_HEALTH_ADDR },
       'metrics-addr': { type: 'string', default: DEFAULT_METRICS_ADDR },
       'debug-endpoints': { type: 'boolean', default: false },
+      'heartbeat-namespace': { type: 'string' },
+      'heartbeat-interval': { type: 'string', default: '10s' },
       'audit-interval': { type: 'string', default: '30' },
       'netlink-rcvbuf': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -72,6 +79,9 @@ export const agentCommand: Command = {
     const standalone = stateFile !== undefined || statusFile !== undefined;
     if (standalone && (!stateFile || !statusFile)) throw new UsageError('standalone mode needs both --state-file and --status-file');
     if (standalone && values.kubeconfig !== undefined) throw new UsageError('--kubeconfig and --state-file exclude each other (Kubernetes or standalone mode)');
+    if (standalone && values['heartbeat-namespace'] !== undefined) throw new UsageError('--heartbeat-namespace is for Kubernetes mode (a standalone agent has no Lease)');
+    const heartbeatIntervalMs = parseDuration(values['heartbeat-interval'], 'heartbeat-interval');
+    if (heartbeatIntervalMs < 1000) throw new UsageError(`--heartbeat-interval: "${values['heartbeat-interval']}" is below 1s (the Lease counts whole seconds)`);
     const audit = Number(values['audit-interval']);
     if (!Number.isFinite(audit) || audit < 0) throw new UsageError(`--audit-interval: "${values['audit-interval']}" is not a number of seconds`);
     const rcvbuf = values['netlink-rcvbuf'] === undefined ? undefined : Number(values['netlink-rcvbuf']);
@@ -97,7 +107,15 @@ export const agentCommand: Command = {
     // Kubernetes mode: the credentials are checked now, so a bad kubeconfig is a one-line exit.
     // The Kubernetes client (~30 MiB of heap) is loaded only in Kubernetes mode.
     const kubeEdge = standalone ? undefined : await import('../agent/kube/edge.js');
-    const kube = kubeEdge && new kubeEdge.KubernetesEdge({ kubeConfig: kubeEdge.loadKubeConfig(values.kubeconfig), node, log, registry });
+    const kube =
+      kubeEdge &&
+      new kubeEdge.KubernetesEdge({
+        kubeConfig: kubeEdge.loadKubeConfig(values.kubeconfig),
+        node,
+        log,
+        registry,
+        heartbeat: { namespace: values['heartbeat-namespace'] ?? podNamespace(), intervalMs: heartbeatIntervalMs },
+      });
     const statusWriter = statusFile ? new StatusFileWriter(statusFile, log) : undefined;
     const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
     const agent = new Agent({

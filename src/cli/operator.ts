@@ -1,6 +1,6 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseFlags } from './flags.js';
+import { parseDuration, parseFlags } from './flags.js';
 import { Logger, parseLogLevel } from '../util/log.js';
 import { parseListenAddresses } from '../util/http.js';
 import { onShutdownSignals } from '../util/shutdown.js';
@@ -23,22 +23,14 @@ Flags:
   --lease-duration DURATION      how long a Lease lasts without renewal (default 15s)
   --renew-deadline DURATION      how long the leader retries renewing before giving up (default 10s)
   --retry-period DURATION        interval between Lease attempts (default 2s)
+  --heartbeat-namespace NS       namespace of the agents' heartbeat Leases (default $POD_NAMESPACE or the
+                                 service account's); a node whose agent stops renewing its Lease for the
+                                 Lease's duration (three of the agent's intervals) is marked not Ready
+  --agent-grace-period DURATION  how long a node whose agent never renewed a Lease may stay silent (default 30s)
   --workers N                    concurrent reconciles (default 4)
   --log-level LEVEL              debug | info | warn | error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
-/** Go-style durations: 15s, 500ms, 1m, 1m30s. */
-export function parseDuration(value: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(value); m; m = re.exec(value)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (value === '' || matched !== value.length || total <= 0) throw new UsageError(`--${flag}: invalid duration "${value}" (e.g. 15s, 500ms, 1m)`);
-  return total;
-}
+export { parseDuration };
 
 export const operatorCommand: Command = {
   name: 'operator',
@@ -55,6 +47,8 @@ export const operatorCommand: Command = {
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
       workers: { type: 'string', default: '4' },
+      'heartbeat-namespace': { type: 'string' },
+      'agent-grace-period': { type: 'string', default: '30s' },
       'log-level': { type: 'string' },
     });
     let level;
@@ -75,6 +69,7 @@ export const operatorCommand: Command = {
     const leaseDurationMs = parseDuration(values['lease-duration'], 'lease-duration');
     const renewDeadlineMs = parseDuration(values['renew-deadline'], 'renew-deadline');
     const retryPeriodMs = parseDuration(values['retry-period'], 'retry-period');
+    const agentGraceMs = parseDuration(values['agent-grace-period'], 'agent-grace-period');
     if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
       throw new UsageError('leader election needs --lease-duration > --renew-deadline > --retry-period');
     }
@@ -95,6 +90,8 @@ export const operatorCommand: Command = {
           retryPeriodMs,
           identity: defaultIdentity(),
           workers,
+          heartbeatNamespace: values['heartbeat-namespace'] ?? defaultLeaseNamespace(),
+          agentGraceMs,
         },
         log,
         shutdown.signal,
