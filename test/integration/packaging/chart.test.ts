@@ -67,6 +67,9 @@ describe.skipIf(skip)('helm chart', () => {
     expect(agent.args).toContain('--health-addr=127.0.0.1:9441,[::1]:9441');
     expect(agent.args).toContain('--metrics-addr=127.0.0.1:9440,[::1]:9440');
     expect(agent.args.filter((a: string) => a.startsWith('--debug'))).toEqual([]);
+    // The heartbeat Lease in the agent's own namespace, renewed every 10 s.
+    expect(agent.args).toContain('--heartbeat-interval=10s');
+    expect(agent.env.find((e: any) => e.name === 'POD_NAMESPACE').valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
     expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['evpn-evpn-ecmp-operator-metrics']);
     expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
 
@@ -118,6 +121,7 @@ describe.skipIf(skip)('helm chart', () => {
     ['a relative OVS run dir', 'agent: {ovsRunDir: var/run}', /ovsRunDir/],
     ['a bad maxUnavailable', 'agent: {updateStrategy: {maxUnavailable: 0}}', /maxUnavailable/],
     ['exposeMetrics as a string', 'agent: {exposeMetrics: "yes"}', /exposeMetrics/],
+    ['a heartbeat interval without a unit', 'agent: {heartbeatInterval: "10"}', /heartbeatInterval/],
   ])('rejects %s with a message naming it', async (_what, values, pattern) => {
     await withValues(values, async (file) => {
       const err = await template('-f', file).then(() => undefined, (e: Error) => e);
