@@ -242,8 +242,12 @@ export class Controller {
     const node = lease.metadata.name;
     if (kind === 'delete') this.liveness.forgetLease(node);
     else this.liveness.observeLease(lease);
-    // Renewals are the common case (one per node per interval): only a turn needs a reconcile.
-    if (this.states.get(node) && this.liveness.verdict(node).reporting !== this.reportingNow.get(node)) this.queue.add(`hb/${node}`);
+    if (!this.states.get(node)) return;
+    // Renewals are the common case (one per node per interval): only a turn needs a reconcile now.
+    // Otherwise the check at expiry stands; it moves earlier if the Lease got shorter (a new interval).
+    const verdict = this.liveness.verdict(node);
+    if (verdict.reporting !== this.reportingNow.get(node)) this.queue.add(`hb/${node}`);
+    else if (verdict.reporting) this.queue.addAfter(`hb/${node}`, Math.ceil(verdict.expiresInMs) + 100);
   }
 
   /** Whether `node`'s agent counts as reporting now (for the roll-ups). */
