@@ -70,7 +70,7 @@ export class Heartbeats {
       await this.leases.patch(node, { spec }, 'test-agent');
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      await this.leases.create({ metadata: { name: node, namespace: this.namespace, labels: { 'evpn.ecmp.dev/heartbeat': 'agent' } }, spec } as HeartbeatLease);
+      await this.leases.create({ metadata: { name: node, namespace: this.namespace, labels: { 'evpn.ecmp.dev/heartbeat': 'agent' } }, spec });
     }
   }
 
