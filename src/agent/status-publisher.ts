@@ -71,19 +71,31 @@ export class StatusPublisher {
     if (this.lastWithoutTime && deepEqual(rest, this.lastWithoutTime)) return;
     this.lastWithoutTime = rest;
     this.logGroupTransitions(this.last, status);
+    this.logDegraded(this.last, status);
     this.last = status;
     this.onStatus(status);
   }
 
   private setGauges(): void {
-    const { learned, flood } = this.graph.status.data;
+    const { learned, flood, exhaustion } = this.graph.status.data;
     const m = this.metrics;
+    m.idRangeExhausted.set({ range: 'nexthopIdRange' }, exhaustion.nexthopGroups.length);
+    m.idRangeExhausted.set({ range: 'groupIdRange' }, exhaustion.selectGroups.length + exhaustion.floodVnis.length);
     m.learned.set({ kind: 'ecmp' }, learned.ecmp);
     m.learned.set({ kind: 'singlePath' }, learned.singlePath);
     m.invalid.reset();
     for (const [reason, n] of Object.entries(learned.invalid)) m.invalid.set({ reason }, n ?? 0);
     m.floodVteps.reset();
     for (const f of flood) m.floodVteps.set({ vni: String(f.vni) }, f.vteps);
+  }
+
+  /** Degraded turning True (or its message changing), and back: an id range running out is worth an error line. */
+  private logDegraded(before: VtepNodeStateStatus | undefined, after: VtepNodeStateStatus): void {
+    const was = before?.conditions?.find((c) => c.type === 'Degraded');
+    const now = after.conditions?.find((c) => c.type === 'Degraded');
+    if (!now || (was?.status === now.status && was.message === now.message)) return;
+    if (now.status === 'True') this.log.error('degraded', { reason: now.reason, message: now.message });
+    else if (was?.status === 'True') this.log.info('no longer degraded', { was: was.reason });
   }
 
   /** One log line per group whose state or message changed: what an operator greps for. */

@@ -106,6 +106,7 @@ export const RESOURCES = {
       { name: 'VTEP', type: 'string', jsonPath: '.spec.localVtepIP', description: 'Local VTEP IP.', priority: 1 },
       conditionColumn('Kernel', 'KernelSynced', 'KernelSynced condition.', 1),
       conditionColumn('Drift', 'DataplaneDrift', 'DataplaneDrift condition.', 1),
+      conditionColumn('Degraded', 'Degraded', 'Degraded condition: groups Invalid or kept at their last good version, id ranges exhausted.', 1),
     ],
   },
 } satisfies Record<string, ResourceDef>;

@@ -197,7 +197,7 @@ describe.skipIf(skip)('CRDs on a real apiserver', () => {
       // The age of the agent's last status write (written 90 s ago).
       expect(rows[1]?.[7]).toMatch(/^9\ds$/);
       const wide = table((await cp.kubectl('get', 'vns', 'node-a', '-o', 'wide')).stdout);
-      expect(wide[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'REPORTED', 'AGE', 'FABRIC', 'VTEP', 'KERNEL', 'DRIFT']);
+      expect(wide[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'REPORTED', 'AGE', 'FABRIC', 'VTEP', 'KERNEL', 'DRIFT', 'DEGRADED']);
       expect(wide[1]?.slice(9, 12)).toEqual(['default', '192.0.2.1', 'True']);
     });
 
