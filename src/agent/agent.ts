@@ -182,8 +182,8 @@ export class Agent {
       try {
         await this.iteration();
       } catch (err) {
-        // A bug or an unexpected failure must not stop the agent: log, retry later.
-        this.log.error('agent iteration failed', { error: errorText(err) });
+        // A bug or an unexpected failure must not stop the agent: log it with its stack, retry later.
+        this.log.error('agent iteration failed', { error: err });
         const t = setTimeout(() => {
           this.timers.delete(t);
           this.kick();

@@ -24,6 +24,7 @@ export class AgentMetrics {
   readonly floodVteps: Gauge<'vni'>;
   readonly learned: Gauge<'kind'>;
   readonly invalid: Gauge<'reason'>;
+  readonly idRangeExhausted: Gauge<'range'>;
   readonly stateFileErrors: Counter;
 
   constructor(registry: Registry, engine: Pick<Engine, 'nodeStats'>) {
@@ -59,6 +60,12 @@ export class AgentMetrics {
     this.floodVteps = new Gauge({ name: 'evpn_agent_flood_vteps', help: 'Remote VTEPs in the flood list of each VNI (all-zeros FDB entries honoured).', labelNames: ['vni'], registers });
     this.learned = new Gauge({ name: 'evpn_agent_learned_entries', help: 'Kernel FDB entries mirrored that the agent did not write, by kind.', labelNames: ['kind'], registers });
     this.invalid = new Gauge({ name: 'evpn_agent_invalid_entries', help: 'Kernel FDB entries refused, by reason.', labelNames: ['reason'], registers });
+    this.idRangeExhausted = new Gauge({
+      name: 'evpn_agent_id_range_exhausted',
+      help: 'Objects that found no free id, by range: nexthopIdRange (spec groups without a kernel nexthop group), groupIdRange (kernel groups without an OpenFlow select group, VNIs without a flood group). Non-zero means traffic the spec asks for is not forwarded.',
+      labelNames: ['range'],
+      registers,
+    });
     this.stateFileErrors = new Counter({ name: 'evpn_agent_state_errors_total', help: 'Desired states refused (unreadable or invalid); the previous one stays applied.', registers });
 
     // Counters read from the engine at scrape time. The label is `engine_node`

@@ -37,7 +37,7 @@ export class StatusPublisher {
   private order: string[] = [];
   private groupList: NodeGroupStatus[] = [];
   /** What changed in the status node since the last publish. */
-  private dirty = { full: true, names: new Set<string>(), vnis: true };
+  private dirty = { full: true, names: new Set<string>(), summary: true };
   private lastGroupFacts: GroupFacts | undefined;
 
   constructor(
@@ -60,7 +60,7 @@ export class StatusPublisher {
   noteReportChanges(tracked: StatusData['tracked']): void {
     if (tracked.full) this.dirty.full = true;
     if (!this.dirty.full) for (const name of tracked.changedGroups) this.dirty.names.add(name);
-    if (tracked.vnisChanged) this.dirty.vnis = true;
+    if (tracked.summaryChanged) this.dirty.summary = true;
   }
 
   /** An audit found a difference; the next full sync repairs it. */
@@ -85,8 +85,8 @@ export class StatusPublisher {
     const allGroups = this.dirty.full || !this.lastGroupFacts || !deepEqual(groupFacts, this.lastGroupFacts);
     this.lastGroupFacts = groupFacts;
     const groupsChanged = this.refreshGroups(report, groupFacts, allGroups);
-    if (this.dirty.vnis) this.setGauges();
-    this.dirty = { full: false, names: new Set(), vnis: false };
+    if (this.dirty.summary) this.setGauges();
+    this.dirty = { full: false, names: new Set(), summary: false };
     const status = assembleStatus(this.groupList, report, { ...facts, drift: this.drift, lastSyncTime: this.lastSyncTime }, this.last, new Date());
     if (!this.firstSyncDone && status.conditions?.find((c) => c.type === 'Ready')?.status === 'True') {
       this.firstSyncDone = true;
@@ -99,6 +99,7 @@ export class StatusPublisher {
     if (!groupsChanged && this.lastWithoutTime && deepEqual(rest, this.lastWithoutTime)) return;
     this.lastWithoutTime = rest;
     this.logGroupTransitions(this.last, status);
+    this.logDegraded(this.last, status);
     this.last = status;
     this.onStatus(status);
   }
@@ -130,14 +131,25 @@ export class StatusPublisher {
   }
 
   private setGauges(): void {
-    const { learned, flood } = this.graph.status.data;
+    const { learned, flood, exhaustion } = this.graph.status.data;
     const m = this.metrics;
+    m.idRangeExhausted.set({ range: 'nexthopIdRange' }, exhaustion.nexthopGroups.length);
+    m.idRangeExhausted.set({ range: 'groupIdRange' }, exhaustion.selectGroups.length + exhaustion.floodVnis.length);
     m.learned.set({ kind: 'ecmp' }, learned.ecmp);
     m.learned.set({ kind: 'singlePath' }, learned.singlePath);
     m.invalid.reset();
     for (const [reason, n] of Object.entries(learned.invalid)) m.invalid.set({ reason }, n ?? 0);
     m.floodVteps.reset();
     for (const f of flood) m.floodVteps.set({ vni: String(f.vni) }, f.vteps);
+  }
+
+  /** Degraded turning True (or its message changing), and back: an id range running out is worth an error line. */
+  private logDegraded(before: VtepNodeStateStatus | undefined, after: VtepNodeStateStatus): void {
+    const was = before?.conditions?.find((c) => c.type === 'Degraded');
+    const now = after.conditions?.find((c) => c.type === 'Degraded');
+    if (!now || (was?.status === now.status && was.message === now.message)) return;
+    if (now.status === 'True') this.log.error('degraded', { reason: now.reason, message: now.message });
+    else if (was?.status === 'True') this.log.info('no longer degraded', { was: was.reason });
   }
 
   /** One log line per group whose state or message changed: what an operator greps for. */

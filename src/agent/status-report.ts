@@ -1,8 +1,15 @@
 /**
  * Assembles the VtepNodeState status (DESIGN §3, §3.1) from the engine's
  * status node and the sync layers' facts: conditions Ready, KernelSynced,
- * OvsConnected, OvsSynced, DataplaneDrift; per-group state; learned counts.
- * Condition transition times are kept while a condition's status holds.
+ * OvsConnected, OvsSynced, DataplaneDrift, Degraded; per-group state;
+ * learned counts. Condition transition times are kept while a condition's
+ * status holds.
+ *
+ * Degraded says what Ready alone would hide: groups refused or held at
+ * their last good version (Invalid), and ids that ran out (a group or a VNI
+ * without its kernel or OpenFlow group). Ready keeps saying whether the
+ * node applied what it can — traffic of the other groups flows — and its
+ * message points at Degraded.
  */
 import type { Condition, NodeGroupStatus, VtepNodeStateStatus } from '../api/index.js';
 import type { GroupReport, StatusData } from './engine/nodes/status.js';
@@ -23,7 +30,7 @@ export interface SyncFacts {
   lastSyncTime: Date | undefined;
 }
 
-export const CONDITION_TYPES = ['Ready', 'KernelSynced', 'OvsConnected', 'OvsSynced', 'DataplaneDrift'] as const;
+export const CONDITION_TYPES = ['Ready', 'KernelSynced', 'OvsConnected', 'OvsSynced', 'DataplaneDrift', 'Degraded'] as const;
 
 /** One group's status, from its report and the controllers' facts; a group not Programmed keeps the generation it had live. */
 export function groupStatus(g: GroupReport, facts: GroupFacts, previousApplied: number | undefined): NodeGroupStatus {
@@ -37,7 +44,9 @@ export function groupStatus(g: GroupReport, facts: GroupFacts, previousApplied: 
     macs: g.macs,
   };
   if (g.invalid !== undefined) {
-    return withApplied({ ...base, state: 'Invalid' as const, message: `${g.invalid}: ${g.message}`.slice(0, 1024) }, previousApplied);
+    // A kept last good version is live: its generation is what is applied.
+    const applied = g.keptGeneration !== undefined && g.keptGeneration > 0 ? g.keptGeneration : previousApplied;
+    return withApplied({ ...base, state: 'Invalid' as const, message: `${g.invalid}: ${g.message}`.slice(0, 1024) }, applied);
   }
   const kernelOk = g.kernelApplied || !facts.kernelManaged;
   if (kernelOk && g.ovsPlanned && facts.ovsConnected && facts.ovsSynced) {
@@ -65,14 +74,14 @@ export function groupFactsOf(f: GroupFacts): GroupFacts {
 }
 
 /** The whole status from every report at once (tests, and the first status). */
-export function buildStatus(report: Pick<StatusData, 'groups' | 'flood' | 'local' | 'learned'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
+export function buildStatus(report: Pick<StatusData, 'groups' | 'flood' | 'local' | 'learned' | 'exhaustion'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
   const applied = new Map((previous?.groups ?? []).map((g) => [g.name, g.appliedGeneration]));
   const groups = [...report.groups.values()].map((g) => groupStatus(g, facts, applied.get(g.name)));
   return assembleStatus(groups, report, facts, previous, now);
 }
 
 /** Conditions, summary and the per-VNI parts around the groups' statuses. */
-export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusData, 'flood' | 'local' | 'learned'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
+export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusData, 'flood' | 'local' | 'learned' | 'exhaustion'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
   const programmed = groups.filter((g) => g.state === 'Programmed');
   const invalidLearned = Object.values(report.learned.invalid).reduce((a, b) => a + (b ?? 0), 0);
   const kernelCond = facts.kernelManaged
@@ -81,6 +90,7 @@ export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusDat
   const ovsConnected = cond('OvsConnected', facts.ovsConnected, facts.ovsConnected ? 'Connected' : 'Unreachable', facts.ovsMessage);
   const ovsSynced = cond('OvsSynced', facts.ovsConnected && facts.ovsSynced, facts.ovsConnected && facts.ovsSynced ? 'Synced' : 'NotSynced', facts.ovsSyncMessage);
   const drift = cond('DataplaneDrift', facts.drift.found, facts.drift.found ? 'DriftFound' : 'NoDrift', facts.drift.message);
+  const degraded = degradedCondition(groups, report);
   const notReady = [kernelCond, ovsConnected, ovsSynced].find((c) => c.status !== 'True');
   const pending = groups.filter((g) => g.state === 'Pending');
   const ready = facts.specError !== undefined
@@ -91,9 +101,9 @@ export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusDat
         ? cond('Ready', false, notReady.type === 'KernelSynced' ? 'KernelNotSynced' : notReady.type === 'OvsConnected' ? 'OvsUnreachable' : 'OvsNotSynced', notReady.message)
         : pending.length > 0
           ? cond('Ready', false, 'GroupsPending', `${pending.length} group(s) pending, e.g. ${pending[0]!.name}: ${pending[0]!.message ?? ''}`)
-          : cond('Ready', true, 'Synced', '');
+          : cond('Ready', true, 'Synced', degraded.status === 'True' ? `synced, degraded (${degraded.reason}): see the Degraded condition` : '');
 
-  const conditions: Condition[] = [ready, kernelCond, ovsConnected, ovsSynced, drift].map((c) => {
+  const conditions: Condition[] = [ready, kernelCond, ovsConnected, ovsSynced, drift, degraded].map((c) => {
     const old = previous?.conditions?.find((p) => p.type === c.type);
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...c, lastTransitionTime, ...(facts.generation !== undefined ? { observedGeneration: facts.generation } : {}) } as Condition;
@@ -110,10 +120,41 @@ export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusDat
     },
     groups,
     learned: { ecmp: report.learned.ecmp, singlePath: report.learned.singlePath, invalid: { ...report.learned.invalid } },
-    ...(report.flood.length > 0 ? { flood: report.flood.map((f) => ({ ...f })) } : {}),
+    ...(report.flood.length > 0 ? { flood: report.flood.map((f) => ({ ...f, ...(f.message !== undefined ? { message: f.message.slice(0, 1024) } : {}) })) } : {}),
     ...(report.local.length > 0 ? { local: report.local.map((l) => ({ ...l })) } : {}),
     ...(facts.lastSyncTime ? { lastSyncTime: facts.lastSyncTime.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
   };
+}
+
+/**
+ * Degraded: True while an id range is exhausted (IdRangeExhausted: a group
+ * or a VNI lacks its kernel nexthop group, OpenFlow select group or flood
+ * group) or groups are Invalid (GroupsInvalid, e.g. a spec kept at its last
+ * good version, a MAC conflict).
+ */
+function degradedCondition(groups: readonly NodeGroupStatus[], report: Pick<StatusData, 'learned' | 'exhaustion'>) {
+  const { nexthopGroups, selectGroups, floodVnis } = report.exhaustion;
+  if (nexthopGroups.length > 0 || selectGroups.length > 0 || floodVnis.length > 0) {
+    const learnedExhausted = report.learned.invalid['GroupIdRangeExhausted'] ?? 0;
+    const ownSelect = groups.filter((g) => g.state === 'Invalid' && g.message?.startsWith('GroupIdRangeExhausted')).length;
+    const parts: string[] = [];
+    if (nexthopGroups.length > 0) parts.push(`kernel.nexthopIdRange: ${nexthopGroups.length} group(s) without a kernel nexthop id (${list(nexthopGroups)})`);
+    if (selectGroups.length > 0) {
+      const mirrored = learnedExhausted > 0 ? `, ${learnedExhausted} mirrored MAC(s) without a flow` : '';
+      parts.push(`ovs.groupIdRange: ${selectGroups.length} kernel nexthop group(s) without an OpenFlow select group (${ownSelect} of this node's groups${mirrored})`);
+    }
+    if (floodVnis.length > 0) parts.push(`ovs.groupIdRange: VNI ${list(floodVnis.map(String))} without a flood group`);
+    return cond('Degraded', true, 'IdRangeExhausted', `id range exhausted: ${parts.join('; ')}`);
+  }
+  const invalid = groups.filter((g) => g.state === 'Invalid');
+  if (invalid.length > 0) {
+    return cond('Degraded', true, 'GroupsInvalid', `${invalid.length} group(s) Invalid: ${list(invalid.map((g) => `${g.name} (${g.message ?? ''})`), 3)}`);
+  }
+  return cond('Degraded', false, 'AsExpected', '');
+}
+
+function list(items: readonly string[], max = 5): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }
 
 function withApplied(g: NodeGroupStatus, applied: number | undefined): NodeGroupStatus {

@@ -14,7 +14,7 @@ import {
   VNI_MIN,
   ZERO_MAC,
 } from './net.js';
-import { listMap, openapi, withRules } from './rules.js';
+import { listMap, maxProperties, openapi, withRules } from './rules.js';
 
 export const API_GROUP = 'evpn.ecmp.dev';
 export const API_VERSION = 'v1alpha1';
@@ -23,13 +23,20 @@ export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 /** Longest textual IPv6 address the canonical form can produce (`ffff:…:ffff`). */
 const IP_MAX_LENGTH = 39;
 
-/** Kubernetes object name (DNS-1123 subdomain), as metadata.name of a cluster-scoped object. */
+/** DNS-1123 subdomain: lowercase labels of letters, digits and "-", joined by dots. */
+const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+
+/**
+ * Kubernetes object name (DNS-1123 subdomain, at most 253 characters), as
+ * the apiserver requires of metadata.name (apimachinery
+ * `NameIsDNSSubdomain`) and of every reference to an object by name.
+ */
 export const objectName = (description: string) =>
   z
     .string()
     .min(1)
     .max(253)
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS-1123 subdomain')
+    .regex(new RegExp(`^${DNS_SUBDOMAIN}$`), 'must be a lowercase DNS-1123 subdomain')
     .describe(description);
 
 /**
@@ -114,34 +121,84 @@ export const vtepList = (description: string) =>
 
 export const MAX_MACS_PER_GROUP = 10000;
 
-/** Interface names become kernel devices: IFNAMSIZ (16) minus the NUL. */
+/**
+ * Interface names become kernel devices (a bridge's internal port and a
+ * VXLAN port have netdevs of the same name): IFNAMSIZ (16) minus the NUL,
+ * and not "." or "..", which the kernel's `dev_valid_name()` refuses.
+ */
 export const interfaceName = (description: string, def: string) =>
   z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be 1–15 characters of letters, digits, "_", "." or "-"')
+    .refine((n) => n !== '.' && n !== '..', 'must not be "." or ".." (not a valid interface name)')
     .default(def)
-    .describe(description);
+    .describe(description)
+    .meta({ not: { enum: ['.', '..'] } });
+
+/**
+ * Label keys and values as apimachinery validates them
+ * (`validation.IsQualifiedName`, `IsValidLabelValue`): a key is an optional
+ * DNS-1123 subdomain prefix (at most 253 characters) and "/", then a name of
+ * 1–63 alphanumerics, "-", "_" or "." that starts and ends alphanumeric; a
+ * value is such a name or empty. A selector with a key or value no Node can
+ * carry is a typo that would silently select nothing.
+ */
+export const LABEL_KEY_PATTERN = `^(${DNS_SUBDOMAIN}/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$`;
+const LABEL_KEY_MAX = 253 + 1 + 63;
+const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+const labelKeyRe = new RegExp(LABEL_KEY_PATTERN);
+const LABEL_KEY_MESSAGE = 'must be a label key: an optional DNS-1123 prefix and "/", then 1–63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
+/** The prefix before "/" is a DNS-1123 subdomain of at most 253 characters. */
+const labelKeyPrefixFits = (k: string) => k.indexOf('/') <= 253;
+const isLabelKey = (k: string) => k.length <= LABEL_KEY_MAX && labelKeyRe.test(k) && labelKeyPrefixFits(k);
+
+/** Selectors are typed by hand; these bounds keep the apiserver's CEL cost estimate small. */
+const MAX_SELECTOR_TERMS = 32;
+const MAX_SELECTOR_VALUES = 64;
+
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(new RegExp(LABEL_VALUE_PATTERN), 'must be a label value: empty, or 1–63 letters, digits, "-", "_" or "." starting and ending with a letter or digit');
+
+const labelRequirement = withRules(
+  z
+    .strictObject({
+      key: withRules(
+        z.string().min(1).max(LABEL_KEY_MAX).regex(labelKeyRe, LABEL_KEY_MESSAGE).describe('Label key the requirement applies to.'),
+        { rule: 'self.indexOf(\'/\') <= 253', message: 'the prefix of a label key must be at most 253 characters', holds: labelKeyPrefixFits },
+      ),
+      operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']).describe('How the label\'s value relates to values.'),
+      values: z
+        .array(labelValue)
+        .max(MAX_SELECTOR_VALUES)
+        .optional()
+        .describe(`Values for In and NotIn (1–${MAX_SELECTOR_VALUES}); empty for Exists and DoesNotExist.`),
+    })
+    .describe('A label selector requirement.'),
+  {
+    rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+    message: 'In and NotIn need at least one value; Exists and DoesNotExist take none',
+    fieldPath: '.values',
+    holds: (r) => (r.operator === 'In' || r.operator === 'NotIn' ? (r.values?.length ?? 0) > 0 : (r.values?.length ?? 0) === 0),
+  },
+);
 
 export const labelSelector = openapi(
   z
     .strictObject({
-      matchLabels: z
-        .record(z.string(), z.string())
-        .optional()
-        .describe('Labels a node must carry, all of them (ANDed with matchExpressions).'),
+      matchLabels: withRules(
+        maxProperties(z.record(z.string(), labelValue).describe('Labels a node must carry, all of them (ANDed with matchExpressions).'), MAX_SELECTOR_TERMS),
+        {
+          // CEL string literals take no "\." escape: the pattern's backslashes are doubled.
+          rule: `self.all(k, size(k) <= ${LABEL_KEY_MAX} && k.matches('${LABEL_KEY_PATTERN.replaceAll('\\', '\\\\')}') && k.indexOf('/') <= 253)`,
+          message: `every key ${LABEL_KEY_MESSAGE}`,
+          holds: (labels) => Object.keys(labels).every(isLabelKey),
+        },
+      ).optional(),
       matchExpressions: z
-        .array(
-          z
-            .strictObject({
-              key: z.string().min(1).describe('Label key the requirement applies to.'),
-              operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']).describe('How the label\'s value relates to values.'),
-              values: z
-                .array(z.string())
-                .optional()
-                .describe('Values for In and NotIn (non-empty); empty for Exists and DoesNotExist.'),
-            })
-            .describe('A label selector requirement.'),
-        )
+        .array(labelRequirement)
+        .max(MAX_SELECTOR_TERMS)
         .optional()
         .describe('Label selector requirements, all of which must hold.'),
     })
@@ -186,7 +243,7 @@ export const observedGeneration = z
 /** Metadata as far as the API layer cares: name required, everything else passed through. */
 export const objectMeta = z
   .looseObject({
-    name: z.string().min(1).max(253).describe('Object name.'),
+    name: objectName('Object name.'),
     generation: z.int().optional(),
     uid: z.string().optional(),
     resourceVersion: z.string().optional(),

@@ -95,11 +95,18 @@ export const RESOURCES = {
       { name: 'MACs', type: 'integer', jsonPath: '.status.summary.macs', description: 'MACs programmed.' },
       { name: 'Invalid', type: 'integer', jsonPath: '.status.summary.invalid', description: 'Groups and mirrored entries refused.' },
       conditionColumn('OVS', 'OvsSynced', 'OvsSynced condition: Open vSwitch holds exactly the desired groups and flows.'),
+      {
+        name: 'Reported',
+        type: 'date',
+        jsonPath: '.status.lastReportTime',
+        description: 'Time since the agent last wrote this status (it writes when something changes; READY turns Unknown when its heartbeat stops).',
+      },
       age,
       { name: 'Fabric', type: 'string', jsonPath: '.spec.fabric', description: 'EvpnFabric.', priority: 1 },
       { name: 'VTEP', type: 'string', jsonPath: '.spec.localVtepIP', description: 'Local VTEP IP.', priority: 1 },
       conditionColumn('Kernel', 'KernelSynced', 'KernelSynced condition.', 1),
       conditionColumn('Drift', 'DataplaneDrift', 'DataplaneDrift condition.', 1),
+      conditionColumn('Degraded', 'Degraded', 'Degraded condition: groups Invalid or kept at their last good version, id ranges exhausted.', 1),
     ],
   },
 } satisfies Record<string, ResourceDef>;

@@ -85,6 +85,15 @@ export function listSet<S extends z.ZodArray>(schema: S): S {
   return refined.meta({ ...metaOf(schema), 'x-kubernetes-list-type': 'set' });
 }
 
+/** `maxProperties`: a map with at most `max` keys (the apiserver's message names the bound). */
+export function maxProperties<S extends z.ZodType<Record<string, unknown>>>(schema: S, max: number): S {
+  const refined = schema.superRefine((map, ctx) => {
+    const n = Object.keys(map).length;
+    if (n > max) ctx.addIssue({ code: 'custom', message: `must have at most ${max} items` });
+  });
+  return refined.meta({ ...metaOf(schema), maxProperties: max });
+}
+
 /** Extra OpenAPI keywords for a node (e.g. `x-kubernetes-map-type`), kept with its description. */
 export function openapi<S extends z.ZodType>(schema: S, extra: Record<string, unknown>): S {
   return schema.meta({ ...metaOf(schema), ...extra });

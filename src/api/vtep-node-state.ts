@@ -129,7 +129,10 @@ export const vtepNodeStateStatus = z
     observedGeneration: observedGeneration.optional(),
     conditions: conditions
       .optional()
-      .describe('Ready, KernelSynced, OvsConnected, OvsSynced, DataplaneDrift.'),
+      .describe(
+        'Ready, KernelSynced, OvsConnected, OvsSynced, DataplaneDrift, Degraded (groups Invalid or held at their last good version, id ranges exhausted). ' +
+          'All Unknown with reason AgentNotReporting when the agent stopped renewing its heartbeat Lease.',
+      ),
     summary: z
       .strictObject({
         groups: z.int().min(0).describe('Groups in spec.'),
@@ -161,6 +164,7 @@ export const vtepNodeStateStatus = z
               vni,
               vteps: z.int().min(0).describe('Remote VTEPs in the flood list (the kernel\'s all-zeros-MAC FDB entries of the VNI).'),
               ofGroupId: uint32.optional().describe('OpenFlow `all` group that replicates broadcast, unknown unicast and multicast (ovs-ofctl dump-groups group_id=N).'),
+              message: z.string().max(1024).optional().describe('Why the VNI has no flood group (e.g. GroupIdRangeExhausted); absent when it has one.'),
             })
             .describe('Flooding of one VNI on this node.'),
         )
@@ -187,8 +191,14 @@ export const vtepNodeStateStatus = z
       .optional()
       .describe('Per VNI: local ports and MACs (switched locally, never sent into the fabric).'),
     lastSyncTime: dateTime('When the dataplane was last found in sync (RFC 3339).').optional(),
+    lastReportTime: dateTime(
+      'When the agent last wrote this status (RFC 3339). It writes only when something changed, so this is the age of what the status says; ' +
+        'that the agent is alive is its heartbeat Lease\'s business: when it stops renewing it, the operator sets every condition Unknown (reason AgentNotReporting).',
+    ).optional(),
   })
-  .describe('Observed state, written by this node\'s agent only.');
+  .describe(
+    'Observed state, written by this node\'s agent; when the agent stops renewing its heartbeat Lease, the operator sets its conditions Unknown.',
+  );
 
 export const vtepNodeState = z
   .strictObject({

@@ -33,3 +33,17 @@ export function logLevelFrom(flag: string | undefined, env: NodeJS.ProcessEnv = 
     throw new UsageError(`${source}: ${(err as Error).message}`);
   }
 }
+
+/** Go-style durations: 15s, 500ms, 1m, 1m30s; a UsageError naming `--flag` otherwise. */
+export function parseDuration(value: string, flag: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (value === '' || matched !== value.length || total <= 0) throw new UsageError(`--${flag}: invalid duration "${value}" (e.g. 15s, 500ms, 1m)`);
+  return total;
+}

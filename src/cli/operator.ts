@@ -1,8 +1,8 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { logLevelFrom, parseFlags } from './flags.js';
+import { logLevelFrom, parseDuration, parseFlags } from './flags.js';
 import { Logger } from '../util/log.js';
-import { parseListenAddress } from '../util/http.js';
+import { parseListenAddresses } from '../util/http.js';
 import { onShutdownSignals } from '../util/shutdown.js';
 import { defaultIdentity, defaultLeaseNamespace, runOperator } from '../operator/main.js';
 
@@ -14,30 +14,23 @@ VtepGroup and EvpnFabric status.
 
 Flags:
   --kubeconfig FILE              kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
-  --metrics-addr ADDR            serve /metrics on ADDR (default :8080; 0 disables)
-  --health-addr ADDR             serve /healthz and /readyz on ADDR (default :8081; 0 disables)
+  --metrics-addr ADDRS           serve /metrics on ADDRS (default :8080, every address of both families; 0 disables)
+  --health-addr ADDRS            serve /healthz and /readyz on ADDRS (default :8081; 0 disables)
+                                 ADDRS: HOST:PORT, [IPv6]:PORT or :PORT, comma-separated
   --leader-elect                 run only while holding the leader Lease
   --leader-elect-namespace NS    namespace of the Lease (default $POD_NAMESPACE or the service account's)
   --leader-elect-id NAME         name of the Lease (default evpn-ecmp-operator)
   --lease-duration DURATION      how long a Lease lasts without renewal (default 15s)
   --renew-deadline DURATION      how long the leader retries renewing before giving up (default 10s)
   --retry-period DURATION        interval between Lease attempts (default 2s)
+  --heartbeat-namespace NS       namespace of the agents' heartbeat Leases (default $POD_NAMESPACE or the
+                                 service account's); a node whose agent stops renewing its Lease for the
+                                 Lease's duration (three of the agent's intervals) is marked not Ready
+  --agent-grace-period DURATION  how long a node whose agent never renewed a Lease may stay silent (default 30s)
   --workers N                    concurrent reconciles (default 4)
   --log-level LEVEL              debug | info | warn | error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
-/** Go-style durations: 15s, 500ms, 1m, 1m30s. */
-export function parseDuration(value: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(value); m; m = re.exec(value)) {
-    total += Number(m[1]) * unit[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (value === '' || matched !== value.length || total <= 0) throw new UsageError(`--${flag}: invalid duration "${value}" (e.g. 15s, 500ms, 1m)`);
-  return total;
-}
+export { parseDuration };
 
 export const operatorCommand: Command = {
   name: 'operator',
@@ -54,12 +47,14 @@ export const operatorCommand: Command = {
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
       workers: { type: 'string', default: '4' },
+      'heartbeat-namespace': { type: 'string' },
+      'agent-grace-period': { type: 'string', default: '30s' },
       'log-level': { type: 'string' },
     });
     const level = logLevelFrom(values['log-level']);
     for (const flag of ['metrics-addr', 'health-addr'] as const) {
       try {
-        parseListenAddress(values[flag], flag);
+        parseListenAddresses(values[flag], flag);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
@@ -69,6 +64,7 @@ export const operatorCommand: Command = {
     const leaseDurationMs = parseDuration(values['lease-duration'], 'lease-duration');
     const renewDeadlineMs = parseDuration(values['renew-deadline'], 'renew-deadline');
     const retryPeriodMs = parseDuration(values['retry-period'], 'retry-period');
+    const agentGraceMs = parseDuration(values['agent-grace-period'], 'agent-grace-period');
     if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
       throw new UsageError('leader election needs --lease-duration > --renew-deadline > --retry-period');
     }
@@ -89,6 +85,8 @@ export const operatorCommand: Command = {
           retryPeriodMs,
           identity: defaultIdentity(),
           workers,
+          heartbeatNamespace: values['heartbeat-namespace'] ?? defaultLeaseNamespace(),
+          agentGraceMs,
         },
         log,
         shutdown.signal,

@@ -25,7 +25,7 @@ import { FRR_BIN_DIR, FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } 
 import { findGobgpd, gobgpPaths, startGobgpd } from './gobgp.js';
 import { bgpdDetail, evpnPending, gobgpdDetail, zebraDetail } from './evpn-status.js';
 import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
-import { BUILD_SCRIPT, EXAMPLES_DIR, agentSecurityManifests } from './manifests.js';
+import { AGENT_NAMESPACE, BUILD_SCRIPT, EXAMPLES_DIR, agentSecurityManifests } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
   agentKubeconfig,
@@ -334,6 +334,8 @@ export class Lab {
           '--kubeconfig', join(layout.controlPlaneDir, 'admin.kubeconfig'),
           '--health-addr', `127.0.0.1:${this.record.operatorHealthPort}`,
           '--metrics-addr', `127.0.0.1:${this.record.operatorMetricsPort}`,
+          // Where the agents keep their heartbeat Leases.
+          '--heartbeat-namespace', AGENT_NAMESPACE,
         ],
         logFile: join(layout.operatorDir, 'operator.log'),
         pidFile: join(layout.operatorDir, 'operator.pid'),

@@ -1,8 +1,8 @@
 /**
  * What the lab applies to its cluster besides the CRDs: the agents'
  * identity and permissions (the Helm chart's: read its inputs, write only
- * the status of its own node's VtepNodeState), and the sample manifests of
- * examples/.
+ * the status of its own node's VtepNodeState and renew its own node's
+ * heartbeat Lease), and the sample manifests of examples/.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +20,12 @@ export const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/control-plane/build.sh');
 export const AGENT_NAMESPACE = LAB_NAMESPACE;
 /** The chart's agent ServiceAccount for release LAB_RELEASE. */
 export const AGENT_SERVICE_ACCOUNT = `${LAB_RELEASE}-agent`;
+
+/**
+ * The lab's agents renew their heartbeat Lease every 2 s (the chart: 10 s),
+ * so a stopped agent shows as not Ready in `kubectl get vns` within 6 s.
+ */
+export const LAB_HEARTBEAT_INTERVAL = '2s';
 
 /** The agent's namespace, then the chart's agent identity, RBAC and admission policy (security.ts). */
 export function agentSecurityManifests(): string {

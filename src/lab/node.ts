@@ -15,7 +15,7 @@ import { UNDERLAY_BRIDGE, createNodeUnderlay, underlayConfigured } from './fabri
 import { ensureControlLink } from './control-network.js';
 import { ensureEvpnDevices } from './evpn-devices.js';
 import { ROLE_LABEL, hostsMultihomedService, nodeRole, speakerAddress, underlayAddress, workloadPorts, type LabLayout } from './layout.js';
-import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from './manifests.js';
+import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT, LAB_HEARTBEAT_INTERVAL } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import { OvsInstance } from './ovs-instance.js';
 
@@ -134,6 +134,8 @@ export function startAgent(ctx: NodeContext, ns: NetworkNamespace, node: string,
     '--ovs-rundir', ctx.layout.nodeOvsDir(node),
     '--health-addr', AGENT_HEALTH_ADDR,
     '--metrics-addr', AGENT_METRICS_ADDR,
+    '--heartbeat-namespace', AGENT_NAMESPACE,
+    '--heartbeat-interval', LAB_HEARTBEAT_INTERVAL,
   ]);
   return Daemon.spawn({ name: `${node}/agent`, command: w.command, args: w.args, ...daemonFiles(ctx.layout, node, 'agent'), lifetime: 'detached', cwd: ctx.layout.nodeDir(node) });
 }

@@ -1,8 +1,9 @@
 /**
  * The lab's security posture is the chart's: the agent's ServiceAccount,
  * its ClusterRole and binding (read inputs, write only VtepNodeState
- * status) and the ValidatingAdmissionPolicy that ties a status write to the
- * node the agent's token is bound to. The lab applies a copy rendered from
+ * status), its Role for its heartbeat Lease, and the
+ * ValidatingAdmissionPolicies that tie a status write and a Lease write to
+ * the node the agent's token is bound to. The lab applies a copy rendered from
  * the chart (`npx tsx src/lab/write-security.ts`, which runs Helm), so
  * `npm run lab` needs no Helm; a test renders the chart again and fails
  * when the copy differs.
@@ -21,7 +22,13 @@ export const AGENT_SECURITY_FILE = join(REPO_ROOT, 'src/lab/agent-security.yaml'
 export const LAB_RELEASE = 'evpn-ecmp';
 export const LAB_NAMESPACE = 'evpn-system';
 /** The chart templates that hold the agent's identity and permissions. */
-export const SECURITY_TEMPLATES = ['templates/serviceaccounts.yaml', 'templates/rbac-agent.yaml', 'templates/admission-policy.yaml'] as const;
+export const SECURITY_TEMPLATES = [
+  'templates/serviceaccounts.yaml',
+  'templates/rbac-agent.yaml',
+  'templates/admission-policy.yaml',
+  'templates/rbac-agent-heartbeat.yaml',
+  'templates/admission-policy-heartbeat.yaml',
+] as const;
 
 /** `helm template` arguments that render exactly those templates for the lab. */
 export function helmTemplateArgs(): string[] {

@@ -6,18 +6,23 @@
  * difference. It remembers nothing about the event that woke it.
  *
  * Keys: `vns/<node>` (a node's VtepNodeState spec, and Events about the
- * node), `vg/<name>` (a VtepGroup's status), `ef/<name>` (an EvpnFabric's
- * status). The desired world (`computePlan`) is shared by all keys and
- * recomputed only when a fabric, group or node changed in a way that matters.
+ * node), `hb/<node>` (whether the node's agent still reports: its heartbeat
+ * Lease, see liveness.ts; a node whose agent went silent gets its status
+ * conditions set Unknown, and counts as not ready in the roll-ups),
+ * `vg/<name>` (a VtepGroup's status), `ef/<name>` (an EvpnFabric's status).
+ * The desired world (`computePlan`) is shared by all keys and recomputed
+ * only when a fabric, group or node changed in a way that matters.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { COORDINATION_V1, HEARTBEAT_SELECTOR } from '../kube/heartbeat.js';
 import type { Logger } from '../util/log.js';
 import { WorkQueue, runWorkers, type HandleResult, type WorkQueueMetrics } from '../util/workqueue.js';
 import { containsDesired } from './compare.js';
 import { findCondition } from './conditions.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
-import { isNotFound, type KubeClient, ResourceApi } from './kube/client.js';
+import { isConflict, isNotFound, type KubeClient, ResourceApi } from './kube/client.js';
 import { WatchedCache, type ChangeKind } from './kube/informer.js';
+import { AgentLiveness, markedNotReporting, notReportingConditions, type HeartbeatLease } from './liveness.js';
 import type { OperatorMetrics } from './metrics.js';
 import { API_VERSION, FIELD_MANAGER, VTEP_IP_ANNOTATION, type Condition, type EvpnFabric, type Node, type VtepGroup, type VtepNodeState } from './model.js';
 import { computePlan, type Plan } from './plan.js';
@@ -39,12 +44,22 @@ export interface ControllerOptions {
    * status is written a few times, not a thousand.
    */
   statusWriteIntervalMs?: number;
+  /** Namespace of the agents' heartbeat Leases (the agents' own, in the chart). */
+  heartbeatNamespace: string;
+  /** How long an agent that never renewed a heartbeat Lease may stay silent (default 30 s). */
+  agentGraceMs?: number;
   now?: () => Date;
+  /** Monotonic milliseconds for liveness (default performance.now). */
+  monotonic?: () => number;
 }
 
-type Kind = 'vns' | 'vg' | 'ef';
-/** What one reconcile did. `deferred`: a status write is due but waits for the coalescing interval. */
-type Outcome = 'unchanged' | 'written' | { deferMs: number };
+type Kind = 'vns' | 'hb' | 'vg' | 'ef';
+/**
+ * What one reconcile did. `deferMs`: a status write is due but waits for the
+ * coalescing interval. `recheckMs`: done, but look again then (a heartbeat
+ * expires).
+ */
+type Outcome = 'unchanged' | 'written' | { deferMs: number } | { recheckMs: number };
 
 /** What we wrote last for a key, valid while the cache still shows the version we overwrote. */
 interface Written<T> {
@@ -58,6 +73,8 @@ export class Controller {
   readonly groups: WatchedCache<VtepGroup>;
   readonly nodes: WatchedCache<Node>;
   readonly states: WatchedCache<VtepNodeState>;
+  readonly leases: WatchedCache<HeartbeatLease>;
+  readonly liveness: AgentLiveness;
   private readonly fabricApi: ResourceApi<EvpnFabric>;
   private readonly groupApi: ResourceApi<VtepGroup>;
   private readonly stateApi: ResourceApi<VtepNodeState>;
@@ -81,6 +98,8 @@ export class Controller {
   private readonly verifiedSpecs = new Map<string, { resourceVersion: string; planVersion: number }>();
   /** When each status key was last written (for coalescing). */
   private readonly lastStatusWrite = new Map<string, number>();
+  /** Each node's liveness as last rolled up (hb reconcile), to notice when it turns. */
+  private readonly reportingNow = new Map<string, boolean>();
 
   constructor(private readonly options: ControllerOptions) {
     const { kc, client, log } = options;
@@ -95,21 +114,30 @@ export class Controller {
     this.groups = new WatchedCache(kc, this.groupApi, log, (k, o) => this.onGroup(k, o));
     this.nodes = new WatchedCache(kc, new ResourceApi<Node>(client, '/api/v1', 'nodes'), log, (k, o) => this.onNode(k, o));
     this.states = new WatchedCache(kc, this.stateApi, log, (k, o) => this.onState(k, o));
+    this.liveness = new AgentLiveness({ defaultGraceMs: options.agentGraceMs, now: options.monotonic });
+    this.leases = new WatchedCache(
+      kc,
+      new ResourceApi<HeartbeatLease>(client, COORDINATION_V1, 'leases', options.heartbeatNamespace),
+      log,
+      (k, o) => this.onLease(k, o),
+      { labelSelector: HEARTBEAT_SELECTOR, onInterrupted: () => this.liveness.blinded(), onResumed: () => this.liveness.resumed() },
+    );
   }
 
   /** Starts every informer; resolves when all caches hold their first list. */
   async startCaches(): Promise<void> {
-    await Promise.all([this.fabrics.start(), this.groups.start(), this.nodes.start(), this.states.start()]);
+    await Promise.all([this.fabrics.start(), this.groups.start(), this.nodes.start(), this.states.start(), this.leases.start()]);
     this.log.info('caches synced', {
       evpnfabrics: this.fabrics.list().length,
       vtepgroups: this.groups.list().length,
       nodes: this.nodes.list().length,
       vtepnodestates: this.states.list().length,
+      heartbeatLeases: this.leases.list().length,
     });
   }
 
   get synced(): boolean {
-    return this.fabrics.synced && this.groups.synced && this.nodes.synced && this.states.synced;
+    return this.fabrics.synced && this.groups.synced && this.nodes.synced && this.states.synced && this.leases.synced;
   }
 
   /** Reconciles until `signal` aborts; call after the caches synced (and leadership is ours). */
@@ -126,7 +154,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.queue.shutDownWithDrain();
-    await Promise.all([this.fabrics.stop(), this.groups.stop(), this.nodes.stop(), this.states.stop()]);
+    await Promise.all([this.fabrics.stop(), this.groups.stop(), this.nodes.stop(), this.states.stop(), this.leases.stop()]);
   }
 
   // ------------------------------------------------------------ events → keys
@@ -194,11 +222,37 @@ export class Controller {
     for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
   }
 
-  private onState(_kind: ChangeKind, state: VtepNodeState): void {
-    this.queue.add(`vns/${state.metadata.name}`);
+  private onState(kind: ChangeKind, state: VtepNodeState): void {
+    const node = state.metadata.name;
+    if (kind === 'delete') {
+      this.liveness.forget(node);
+      this.reportingNow.delete(node);
+    } else {
+      this.liveness.observeReport(node, state.status?.lastReportTime);
+    }
+    // Also when the verdict stands: someone may have overwritten the mark.
+    this.queue.add(`hb/${node}`);
+    this.queue.add(`vns/${node}`);
     const groups = new Set([...(state.spec?.groups ?? []).map((g) => g.name), ...(state.status?.groups ?? []).map((g) => g.name)]);
     for (const g of groups) this.queue.add(`vg/${g}`);
     if (state.spec?.fabric) this.queue.add(`ef/${state.spec.fabric}`);
+  }
+
+  private onLease(kind: ChangeKind, lease: HeartbeatLease): void {
+    const node = lease.metadata.name;
+    if (kind === 'delete') this.liveness.forgetLease(node);
+    else this.liveness.observeLease(lease);
+    if (!this.states.get(node)) return;
+    // Renewals are the common case (one per node per interval): only a turn needs a reconcile now.
+    // Otherwise the check at expiry stands; it moves earlier if the Lease got shorter (a new interval).
+    const verdict = this.liveness.verdict(node);
+    if (verdict.reporting !== this.reportingNow.get(node)) this.queue.add(`hb/${node}`);
+    else if (verdict.reporting) this.queue.addAfter(`hb/${node}`, Math.ceil(verdict.expiresInMs) + 100);
+  }
+
+  /** Whether `node`'s agent counts as reporting now (for the roll-ups). */
+  private reporting(node: string): boolean {
+    return this.liveness.verdict(node).reporting;
   }
 
   private enqueueAll(): void {
@@ -206,6 +260,7 @@ export class Controller {
     for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
     const nodes = new Set([...this.nodes.list().map((n) => n.metadata.name), ...this.states.list().map((s) => s.metadata.name)]);
     for (const n of nodes) this.queue.add(`vns/${n}`);
+    for (const s of this.states.list()) this.queue.add(`hb/${s.metadata.name}`);
   }
 
   /** The desired world, recomputed only when its inputs changed. */
@@ -226,10 +281,12 @@ export class Controller {
     try {
       let outcome: Outcome;
       if (kind === 'vns') outcome = await this.reconcileNodeState(name);
+      else if (kind === 'hb') outcome = await this.reconcileLiveness(name);
       else if (kind === 'vg') outcome = await this.reconcileGroupStatus(name);
       else outcome = await this.reconcileFabricStatus(name);
-      this.options.metrics.reconciles.inc({ kind, result: typeof outcome === 'string' ? outcome : 'deferred' });
-      if (typeof outcome !== 'string') return { requeueAfterMs: outcome.deferMs };
+      const result = typeof outcome === 'string' ? outcome : 'deferMs' in outcome ? 'deferred' : 'unchanged';
+      this.options.metrics.reconciles.inc({ kind, result });
+      if (typeof outcome !== 'string') return { requeueAfterMs: 'deferMs' in outcome ? outcome.deferMs : outcome.recheckMs };
     } catch (err) {
       this.options.metrics.reconciles.inc({ kind, result: 'error' });
       throw err;
@@ -299,6 +356,57 @@ export class Controller {
     return 'written';
   }
 
+  /**
+   * Liveness of one node's agent: rolls a turn up into its groups and fabric
+   * (and an Event), and marks the status of a node whose agent stopped
+   * reporting (every condition Unknown, AgentNotReporting) — once; the agent
+   * replaces the whole status when it reports again. While the agent
+   * reports, looks again when its heartbeat would expire.
+   */
+  private async reconcileLiveness(name: string): Promise<Outcome> {
+    const state = this.states.get(name);
+    if (!state) {
+      this.reportingNow.delete(name);
+      this.updateNotReportingGauge();
+      return 'unchanged';
+    }
+    const verdict = this.liveness.verdict(name);
+    const was = this.reportingNow.get(name);
+    if (was !== verdict.reporting) {
+      this.reportingNow.set(name, verdict.reporting);
+      this.updateNotReportingGauge();
+      for (const g of new Set([...(state.spec?.groups ?? []).map((x) => x.name), ...(state.status?.groups ?? []).map((x) => x.name)])) this.queue.add(`vg/${g}`);
+      if (state.spec?.fabric) this.queue.add(`ef/${state.spec.fabric}`);
+      const involved = { apiVersion: API_VERSION, kind: 'VtepNodeState', name, uid: state.metadata.uid };
+      if (!verdict.reporting) {
+        this.log.warn('agent not reporting', { node: name, detail: verdict.message });
+        this.options.recorder.warning(involved, 'AgentNotReporting', verdict.message);
+      } else if (was === false) {
+        this.log.info('agent reporting again', { node: name });
+        this.options.recorder.normal(involved, 'AgentReporting', 'the agent renews its heartbeat again');
+      }
+    }
+    if (verdict.reporting) return { recheckMs: Math.ceil(verdict.expiresInMs) + 100 };
+    if (markedNotReporting(state.status?.conditions)) return 'unchanged';
+    const conditions = notReportingConditions(state.status?.conditions, verdict.message, this.now());
+    try {
+      // Only over the status this verdict was made on: if the agent wrote meanwhile, it is alive after all.
+      await this.stateApi.patchStatus(name, { conditions }, FIELD_MANAGER, state.metadata.resourceVersion);
+    } catch (err) {
+      if (isNotFound(err)) return 'unchanged';
+      if (isConflict(err)) return { recheckMs: 0 };
+      throw err;
+    }
+    this.log.info('marked VtepNodeState not reporting', { node: name });
+    return 'written';
+  }
+
+  private updateNotReportingGauge(): void {
+    let silent = 0;
+    for (const r of this.reportingNow.values()) if (!r) silent++;
+    this.options.metrics.agentsNotReporting.set(silent);
+  }
+
   private announceNodeProblem(name: string, plan: Plan): void {
     const problem = plan.nodeProblems.get(name);
     const said = this.announcedNodeProblems.get(name);
@@ -320,7 +428,7 @@ export class Controller {
     const cached = this.groups.get(name);
     const actual = this.current(key, cached);
     if (!gp || !actual) return 'unchanged';
-    const desired = groupStatus(gp, (n) => this.states.get(n), actual.status, this.now());
+    const desired = groupStatus(gp, (n) => this.states.get(n), actual.status, this.now(), (n) => this.reporting(n));
     if (containsDesired(actual.status, desired)) return 'unchanged';
     const delay = this.statusWriteDelay(key);
     if (delay > 0) return { deferMs: delay };
@@ -343,7 +451,7 @@ export class Controller {
     const cached = this.fabrics.get(name);
     const actual = this.current(key, cached);
     if (!fp || !actual) return 'unchanged';
-    const desired = fabricStatus(fp, (n) => this.states.get(n), (n) => plan.specs.get(n), actual.status, this.now());
+    const desired = fabricStatus(fp, (n) => this.states.get(n), (n) => plan.specs.get(n), actual.status, this.now(), (n) => this.reporting(n));
     if (containsDesired(actual.status, desired)) return 'unchanged';
     const delay = this.statusWriteDelay(key);
     if (delay > 0) return { deferMs: delay };

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { podNamespace } from '../kube/namespace.js';
 import { HealthChecks, serveObservability, type HttpEndpoint } from '../util/http.js';
 import type { Logger } from '../util/log.js';
 import { createMetricsRegistry } from '../util/metrics.js';
@@ -33,21 +34,18 @@ export interface OperatorConfig {
   retryPeriodMs: number;
   identity: string;
   workers: number;
+  /** Namespace of the agents' heartbeat Leases. */
+  heartbeatNamespace: string;
+  /** Grace of an agent that never renewed a heartbeat Lease. */
+  agentGraceMs: number;
 }
 
 /** A configuration problem the operator cannot start with (exit 1 with this one line). */
 export { ConfigError };
 
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 /** The namespace of the Lease: POD_NAMESPACE, else the service account's, else "default". */
 export function defaultLeaseNamespace(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
-  try {
-    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || 'default';
-  } catch {
-    return 'default';
-  }
+  return podNamespace(env);
 }
 
 /** Unique per process, readable in `kubectl get lease`: the pod name (or host) plus a random suffix. */
@@ -91,7 +89,17 @@ export async function runOperator(config: OperatorConfig, log: Logger, signal: A
     log,
     onOutcome: (outcome) => metrics.events.inc({ outcome }),
   });
-  const controller = new Controller({ kc, client, log, metrics, queueMetrics: workQueueMetrics(registry), recorder, workers: config.workers });
+  const controller = new Controller({
+    kc,
+    client,
+    log,
+    metrics,
+    queueMetrics: workQueueMetrics(registry),
+    recorder,
+    workers: config.workers,
+    heartbeatNamespace: config.heartbeatNamespace,
+    agentGraceMs: config.agentGraceMs,
+  });
   const elector = config.leaderElect
     ? new LeaderElector({
         leases: new ResourceApi<Lease>(client, '/apis/coordination.k8s.io/v1', 'leases', config.leaseNamespace),

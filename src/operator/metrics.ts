@@ -8,6 +8,7 @@ export interface OperatorMetrics {
   apiRequests: Counter<'verb' | 'resource' | 'code'>;
   leader: Gauge;
   events: Counter<'outcome'>;
+  agentsNotReporting: Gauge;
 }
 
 export function operatorMetrics(registry: Registry): OperatorMetrics {
@@ -17,6 +18,7 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     reconcileSeconds: new Histogram({ name: 'evpn_operator_reconcile_duration_seconds', help: 'Time spent in one reconcile', labelNames: ['kind'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers }),
     apiRequests: new Counter({ name: 'evpn_operator_api_requests_total', help: 'Requests the operator sent to the apiserver (watches excluded), by verb, resource and HTTP status', labelNames: ['verb', 'resource', 'code'], registers }),
     leader: new Gauge({ name: 'evpn_operator_leader', help: '1 while this process holds the leader Lease (or runs without leader election)', registers }),
+    agentsNotReporting: new Gauge({ name: 'evpn_operator_agents_not_reporting', help: 'Nodes with a VtepNodeState whose agent stopped renewing its heartbeat Lease (their conditions are set Unknown)', registers }),
     events: new Counter({ name: 'evpn_operator_events_total', help: 'Kubernetes Events by outcome (created, aggregated, dropped by the spam filter, failed)', labelNames: ['outcome'], registers }),
   };
 }

@@ -113,6 +113,8 @@ export interface VtepNodeStateStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   groups?: NodeGroupStatus[];
+  /** Stamped by the agent on each status write (the operator reads a change as a sign of life). */
+  lastReportTime?: string;
 }
 
 export interface VtepNodeState {

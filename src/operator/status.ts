@@ -8,7 +8,8 @@
  * report again. A node counts as ready for its fabric when its agent has
  * observed the latest spec (`status.observedGeneration` = the object's
  * generation), says `Ready=True`, and the spec it observed is the one the
- * operator wants now.
+ * operator wants now. A node whose agent stopped reporting (its heartbeat,
+ * see liveness.ts) counts as ready for nothing, whatever its status says.
  */
 import { findCondition, listForMessage, mergeConditions, type ConditionInput } from './conditions.js';
 import type { EvpnFabricStatus, VtepGroupStatus, VtepNodeState, VtepNodeStateSpec } from './model.js';
@@ -17,6 +18,9 @@ import { containsDesired } from './compare.js';
 import { describeSpecTooLarge } from './spec-size.js';
 
 export type StateLookup = (node: string) => VtepNodeState | undefined;
+/** Whether a node's agent is alive (renews its heartbeat); everyone, when not given. */
+export type ReportingLookup = (node: string) => boolean;
+const everyoneReports: ReportingLookup = () => true;
 
 export type NodeGroupReadiness = 'Programmed' | 'Pending' | 'Invalid';
 
@@ -29,14 +33,25 @@ export function nodeGroupReadiness(state: VtepNodeState | undefined, group: stri
   return { state: 'Pending' };
 }
 
-export function groupStatus(plan: GroupPlan, lookup: StateLookup, previous: VtepGroupStatus | undefined, now: Date): VtepGroupStatus {
+export function groupStatus(
+  plan: GroupPlan,
+  lookup: StateLookup,
+  previous: VtepGroupStatus | undefined,
+  now: Date,
+  reporting: ReportingLookup = everyoneReports,
+): VtepGroupStatus {
   const generation = plan.group.metadata.generation ?? 0;
   const total = plan.nodes.length;
   let ready = 0;
   const invalid: string[] = [];
+  const silent: string[] = [];
   let invalidMessage: string | undefined;
   if (plan.verdict.rendered) {
     for (const node of plan.nodes) {
+      if (!reporting(node)) {
+        silent.push(node);
+        continue;
+      }
       const r = nodeGroupReadiness(lookup(node), plan.group.metadata.name, generation);
       if (r.state === 'Programmed') ready++;
       else if (r.state === 'Invalid') {
@@ -58,6 +73,14 @@ export function groupStatus(plan: GroupPlan, lookup: StateLookup, previous: Vtep
     conditions.push({ type: 'Ready', status: 'True', reason: 'NoNodesSelected', message: 'no node of the fabric matches the group', observedGeneration: generation });
   } else if (ready === total) {
     conditions.push({ type: 'Ready', status: 'True', reason: 'Programmed', message: `programmed on all ${total} node(s) at generation ${generation}`, observedGeneration: generation });
+  } else if (silent.length > 0) {
+    conditions.push({
+      type: 'Ready',
+      status: 'False',
+      reason: 'AgentNotReporting',
+      message: `programmed on ${ready} of ${total} node(s) at generation ${generation}; the agent of ${silent.length} node(s) is not reporting (${listForMessage(silent)})`,
+      observedGeneration: generation,
+    });
   } else {
     conditions.push({ type: 'Ready', status: 'False', reason: 'Progressing', message: `programmed on ${ready} of ${total} node(s) at generation ${generation}`, observedGeneration: generation });
   }
@@ -113,12 +136,14 @@ export function fabricStatus(
   desired: (node: string) => VtepNodeStateSpec | undefined,
   previous: EvpnFabricStatus | undefined,
   now: Date,
+  reporting: ReportingLookup = everyoneReports,
 ): EvpnFabricStatus {
   const generation = plan.fabric.metadata.generation ?? 0;
   // Nodes without a usable address are selected too: they count against READY.
   const unusable = plan.problems.filter((p) => p.reason !== 'NodeClaimedByOtherFabric' && p.reason !== 'SpecTooLarge');
   const selected = plan.nodes.length + unusable.length;
-  const ready = plan.nodes.filter((n) => nodeReady(lookup(n), desired(n))).length;
+  const silent = plan.nodes.filter((n) => !reporting(n));
+  const ready = plan.nodes.filter((n) => reporting(n) && nodeReady(lookup(n), desired(n))).length;
 
   const conditions: ConditionInput[] = [];
   if (selected === 0) {
@@ -126,7 +151,8 @@ export function fabricStatus(
   } else if (ready === selected) {
     conditions.push({ type: 'Ready', status: 'True', reason: 'AllNodesReady', message: `all ${selected} node(s) ready`, observedGeneration: generation });
   } else {
-    conditions.push({ type: 'Ready', status: 'False', reason: 'NodesNotReady', message: `${ready} of ${selected} node(s) ready`, observedGeneration: generation });
+    const why = silent.length > 0 ? `; the agent of ${silent.length} node(s) is not reporting (${listForMessage(silent)})` : '';
+    conditions.push({ type: 'Ready', status: 'False', reason: 'NodesNotReady', message: `${ready} of ${selected} node(s) ready${why}`, observedGeneration: generation });
   }
   if (plan.problems.length > 0) {
     const reasons = [...new Set(plan.problems.map((p) => p.reason))];

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from './log.js';
 
 export interface ListenAddress {
+  /** An IP address or host name; '' for every address of both families (`:PORT`). */
   host: string;
   port: number;
 }
@@ -28,18 +29,38 @@ export class AddressError extends Error {
 }
 
 /**
- * Parses `host:port`, `:port` (all interfaces), `[v6]:port`. Returns
- * undefined for `0` or the empty string, the convention (controller-runtime's
- * `--metrics-bind-address=0`) for "do not serve".
+ * Parses `host:port`, `:port` (every address, IPv4 and IPv6: Node listens
+ * on `::` with IPv4-mapped addresses, or on 0.0.0.0 where the host has no
+ * IPv6), `[v6]:port`. Returns undefined for `0` or the empty string, the
+ * convention (controller-runtime's `--metrics-bind-address=0`) for "do not
+ * serve".
  */
 export function parseListenAddress(value: string, flag?: string): ListenAddress | undefined {
   if (value === '' || value === '0') return undefined;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\],]*)):(\d{1,5})$/.exec(value);
   if (!m) throw new AddressError(value, flag, 'expected HOST:PORT, :PORT or [IPv6]:PORT');
   const port = Number(m[3]);
   if (port > 65535) throw new AddressError(value, flag, 'port out of range 0-65535');
-  const host = m[1] ?? (m[2] || '0.0.0.0');
-  return { host, port };
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/**
+ * A comma-separated list of listen addresses, e.g. `127.0.0.1:8081,[::1]:8081`
+ * (loopback of both families: two sockets, since `::1` does not carry IPv4);
+ * `0` or empty serves nothing.
+ */
+export function parseListenAddresses(value: string, flag?: string): ListenAddress[] {
+  if (value === '' || value === '0') return [];
+  return value.split(',').map((part) => {
+    const address = parseListenAddress(part.trim(), flag);
+    if (!address) throw new AddressError(value, flag, '"0" disables serving and cannot be listed with addresses');
+    return address;
+  });
+}
+
+/** The loopback addresses of both families on `port`: where a host-network process serves what only the node may reach. */
+export function loopbackAddresses(port: number): string {
+  return `127.0.0.1:${port},[::1]:${port}`;
 }
 
 export type CheckResult = true | string;
@@ -145,10 +166,12 @@ export class HttpEndpoint {
     server.headersTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(address.port, address.host, () => {
+      const listening = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (address.host === '') server.listen(address.port, listening);
+      else server.listen(address.port, address.host, listening);
     });
     server.on('error', (err) => log.error('http server error', { err }));
     const bound = server.address() as AddressInfo;
@@ -194,40 +217,76 @@ async function respond(routes: Routes, req: IncomingMessage, res: ServerResponse
 }
 
 export interface ObservabilityOptions {
-  /** `--metrics-addr` value; `0`/empty disables. */
+  /** `--metrics-addr` value (a list, see parseListenAddresses); `0`/empty disables. */
   metricsAddr: string;
-  /** `--health-addr` value; `0`/empty disables. */
+  /** `--health-addr` value (a list); `0`/empty disables. */
   healthAddr: string;
   health: HealthChecks;
   registry: Registry;
   log?: Logger;
-  /** More routes served on the health address (e.g. an agent's /debug/engine). */
+  /** More routes served on the health addresses (e.g. an agent's /debug/engine). */
   healthExtraRoutes?: Routes;
 }
 
 /**
- * Serves metrics and health on their addresses; when both name the same
- * address, one server carries all three paths. Address errors are thrown as
- * AddressError before anything listens.
+ * `::1` cannot be bound because the host runs without IPv6
+ * (`ipv6.disable=1` or `disable_ipv6` on lo): EAFNOSUPPORT or EADDRNOTAVAIL.
+ * Only the IPv6 loopback gets this leniency; any other address that does
+ * not bind is a configuration error.
+ */
+function ipv6LoopbackMissing(address: ListenAddress, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return address.host === '::1' && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT');
+}
+
+/**
+ * Serves metrics and health on their addresses; an address both name gets
+ * one server with all three paths. Address errors are thrown as
+ * AddressError before anything listens. Of a flag that lists several
+ * addresses, `[::1]` on a host without IPv6 is skipped with a warning as
+ * long as another of them is served (the agent's default names both
+ * loopbacks).
  */
 export async function serveObservability(options: ObservabilityOptions): Promise<HttpEndpoint[]> {
-  const metrics = parseListenAddress(options.metricsAddr, 'metrics-addr');
-  const health = parseListenAddress(options.healthAddr, 'health-addr');
+  const metrics = parseListenAddresses(options.metricsAddr, 'metrics-addr');
+  const health = parseListenAddresses(options.healthAddr, 'health-addr');
   const log = options.log ?? silentLogger;
-  const plan: Array<{ address: ListenAddress; routes: Routes }> = [];
-  if (metrics) plan.push({ address: metrics, routes: metricsRoutes(options.registry) });
-  if (health) {
-    const same = plan.find((p) => p.address.host === health.host && p.address.port === health.port && health.port !== 0);
+  const plan: Array<{ address: ListenAddress; routes: Routes; flags: Set<string> }> = [];
+  for (const address of metrics) plan.push({ address, routes: metricsRoutes(options.registry), flags: new Set(['metrics-addr']) });
+  for (const address of health) {
+    const same = plan.find((p) => p.address.host === address.host && p.address.port === address.port && address.port !== 0);
     const routes = { ...healthRoutes(options.health), ...options.healthExtraRoutes };
-    if (same) Object.assign(same.routes, routes);
-    else plan.push({ address: health, routes });
+    if (same) {
+      Object.assign(same.routes, routes);
+      same.flags.add('health-addr');
+    } else {
+      plan.push({ address, routes, flags: new Set(['health-addr']) });
+    }
   }
+  const listed = { 'metrics-addr': metrics.length, 'health-addr': health.length } as Record<string, number>;
   const endpoints: HttpEndpoint[] = [];
+  const skipped: Array<{ flags: Set<string>; address: ListenAddress; err: unknown }> = [];
   try {
     for (const p of plan) {
-      const endpoint = await HttpEndpoint.listen(p.address, p.routes, log);
+      let endpoint: HttpEndpoint;
+      try {
+        endpoint = await HttpEndpoint.listen(p.address, p.routes, log);
+      } catch (err) {
+        if (ipv6LoopbackMissing(p.address, err) && [...p.flags].every((f) => (listed[f] ?? 0) > 1)) {
+          skipped.push({ flags: p.flags, address: p.address, err });
+          continue;
+        }
+        throw err;
+      }
       log.info('serving http', { url: endpoint.url(), paths: Object.keys(p.routes) });
       endpoints.push(endpoint);
+    }
+    for (const s of skipped) {
+      for (const flag of s.flags) {
+        const served = plan.some((p) => p.flags.has(flag) && !skipped.some((x) => x.address === p.address));
+        if (!served) throw s.err;
+      }
+      log.warn('listen address skipped: the host has no IPv6', { address: `${s.address.host}:${s.address.port}`, error: (s.err as Error).message });
     }
   } catch (err) {
     await Promise.all(endpoints.map((e) => e.close()));

@@ -14,6 +14,7 @@ import type { Logger } from '../../util/log.js';
 import { KubeHttpTransport, type KubeTransport } from './api.js';
 import { ApiserverHealth } from './apiserver-health.js';
 import { KubeEdgeMetrics } from './metrics.js';
+import { Heartbeat } from './heartbeat.js';
 import { NodeStateSource, type SpecTarget } from './node-state-source.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -22,6 +23,7 @@ export { ApiserverHealth } from './apiserver-health.js';
 export { KubeEdgeMetrics } from './metrics.js';
 export { NodeStateSource, VTEP_NODE_STATES_PATH, type ObservedNodeState, type SpecTarget } from './node-state-source.js';
 export { AGENT_FIELD_MANAGER, StatusWriter, statusKey } from './status-writer.js';
+export { Heartbeat } from './heartbeat.js';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -63,6 +65,8 @@ export interface KubernetesEdgeOptions {
   transport?: KubeTransport;
   /** Status write rate limit (default 1000 ms). */
   minStatusIntervalMs?: number;
+  /** The node's heartbeat Lease: where, and how often it is renewed (none when absent). */
+  heartbeat?: { namespace: string; intervalMs: number };
 }
 
 export class KubernetesEdge {
@@ -70,6 +74,7 @@ export class KubernetesEdge {
   readonly health: ApiserverHealth;
   readonly metrics: KubeEdgeMetrics;
   readonly writer: StatusWriter;
+  readonly heartbeat: Heartbeat | undefined;
   private source: NodeStateSource | undefined;
 
   constructor(private readonly opts: KubernetesEdgeOptions) {
@@ -80,10 +85,12 @@ export class KubernetesEdge {
     this.metrics = new KubeEdgeMetrics(opts.registry);
     this.health = new ApiserverHealth(log, this.metrics.apiserverUp);
     this.writer = new StatusWriter({ transport, node: opts.node, log, health: this.health, metrics: this.metrics, minIntervalMs: opts.minStatusIntervalMs });
+    this.heartbeat = opts.heartbeat && new Heartbeat({ transport, node: opts.node, log, health: this.health, metrics: this.metrics, ...opts.heartbeat });
   }
 
-  /** Starts watching this node's VtepNodeState; specs go to `target` (the Agent). Returns at once. */
+  /** Starts the heartbeat and the watch of this node's VtepNodeState; specs go to `target` (the Agent). Returns at once. */
   start(target: SpecTarget): void {
+    this.heartbeat?.start();
     this.source ??= new NodeStateSource({
       transport: this.transport,
       node: this.opts.node,
@@ -103,6 +110,7 @@ export class KubernetesEdge {
 
   /** Stops watching, sends the last status if one is owed (bounded), closes connections. */
   async stop(flushTimeoutMs = 3000): Promise<void> {
+    await this.heartbeat?.stop();
     await this.source?.stop();
     await this.writer.flush(flushTimeoutMs);
     this.transport.close();

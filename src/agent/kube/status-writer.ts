@@ -6,7 +6,8 @@
  *   write waits or runs, newer statuses replace the pending one, so a churn
  *   of kernel changes costs at most one write per second per node (DESIGN 6).
  * - No write when the apiserver already holds this status. "Equal" ignores
- *   `lastSyncTime` and the conditions' `lastTransitionTime`: the agent
+ *   `lastSyncTime`, `lastReportTime` (stamped on each write: the REPORTED
+ *   column) and the conditions' `lastTransitionTime`: the agent
  *   refreshes the first on every sync and resets the second when it
  *   restarts, and neither alone is worth an etcd write — so `lastSyncTime`
  *   on the server is the time of the last sync that changed something
@@ -59,6 +60,8 @@ export interface StatusWriterOptions {
   startupHoldMs?: number;
   /** Monotonic milliseconds (default performance.now; tests pass a fake clock). */
   now?: () => number;
+  /** Wall-clock milliseconds for lastReportTime (default Date.now). */
+  clock?: () => number;
 }
 
 export class StatusWriter {
@@ -172,7 +175,8 @@ export class StatusWriter {
   private async patch(): Promise<void> {
     const { transport, log, health, metrics } = this.opts;
     this.released = true;
-    const status = this.desired!;
+    // lastReportTime: when this status was written (the REPORTED column); not part of its key.
+    const status: VtepNodeStateStatus = { ...this.desired!, lastReportTime: new Date((this.opts.clock ?? Date.now)()).toISOString() };
     const key = this.desiredKey;
     this.lastAttemptAt = this.now();
     this.notBefore = this.lastAttemptAt + this.minIntervalMs;
@@ -218,6 +222,7 @@ export function statusKey(status: unknown): string {
   if (status === undefined || status === null) return '';
   const s = { ...(status as Record<string, unknown>) };
   delete s.lastSyncTime;
+  delete s.lastReportTime;
   if (Array.isArray(s.conditions)) {
     s.conditions = (s.conditions as unknown[]).map((c) => {
       if (typeof c !== 'object' || c === null) return c;

@@ -120,12 +120,16 @@ export class ResourceApi<T extends { metadata: { name: string; namespace?: strin
     });
   }
 
-  /** JSON merge patch of the status subresource. */
-  patchStatus(name: string, status: unknown, fieldManager: string): Promise<T> {
+  /**
+   * JSON merge patch of the status subresource. With `resourceVersion`, only
+   * over that version of the object (409 Conflict if it changed: the
+   * apiserver takes a resourceVersion in a patch as a precondition).
+   */
+  patchStatus(name: string, status: unknown, fieldManager: string, resourceVersion?: string): Promise<T> {
     return this.client.request('PATCH', `${this.itemPath(name)}/status`, {
       verb: 'patch',
       resource: `${this.plural}/status`,
-      body: { status },
+      body: resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status },
       contentType: 'application/merge-patch+json',
       query: { fieldManager },
     });

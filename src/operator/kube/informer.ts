@@ -12,6 +12,15 @@ import type { ResourceApi } from './client.js';
 
 export type ChangeKind = 'add' | 'update' | 'delete';
 
+export interface WatchedCacheOptions {
+  /** Only objects with these labels (list and watch), e.g. `evpn.ecmp.dev/heartbeat=agent`. */
+  labelSelector?: string;
+  /** The watch failed: until `onResumed`, the cache may miss changes. */
+  onInterrupted?: () => void;
+  /** The watch is being established again after a failure. */
+  onResumed?: () => void;
+}
+
 export class WatchedCache<T extends { metadata: { name: string } }> {
   private informer: (Informer<KubernetesObject> & ObjectCache<KubernetesObject>) | undefined;
   private failures = 0;
@@ -20,12 +29,15 @@ export class WatchedCache<T extends { metadata: { name: string } }> {
   private hasSynced = false;
   private listedOnce = false;
   private settle: (() => void) | undefined;
+  /** A failure since the watch last (re)connected. */
+  private interrupted = false;
 
   constructor(
     private readonly kc: KubeConfig,
     private readonly api: ResourceApi<T>,
     private readonly log: Logger,
     private readonly onChange: (kind: ChangeKind, obj: T) => void,
+    private readonly options: WatchedCacheOptions = {},
   ) {}
 
   get resource(): string {
@@ -42,12 +54,13 @@ export class WatchedCache<T extends { metadata: { name: string } }> {
    * into the cache (retrying with backoff until it is), or when stopped.
    */
   start(): Promise<void> {
+    const { labelSelector } = this.options;
     const listFn = async () => {
-      const list = await this.api.list();
+      const list = await this.api.list(labelSelector === undefined ? undefined : { labelSelector });
       this.listedOnce = true;
       return list as unknown as { apiVersion: string; kind: string; metadata: { resourceVersion?: string }; items: KubernetesObject[] };
     };
-    const informer = makeInformer<KubernetesObject>(this.kc, this.api.collectionPath, listFn);
+    const informer = makeInformer<KubernetesObject>(this.kc, this.api.collectionPath, listFn, labelSelector);
     this.informer = informer;
     for (const kind of ['add', 'update', 'delete'] as const) {
       informer.on(kind, (obj) => {
@@ -57,6 +70,11 @@ export class WatchedCache<T extends { metadata: { name: string } }> {
     }
     // The informer reports list and watch failures here and then stops.
     informer.on('error', (err: unknown) => this.restartAfterError(err));
+    informer.on('connect', () => {
+      if (!this.interrupted) return;
+      this.interrupted = false;
+      this.options.onResumed?.();
+    });
     const synced = new Promise<void>((resolve) => (this.settle = resolve));
     this.run();
     return synced;
@@ -79,6 +97,8 @@ export class WatchedCache<T extends { metadata: { name: string } }> {
 
   private restartAfterError(err: unknown): void {
     if (this.stopped) return;
+    if (!this.interrupted) this.options.onInterrupted?.();
+    this.interrupted = true;
     this.failures++;
     const delay = backoffDelay(this.failures, { baseDelayMs: 500, maxDelayMs: 30_000 });
     this.log.warn('watch failed; restarting', { resource: this.resource, retryInMs: delay, err });

@@ -77,7 +77,7 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     lab = new AgentLab({ vteps: ['198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5'] });
     await lab.setup();
     relay = await ApiserverRelay.start(lab.ns, cp.server);
-    op = await OperatorProcess.start(cp);
+    op = await OperatorProcess.start(cp, ['--heartbeat-namespace', NS]);
     agent = KubeAgentProcess.start(lab.ns, { node: NODE, kubeconfig, ovsRundir: lab.ovs.rundir });
   }, 240_000);
 
@@ -120,6 +120,15 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     expect(managers).toContain('evpn-ecmp-agent');
     expect(await agent.metric('evpn_agent_apiserver_up')).toBe(1);
     expect(await agent.metric('evpn_agent_status_write_errors_total')).toBe(0);
+
+    // Its heartbeat: the node's Lease in the chart's namespace, renewed through the same token.
+    const lease = await getJson(cp, 'lease', NODE, '-n', NS);
+    expect(lease.metadata.labels).toEqual({ 'evpn.ecmp.dev/heartbeat': 'agent' });
+    expect(lease.spec).toMatchObject({ holderIdentity: NODE, leaseDurationSeconds: 30 });
+    expect(await agent.metric('evpn_agent_heartbeats_total')).toBeGreaterThanOrEqual(1);
+    expect(await agent.metric('evpn_agent_heartbeat_errors_total')).toBe(0);
+    // The REPORTED column: the time of the agent's last write.
+    expect(Date.now() - Date.parse(state.status.lastReportTime as string)).toBeLessThan(120_000);
   }, 120_000);
 
   it('a weight change with kubectl patch modifies the same OVS group in place; status shows the new applied generation', async () => {
@@ -252,4 +261,33 @@ describe.skipIf(skip)('agent in Kubernetes mode (apiserver, operator, kernel, OV
     expect(condition(after, 'Ready')).toBe('True');
     expect(await ofGroups()).toEqual(groupsBefore);
   }, 60_000);
+
+  it('a stopped agent (SIGSTOP) makes its node not Ready within three heartbeat intervals; SIGCONT brings it back', async () => {
+    // Restarted with a 1 s heartbeat (Lease duration 3 s), so the test need not wait 30 s.
+    expect(await agent.stop()).toBe(0);
+    agent = KubeAgentProcess.start(lab.ns, { node: NODE, kubeconfig, ovsRundir: lab.ovs.rundir, extra: ['--heartbeat-interval', '1s'] });
+    await eventually('the Lease renewed with a 3 s duration', async () => (await getJson(cp, 'lease', NODE, '-n', NS)).spec.leaseDurationSeconds === 3, 30_000);
+    await eventually('Ready and web 1/1', async () => condition(await vns(), 'Ready') === 'True' && (await readyColumn(cp, 'vg', 'web')) === '1/1', 30_000);
+
+    agent.pause();
+    const stoppedAt = Date.now();
+    try {
+      await eventually('READY Unknown in kubectl get vns', async () => {
+        const { stdout } = await cp.kubectl('get', 'vns', NODE, '--no-headers');
+        return stdout.trim().split(/\s+/)[1] === 'Unknown';
+      }, 20_000, 100);
+      const elapsed = Date.now() - stoppedAt;
+      process.stdout.write(`agent SIGSTOP: node not Ready after ${elapsed} ms (heartbeat 1 s, three intervals 3 s)\n`);
+      expect(elapsed).toBeLessThanOrEqual(3_000 + 2_000);
+      const v = await vns();
+      expect((v.status.conditions as Array<{ reason: string }>).every((c) => c.reason === 'AgentNotReporting')).toBe(true);
+      await eventually('web 0/1', async () => (await readyColumn(cp, 'vg', 'web')) === '0/1', 10_000, 100);
+    } finally {
+      agent.resume();
+    }
+    // Back: it renews, finds its status overwritten and writes it again.
+    await eventually('Ready True again', async () => condition(await vns(), 'Ready') === 'True', 20_000, 100);
+    await eventually('web 1/1 again', async () => (await readyColumn(cp, 'vg', 'web')) === '1/1', 20_000, 100);
+    expect(agent.running).toBe(true);
+  }, 120_000);
 });

@@ -41,6 +41,8 @@ export class KubeAgentProcess {
       '--ovs-rundir', args.ovsRundir,
       '--health-addr', '127.0.0.1:18081',
       '--metrics-addr', '127.0.0.1:18080',
+      // The chart's namespace, where its RBAC lets the agent keep its heartbeat Lease.
+      '--heartbeat-namespace', 'evpn-system',
       ...(args.extra ?? []),
     ]);
     return new KubeAgentProcess(child, ns);
@@ -69,6 +71,15 @@ export class KubeAgentProcess {
       if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
     }
     return sum;
+  }
+
+  /** SIGSTOP / SIGCONT: a hung agent (the process exists, does nothing), and its recovery. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
   }
 
   async stop(): Promise<number | null> {

@@ -29,7 +29,7 @@ describe.skipIf(skip)('agent: state file to kernel, OVS and traffic', () => {
       { name: 'web', vni: 100, vteps: [{ ip: A[0]!, weight: 3 }, { ip: A[1]!, weight: 1 }], macs: [macA] },
       { name: 'db', vni: 100, vteps: B.map((ip) => ({ ip, weight: 1 })), macs: [macB] },
     ]);
-    lab.startAgent();
+    lab.startAgent(['--debug-endpoints']);
     const status = await lab.waitReady(1);
 
     // Kernel: fdb nexthops with our protocol, groups with the weights, FDB entries with nhid.

@@ -174,6 +174,7 @@ describe.skipIf(skip)('CRDs on a real apiserver', () => {
           { type: 'KernelSynced', status: 'True', reason: 'Synced', message: '', lastTransitionTime: t },
         ],
         summary: { groups: 2, paths: 6, macs: 40, invalid: 1 },
+        lastReportTime: new Date(Date.now() - 90_000).toISOString(),
       });
     });
 
@@ -191,11 +192,13 @@ describe.skipIf(skip)('CRDs on a real apiserver', () => {
 
     it('`kubectl get vns` is the per-node status page', async () => {
       const rows = table((await cp.kubectl('get', 'vns', 'node-a')).stdout);
-      expect(rows[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'AGE']);
+      expect(rows[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'REPORTED', 'AGE']);
       expect(rows[1]?.slice(0, 7)).toEqual(['node-a', 'True', '2', '6', '40', '1', 'False']);
+      // The age of the agent's last status write (written 90 s ago).
+      expect(rows[1]?.[7]).toMatch(/^9\ds$/);
       const wide = table((await cp.kubectl('get', 'vns', 'node-a', '-o', 'wide')).stdout);
-      expect(wide[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'AGE', 'FABRIC', 'VTEP', 'KERNEL', 'DRIFT']);
-      expect(wide[1]?.slice(8, 11)).toEqual(['default', '192.0.2.1', 'True']);
+      expect(wide[0]).toEqual(['NAME', 'READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'REPORTED', 'AGE', 'FABRIC', 'VTEP', 'KERNEL', 'DRIFT', 'DEGRADED']);
+      expect(wide[1]?.slice(9, 12)).toEqual(['default', '192.0.2.1', 'True']);
     });
 
     it('`kubectl get vg` and `kubectl get ef` show the columns', async () => {

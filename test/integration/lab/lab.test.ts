@@ -357,6 +357,45 @@ describe.skipIf(skip)('the local lab, end to end', () => {
     expect(slots.toNew).toBe(slots.moved);
   }, 300_000);
 
+  it('shows a stopped agent\'s node not Ready in `kubectl get vns` within three heartbeat intervals, and Ready again when it resumes', async () => {
+    const row = async (node: string) => {
+      const { stdout } = await lab.cp.kubectl('get', 'vns', node, '--no-headers');
+      return stdout.trim().split(/\s+/);
+    };
+    const returnReady = async () => (await lab.cp.kubectl('get', 'vg', 'web-return', '-o', 'jsonpath={.status.ready}')).stdout.trim();
+    expect((await row('node-b'))[1]).toBe('True');
+    expect(await returnReady()).toBe('2/2');
+    const agentB = (await lab.processes()).find((r) => r.name === 'node-b/agent')!;
+    // The process is there and does nothing: what a hung agent, or a frozen node, looks like.
+    process.kill(agentB.pid!, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const shown = await waitFor('node-b READY Unknown in kubectl get vns', async () => {
+        const r = await row('node-b');
+        return r[1] === 'Unknown' ? r : undefined;
+      }, 30_000, 200);
+      const elapsed = Date.now() - stoppedAt;
+      const { stdout: table } = await lab.cp.kubectl('get', 'vns');
+      process.stdout.write(`lab: node-b's agent stopped (SIGSTOP); not Ready after ${elapsed} ms (heartbeat 2 s):\n${table}`);
+      // Three 2 s intervals since the last renewal, plus watch and write latency.
+      expect(elapsed).toBeLessThanOrEqual(6_000 + 3_000);
+      // READY and OVS say Unknown; GROUPS..INVALID are the agent's last word.
+      expect(shown[6]).toBe('Unknown');
+      expect((await row('node-a'))[1]).toBe('True');
+      expect((await row('node-c'))[1]).toBe('True');
+      const reason = (await lab.cp.kubectl('get', 'vns', 'node-b', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}')).stdout;
+      expect(reason).toBe('AgentNotReporting');
+      await waitFor('web-return 1/2', async () => ((await returnReady()) === '1/2' ? true : undefined), 10_000, 200);
+      const status = await cli('lab', 'status', '--dir', dir);
+      expect(status.stdout).toMatch(/^node-b\/agent\s+\d+\s+running, not ready: AgentNotReporting/m);
+    } finally {
+      process.kill(agentB.pid!, 'SIGCONT');
+    }
+    await waitFor('node-b Ready again', async () => ((await row('node-b'))[1] === 'True' ? true : undefined), 30_000, 200);
+    await waitFor('web-return 2/2 again', async () => ((await returnReady()) === '2/2' ? true : undefined), 10_000, 200);
+    expect(pidRunning(agentB.pid!)).toBe(true);
+  }, 90_000);
+
   it('removes the VtepNodeState of a deleted Node, and `lab status` reports it', async () => {
     await lab.cp.kubectl('delete', 'node', 'node-c');
     await waitFor('vns/node-c to be gone', async () => {

@@ -1,6 +1,6 @@
 /**
  * The lab applies a copy of the chart's agent ServiceAccount, RBAC and
- * ValidatingAdmissionPolicy (src/lab/agent-security.yaml) so that
+ * ValidatingAdmissionPolicies (src/lab/agent-security.yaml) so that
  * `npm run lab` needs no Helm. Rendered again from the chart here, it must
  * be the same objects; when the chart changes, regenerate the copy with
  * `npx tsx src/lab/write-security.ts`.
@@ -24,6 +24,11 @@ describe.skipIf(skip)("the lab's copy of the chart's security manifests", () => 
       'ClusterRoleBinding/evpn-ecmp-agent',
       'ValidatingAdmissionPolicy/evpn-ecmp-agent-own-node',
       'ValidatingAdmissionPolicyBinding/evpn-ecmp-agent-own-node',
+      // The heartbeat: the node's Lease, tied to the node like the status.
+      'Role/evpn-ecmp-agent-heartbeat',
+      'RoleBinding/evpn-ecmp-agent-heartbeat',
+      'ValidatingAdmissionPolicy/evpn-ecmp-agent-own-lease',
+      'ValidatingAdmissionPolicyBinding/evpn-ecmp-agent-own-lease',
     ]);
     expect(copy, 'src/lab/agent-security.yaml is out of date: run `npx tsx src/lab/write-security.ts`').toEqual(fromChart);
   }, 120_000);

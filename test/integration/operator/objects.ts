@@ -1,4 +1,6 @@
 /** Test objects and kubectl shortcuts shared by the operator suites. */
+import { KubeClient, KubeApiError, ResourceApi } from '../../../src/operator/kube/client.js';
+import type { HeartbeatLease } from '../../../src/operator/liveness.js';
 import type { ControlPlane } from '../../harness/kube.js';
 
 export async function getJson<T = Record<string, any>>(cp: ControlPlane, ...args: string[]): Promise<T> {
@@ -45,18 +47,76 @@ spec:
 ${extra}`;
 }
 
+/** metav1.MicroTime of now. */
+const microNow = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/**
+ * Heartbeat Leases as agents keep them (src/agent/kube/heartbeat.ts), in the
+ * namespace the operator watches: `beat` creates or renews one now;
+ * `keepAlive` renews it every `everyMs` until the returned function is called.
+ */
+export class Heartbeats {
+  private readonly client: KubeClient;
+  private readonly leases: ResourceApi<HeartbeatLease>;
+
+  constructor(cp: ControlPlane, readonly namespace = 'default') {
+    this.client = new KubeClient(cp.kubeConfig);
+    this.leases = new ResourceApi<HeartbeatLease>(this.client, '/apis/coordination.k8s.io/v1', 'leases', namespace);
+  }
+
+  async beat(node: string, leaseDurationSeconds: number): Promise<void> {
+    const spec = { holderIdentity: node, leaseDurationSeconds, renewTime: microNow() };
+    try {
+      await this.leases.patch(node, { spec }, 'test-agent');
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+      await this.leases.create({ metadata: { name: node, namespace: this.namespace, labels: { 'evpn.ecmp.dev/heartbeat': 'agent' } }, spec });
+    }
+  }
+
+  keepAlive(node: string, leaseDurationSeconds: number, everyMs: number): () => Promise<void> {
+    let stopped = false;
+    const loop = (async () => {
+      while (!stopped) {
+        await this.beat(node, leaseDurationSeconds).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+    })();
+    return async () => {
+      stopped = true;
+      await loop;
+    };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
 /**
  * Writes a VtepNodeState status the way the node's agent does after
  * programming: every group of the current spec Programmed at its generation,
- * observedGeneration = the object's generation, Ready=True.
+ * observedGeneration = the object's generation, Ready=True. The played agent
+ * also renews its heartbeat Lease once, promising the next renewal within
+ * `leaseDurationSeconds` (an hour by default: these suites are not about
+ * liveness).
  */
-export async function reportProgrammed(cp: ControlPlane, node: string, only?: (group: string) => boolean): Promise<void> {
+export async function reportProgrammed(cp: ControlPlane, node: string, only?: (group: string) => boolean, leaseDurationSeconds = 3600): Promise<void> {
+  const heartbeats = new Heartbeats(cp);
+  try {
+    await heartbeats.beat(node, leaseDurationSeconds);
+  } finally {
+    heartbeats.close();
+  }
   const vns = await getJson(cp, 'vns', node);
   const groups = (vns.spec.groups ?? []) as Array<{ name: string; generation: number; vni: number; vteps: Array<{ ip: string; weight: number }>; macs: string[] }>;
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const status = {
     observedGeneration: vns.metadata.generation,
-    conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now }],
+    conditions: [
+      { type: 'Ready', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now },
+      { type: 'OvsSynced', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now },
+    ],
     summary: { groups: groups.length, paths: groups.reduce((n, g) => n + g.vteps.length, 0), macs: groups.reduce((n, g) => n + g.macs.length, 0), invalid: 0 },
     groups: groups
       .filter((g) => !only || only(g.name))

@@ -61,8 +61,16 @@ describe.skipIf(skip)('helm chart', () => {
     expect(agent.env.find((e: any) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
     expect(agent.args).toContain('--node=$(NODE_NAME)');
     expect(agent.volumeMounts[0].mountPath).toBe('/var/run/openvswitch');
-    expect(agent.livenessProbe.httpGet.path).toBe('/healthz');
-    expect(agent.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(agent.livenessProbe.httpGet).toEqual({ host: '127.0.0.1', path: '/healthz', port: 'health' });
+    expect(agent.readinessProbe.httpGet).toEqual({ host: '127.0.0.1', path: '/readyz', port: 'health' });
+    // On the host's network: health and metrics on the node's loopback (both families), no debug endpoints.
+    expect(agent.args).toContain('--health-addr=127.0.0.1:9441,[::1]:9441');
+    expect(agent.args).toContain('--metrics-addr=127.0.0.1:9440,[::1]:9440');
+    expect(agent.args.filter((a: string) => a.startsWith('--debug'))).toEqual([]);
+    // The heartbeat Lease in the agent's own namespace, renewed every 10 s.
+    expect(agent.args).toContain('--heartbeat-interval=10s');
+    expect(agent.env.find((e: any) => e.name === 'POD_NAMESPACE').valueFrom.fieldRef.fieldPath).toBe('metadata.namespace');
+    expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['evpn-evpn-ecmp-operator-metrics']);
     expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
 
     const deploy = find(objects, 'Deployment', '-operator') as K8sObject & { spec: any };
@@ -81,6 +89,8 @@ describe.skipIf(skip)('helm chart', () => {
         'operator: {replicas: 2, leaderElect: true, metricsPort: 18080}',
         'agent:',
         '  ovsRunDir: /run/openvswitch',
+        '  exposeMetrics: true',
+        '  debugEndpoints: true',
         '  tolerations: [{key: dedicated, operator: Equal, value: network, effect: NoSchedule}]',
         '  updateStrategy: {maxUnavailable: "10%"}',
         'metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: prom}}}',
@@ -95,6 +105,8 @@ describe.skipIf(skip)('helm chart', () => {
         expect(ds.spec.template.spec.volumes[0].hostPath.path).toBe('/run/openvswitch');
         expect(ds.spec.template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'network', effect: 'NoSchedule' }]);
         expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe('10%');
+        const agentArgs = ds.spec.template.spec.containers[0].args as string[];
+        expect(agentArgs).toEqual(expect.arrayContaining(['--metrics-addr=:9440', '--health-addr=127.0.0.1:9441,[::1]:9441', '--debug-endpoints']));
         const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
         expect(monitors).toHaveLength(2);
         expect((monitors[0] as any).spec.endpoints[0].interval).toBe('15s');
@@ -190,6 +202,8 @@ describe.skipIf(skip)('helm chart', () => {
     ['a pod label that would change the selector', 'agent: {podLabels: {app.kubernetes.io/component: x}}', /podLabels/],
     ['an image digest that is not sha256', 'image: {repository: r, digest: "latest"}', /digest/],
     ['an extra argument that is not a flag', 'operator: {extraArgs: [workers]}', /extraArgs/],
+    ['exposeMetrics as a string', 'agent: {exposeMetrics: "yes"}', /exposeMetrics/],
+    ['a heartbeat interval without a unit', 'agent: {heartbeatInterval: "10"}', /heartbeatInterval/],
   ])('rejects %s with a message naming it', async (_what, values, pattern) => {
     await withValues(values, async (file) => {
       const err = await template('-f', file).then(() => undefined, (e: Error) => e);

@@ -14,9 +14,10 @@ describe.skipIf(skip)('helm install into a real kube-apiserver', () => {
   const h = (...args: string[]) => helm([...args, '--namespace', NS], { kubeconfig: cp.kubeconfigPath });
 
   /** `kubectl auth can-i` answers yes with exit 0 and no with exit 1. */
-  async function canI(as: string, verb: string, resource: string, subresource?: string): Promise<boolean> {
+  async function canI(as: string, verb: string, resource: string, subresource?: string, namespace?: string): Promise<boolean> {
     const args = ['auth', 'can-i', verb, resource, `--as=${as}`];
     if (subresource) args.push(`--subresource=${subresource}`);
+    if (namespace) args.push('-n', namespace);
     try {
       await cp.kubectl(...args);
       return true;
@@ -47,6 +48,8 @@ describe.skipIf(skip)('helm install into a real kube-apiserver', () => {
     const { stdout: policy } = await cp.kubectl('get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-o', 'name');
     expect(policy).toContain('validatingadmissionpolicy.admissionregistration.k8s.io/evpn-evpn-ecmp-agent-own-node');
     expect(policy).toContain('validatingadmissionpolicybinding.admissionregistration.k8s.io/evpn-evpn-ecmp-agent-own-node');
+    expect(policy).toContain('validatingadmissionpolicy.admissionregistration.k8s.io/evpn-evpn-ecmp-agent-own-lease');
+    expect(policy).toContain('validatingadmissionpolicybinding.admissionregistration.k8s.io/evpn-evpn-ecmp-agent-own-lease');
   });
 
   it('gives the agent exactly what it uses: list and watch of VtepNodeStates, patch of their status', async () => {
@@ -66,12 +69,19 @@ describe.skipIf(skip)('helm install into a real kube-apiserver', () => {
     expect(await canI(AGENT, 'get', 'vtepgroups.evpn.ecmp.dev')).toBe(false);
     expect(await canI(AGENT, 'get', 'secrets')).toBe(false);
     expect(await canI(AGENT, 'get', 'nodes')).toBe(false);
+    // Its heartbeat: create and renew Leases in its own namespace only (the policy narrows it to its node's).
+    for (const verb of ['create', 'patch']) expect(await canI(AGENT, verb, 'leases.coordination.k8s.io', undefined, NS)).toBe(true);
+    expect(await canI(AGENT, 'delete', 'leases.coordination.k8s.io', undefined, NS)).toBe(false);
+    expect(await canI(AGENT, 'patch', 'leases.coordination.k8s.io', undefined, 'kube-node-lease')).toBe(false);
   });
 
   it('lets the operator write specs and statuses but not secrets', async () => {
     expect(await canI(OPERATOR, 'create', 'vtepnodestates.evpn.ecmp.dev')).toBe(true);
     expect(await canI(OPERATOR, 'patch', 'vtepgroups.evpn.ecmp.dev', 'status')).toBe(true);
     expect(await canI(OPERATOR, 'watch', 'nodes')).toBe(true);
+    // Watches the agents' heartbeats; marks the status of a node whose agent went silent.
+    expect(await canI(OPERATOR, 'watch', 'leases.coordination.k8s.io', undefined, NS)).toBe(true);
+    expect(await canI(OPERATOR, 'patch', 'vtepnodestates.evpn.ecmp.dev', 'status')).toBe(true);
     expect(await canI(OPERATOR, 'update', 'vtepgroups.evpn.ecmp.dev')).toBe(false);
     expect(await canI(OPERATOR, 'get', 'secrets')).toBe(false);
   });

@@ -2,9 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { chartDir, helm } from '../../harness/helm.js';
 import { missingPrerequisites } from '../../harness/prereq.js';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CommandError, run } from '../../harness/exec.js';
+
+function heartbeat(node: string, labels: Record<string, string> = { 'evpn.ecmp.dev/heartbeat': 'agent' }): string {
+  return JSON.stringify({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: node, namespace: NS, labels },
+    spec: { holderIdentity: node, leaseDurationSeconds: 30, renewTime: new Date().toISOString().replace('Z', '000Z') },
+  });
+}
 
 const skip = missingPrerequisites(['go']) ?? missingControlPlane();
 const NS = 'evpn-system';
@@ -31,6 +41,33 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
   /** kubectl as the agent: only the token, no admin client certificate. */
   function asAgent(...args: string[]) {
     return run(cp.kubectlPath, ['--server', cp.server, '--certificate-authority', join(cp.dir, 'ca.crt'), '--token', token, ...args]);
+  }
+
+  function asAgentInput(input: string, ...args: string[]) {
+    return run(cp.kubectlPath, ['--server', cp.server, '--certificate-authority', join(cp.dir, 'ca.crt'), '--token', token, ...args], { input });
+  }
+
+  /**
+   * A merge patch of a Lease as the agent sends it: one PATCH, no GET
+   * first (kubectl patch reads the object, which the agent may not).
+   * Resolves with the HTTP status and body.
+   */
+  function patchLeaseAsAgent(namespace: string, name: string, body: unknown): Promise<{ status: number; text: string }> {
+    const url = new URL(`${cp.server}/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, {
+        method: 'PATCH',
+        ca: readFileSync(join(cp.dir, 'ca.crt')),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/merge-patch+json' },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
   }
 
   async function denial(p: Promise<unknown>): Promise<string> {
@@ -115,6 +152,28 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
     }
     const stderr = await denial(asAgent('delete', 'vtepnodestate', 'node-b'));
     expect(stderr).toMatch(/forbidden/i);
+  });
+
+  it('may create and renew the heartbeat Lease of its own node', async () => {
+    await asAgentInput(heartbeat('node-a'), 'create', '-f', '-');
+    const renewTime = '2026-12-07T10:00:00.000000Z';
+    expect((await patchLeaseAsAgent(NS, 'node-a', { spec: { renewTime } })).status).toBe(200);
+    const { stdout } = await cp.kubectl('get', 'lease', 'node-a', '-n', NS, '-o', 'jsonpath={.spec.renewTime}');
+    expect(stdout).toBe(renewTime);
+  });
+
+  it('may not write the heartbeat Lease of another node, nor Leases elsewhere', async () => {
+    let stderr = await denial(asAgentInput(heartbeat('node-b'), 'create', '-f', '-'));
+    expect(stderr).toContain('evpn-evpn-ecmp-agent-own-lease');
+    expect(stderr).toContain('the evpn-ecmp agent on node node-a may write only the heartbeat Lease node-a, not node-b');
+    await cp.kubectlInput(heartbeat('node-b'), 'create', '-f', '-');
+    const other = await patchLeaseAsAgent(NS, 'node-b', { spec: { holderIdentity: 'node-a' } });
+    expect(other.status).toBe(403);
+    expect(other.text).toContain('may write only the heartbeat Lease node-a, not node-b');
+    stderr = await denial(asAgent('delete', 'lease', 'node-a', '-n', NS));
+    expect(stderr).toMatch(/forbidden/i);
+    const elsewhere = await patchLeaseAsAgent('kube-node-lease', 'node-a', { spec: {} });
+    expect(elsewhere.status).toBe(403);
   });
 
   it('a token not bound to a node may write no status at all', async () => {

@@ -19,6 +19,8 @@ import type { KernelOp } from '../../../src/agent/sync/kernel-plan.js';
 import { flowIdentity, type BundleMessage, type BundleSource, type FlowStats, type GroupDesc } from '../../../src/lib/openflow/index.js';
 import type { VtepNodeStateStatus } from '../../../src/api/index.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { parseVtepNodeState } from '../../../src/api/index.js';
+import { nodeSpecFrom } from '../../../src/agent/spec.js';
 import { fabric, spec, vxlan } from './fixtures.js';
 
 /** ndm_state / ndm_flags as Linux reports them for what iproute2 writes. */
@@ -348,3 +350,159 @@ describe('agent control loop', () => {
     expect(later.map((m) => (m.type === 'groupMod' ? `group:${m.groupMod.command}` : `flow:${m.flowMod.command}`))).toEqual(['group:modify']);
   });
 });
+
+/**
+ * Issue 18: the last good state of a group survives a bad spec (and an
+ * agent restart), a MAC two groups claim is withheld from both only, and
+ * id exhaustion is a reason, a condition and a metric — never a silently
+ * missing flow.
+ */
+describe('agent: status that cannot lie', () => {
+  const agents: Agent[] = [];
+  afterEach(async () => {
+    for (const a of agents.splice(0)) await a.stop();
+  });
+  function make(kernel: MemoryKernel, ovs: MemoryOvs, registry = new Registry()): Agent {
+    const a = new Agent({ kernel, ovs, logger: silentLogger, registry, onStatus: () => undefined, auditIntervalMs: 0, retryMinMs: 1, retryMaxMs: 5 });
+    agents.push(a);
+    return a;
+  }
+  const cond = (a: Agent, type: string) => a.status?.conditions?.find((c) => c.type === type);
+  const groupOf = (a: Agent, name: string) => a.status?.groups?.find((g) => g.name === name);
+  const isReady = (a: Agent) => cond(a, 'Ready')?.status === 'True';
+  /** The kernel and the bridge as comparable snapshots. */
+  const snapshot = (kernel: MemoryKernel, ovs: MemoryOvs) => ({
+    nexthops: [...kernel.nexthops.values()].sort((x, y) => x.id - y.id),
+    fdb: [...kernel.fdb.keys()].sort(),
+    groups: [...ovs.groups.values()].sort((x, y) => x.groupId - y.groupId),
+    flows: [...ovs.flows.keys()].sort(),
+  });
+  /** A VtepNodeState as the operator renders it, through the agent's own spec edge (nodeSpecFrom). */
+  const stateWith = (generation: number, vteps: Array<{ ip: string; weight?: number }>) =>
+    nodeSpecFrom(parseVtepNodeState({
+      apiVersion: 'evpn.ecmp.dev/v1alpha1',
+      kind: 'VtepNodeState',
+      metadata: { name: 'node-a', generation },
+      spec: { fabric: 'default', localVtepIP: '192.0.2.1', groups: [{ name: 'web', generation, vni: 100, vteps, macs: ['02:00:00:00:00:aa', '02:00:00:00:00:ab'] }] },
+    }));
+  const metric = async (a: Agent, range: string) => (await a.metrics.idRangeExhausted.get()).values.find((v) => v.labels.range === range)?.value;
+
+  it('keeps the last good state of a group whose spec turns invalid, reports it Invalid and the node Degraded', async () => {
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    const a = make(kernel, ovs);
+    await a.start();
+    a.setSpec(stateWith(1, [{ ip: '192.0.2.2', weight: 3 }, { ip: '192.0.2.3' }]));
+    await settle(a, () => isReady(a) && groupOf(a, 'web')?.state === 'Programmed');
+    const good = snapshot(kernel, ovs);
+    expect([...ovs.flows.values()].filter((f) => typeof f.match.ethDst === 'string' && f.match.ethDst.startsWith('02:00:00:00:00:a')).length).toBeGreaterThanOrEqual(2);
+
+    // A typo the VtepNodeState pattern lets through: an IPv4 octet with a leading zero.
+    a.setSpec(stateWith(2, [{ ip: '192.0.2.02', weight: 3 }, { ip: '192.0.2.3' }]));
+    await settle(a, () => groupOf(a, 'web')?.state === 'Invalid' && a.status?.observedGeneration === 2);
+    expect(snapshot(kernel, ovs)).toEqual(good);
+    const web = groupOf(a, 'web')!;
+    expect(web.message).toMatch(/^InvalidSpec: vteps\[0\]\.ip: .*; keeping generation 1, its last good version/);
+    expect(web.appliedGeneration).toBe(1);
+    expect(web.paths).toEqual([{ vtep: '192.0.2.2', weight: 3, slots: 12 }, { vtep: '192.0.2.3', weight: 1, slots: 4 }]);
+    expect(cond(a, 'Degraded')).toMatchObject({ status: 'True', reason: 'GroupsInvalid', message: expect.stringContaining('web (InvalidSpec') });
+    expect(cond(a, 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining('Degraded') });
+    expect(a.status?.summary?.invalid).toBe(1);
+
+    // Fixed: the new generation goes live, Degraded clears.
+    a.setSpec(stateWith(3, [{ ip: '192.0.2.2', weight: 1 }, { ip: '192.0.2.3' }]));
+    await settle(a, () => groupOf(a, 'web')?.state === 'Programmed' && groupOf(a, 'web')?.appliedGeneration === 3 && isReady(a));
+    expect(cond(a, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  });
+
+  it('after a restart, keeps what the kernel holds for a group whose spec is invalid', async () => {
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    const first = make(kernel, ovs);
+    await first.start();
+    first.setSpec(stateWith(1, [{ ip: '192.0.2.2', weight: 3 }, { ip: '192.0.2.3' }]));
+    await settle(first, () => isReady(first));
+    await first.stop();
+    const good = snapshot(kernel, ovs);
+
+    const second = make(kernel, ovs);
+    await second.start();
+    second.setSpec(stateWith(2, [{ ip: '192.0.2.2', weight: 3 }, { ip: '192.0.2.300' }]));
+    await settle(second, () => groupOf(second, 'web')?.state === 'Invalid' && cond(second, 'OvsSynced')?.status === 'True');
+    expect(snapshot(kernel, ovs)).toEqual(good);
+    expect(groupOf(second, 'web')!.message).toMatch(/keeping what the kernel holds for it/);
+    expect(groupOf(second, 'web')!.macs).toBe(2);
+  });
+
+  it('withholds only the MAC two groups claim; the existing group keeps its other MACs', async () => {
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    const a = make(kernel, ovs);
+    await a.start();
+    const web = { ...group, macs: ['02:00:00:00:00:aa', '02:00:00:00:00:ab', '02:00:00:00:00:ac'] };
+    a.setSpec(spec([web]));
+    await settle(a, () => isReady(a));
+    // A newcomer that sorts first and shares one MAC.
+    const newcomer = { name: 'aaa', generation: 1, vni: 100, vteps: [{ vtep: '192.0.2.4', weight: 1 }], macs: ['02:00:00:00:00:ab', '02:00:00:00:00:ff'] };
+    a.setSpec(spec([web, newcomer], {}, 2));
+    await settle(a, () => groupOf(a, 'aaa')?.state === 'Invalid' && cond(a, 'OvsSynced')?.status === 'True' && a.status?.observedGeneration === 2);
+    const macsIn = () => [...kernel.fdb.values()].filter((e) => e.nhid !== undefined).map((e) => e.mac).sort();
+    expect(macsIn()).toEqual(['02:00:00:00:00:aa', '02:00:00:00:00:ac', '02:00:00:00:00:ff']);
+    expect(groupOf(a, 'web')).toMatchObject({ state: 'Invalid', macs: 2, message: expect.stringMatching(/^MacConflict: MAC 02:00:00:00:00:ab \(also group aaa\).*other 2 MAC\(s\) are programmed/) });
+    expect(groupOf(a, 'aaa')).toMatchObject({ state: 'Invalid', macs: 1 });
+    // OVS mirrors the kernel: the uncontested MACs keep their flows.
+    const macFlows = [...ovs.flows.values()].map((f) => f.match.ethDst).filter(Boolean).sort();
+    expect(macFlows).toEqual(['02:00:00:00:00:aa', '02:00:00:00:00:ac', '02:00:00:00:00:ff']);
+  });
+
+  it('OpenFlow group id exhaustion is a reason, a node condition and a metric, not a missing flow counted as mirrored', async () => {
+    const kernel = new MemoryKernel();
+    // Three groups another EVPN speaker installed, one MAC each.
+    for (const i of [1, 2, 3]) {
+      kernel.nexthops.set(i, { id: i, protocol: 186, family: 4, fdb: true, gateway: `192.0.2.${10 + i}` });
+      kernel.nexthops.set(10 + i, { id: 10 + i, protocol: 186, family: 0, fdb: true, members: [{ id: i, weight: 1 }] });
+      kernel.learn(`10/02:00:00:00:01:0${i}`, { ifindex: 10, mac: `02:00:00:00:01:0${i}`, vlan: 0, nhid: 10 + i, state: 0x40, flags: 0x12 });
+    }
+    const ovs = new MemoryOvs();
+    const a = make(kernel, ovs);
+    await a.start();
+    const f = fabric();
+    // Two ids: two select groups fit; the third group and VNI 100's flood group do not.
+    a.setSpec(spec([], { ovs: { ...f.ovs, groupIdRange: { start: 65536, size: 2 } } }));
+    await settle(a, () => cond(a, 'OvsSynced')?.status === 'True' && cond(a, 'Degraded')?.status === 'True');
+    expect([...ovs.groups.values()].map((g) => g.type)).toEqual(['select', 'select']);
+    expect(a.status?.learned).toEqual({ ecmp: 2, singlePath: 0, invalid: { GroupIdRangeExhausted: 1 } });
+    expect(a.status?.flood).toEqual([{ vni: 100, vteps: 0, message: expect.stringMatching(/^GroupIdRangeExhausted: ovs.groupIdRange \(65536-65537, 2 ids\) has no free id for the VNI's flood group/) }]);
+    expect(cond(a, 'Degraded')).toMatchObject({ reason: 'IdRangeExhausted', message: expect.stringContaining('1 kernel nexthop group(s) without an OpenFlow select group (0 of this node\'s groups, 1 mirrored MAC(s) without a flow); ovs.groupIdRange: VNI 100 without a flood group') });
+    expect(a.status?.summary?.invalid).toBe(1);
+    expect(await metric(a, 'groupIdRange')).toBe(2);
+    expect(await metric(a, 'nexthopIdRange')).toBe(0);
+
+    // A bigger range: everything gets its id, the condition and the metric clear.
+    a.setSpec(spec([], { ovs: { ...f.ovs, groupIdRange: { start: 65536, size: 16 } } }, 2));
+    await settle(a, () => cond(a, 'Degraded')?.status === 'False' && cond(a, 'OvsSynced')?.status === 'True');
+    expect(a.status?.learned).toEqual({ ecmp: 3, singlePath: 0, invalid: {} });
+    expect(await metric(a, 'groupIdRange')).toBe(0);
+  });
+
+  it('kernel nexthop id exhaustion keeps the last good version of a group and says why', async () => {
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    const a = make(kernel, ovs);
+    await a.start();
+    const f = fabric();
+    const small = { kernel: { ...f.kernel, nexthopIdRange: { start: 100, size: 3 } } };
+    // One VTEP and the group: two of the three ids.
+    a.setSpec(spec([{ ...group, vteps: [{ vtep: '192.0.2.2', weight: 1 }] }], small));
+    await settle(a, () => isReady(a));
+    const good = snapshot(kernel, ovs);
+    // Two more VTEPs need two more ids; one is left.
+    a.setSpec(spec([{ ...group, generation: 2, vteps: [{ vtep: '192.0.2.2', weight: 1 }, { vtep: '192.0.2.3', weight: 1 }, { vtep: '192.0.2.4', weight: 1 }] }], small, 2));
+    await settle(a, () => groupOf(a, 'web')?.state === 'Invalid' && a.status?.observedGeneration === 2);
+    expect(groupOf(a, 'web')).toMatchObject({ appliedGeneration: 1, message: expect.stringMatching(/^IdRangeExhausted: kernel.nexthopIdRange \(100-102, 3 ids\) has no free id for the nexthop of VTEP 192.0.2.4; keeping generation 1/) });
+    expect(snapshot(kernel, ovs)).toEqual(good);
+    expect(cond(a, 'Degraded')).toMatchObject({ status: 'True', reason: 'IdRangeExhausted', message: expect.stringContaining('1 group(s) without a kernel nexthop id (web)') });
+    expect(await metric(a, 'nexthopIdRange')).toBe(1);
+  });
+});
+

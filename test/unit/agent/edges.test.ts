@@ -95,14 +95,14 @@ describe('spec and status', () => {
     const facts: SyncFacts = { generation: 3, specError: undefined, kernelManaged: true, kernelSynced: true, kernelMessage: '', ovsConnected: true, ovsMessage: '', ovsSynced: true, ovsSyncMessage: '', drift: { found: false, message: '' }, lastSyncTime: undefined };
     const group = { name: 'ok', vni: 100, generation: 2, paths: [{ vtep: '192.0.2.2', weight: 3 }], droppedPaths: [], macs: 1, kernelApplied: true, ovsPlanned: false, message: '' };
     const t0 = new Date('2026-11-21T06:00:00Z');
-    const pending = buildStatus({ groups: new Map([[group.name, group]]), learned: { ecmp: 0, singlePath: 0, invalid: {} }, flood: [], local: [] }, facts, undefined, t0);
+    const pending = buildStatus({ groups: new Map([[group.name, group]]), learned: { ecmp: 0, singlePath: 0, invalid: {} }, flood: [], local: [], exhaustion: { nexthopGroups: [], selectGroups: [], floodVnis: [] } }, facts, undefined, t0);
     expect(pending.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'GroupsPending' });
-    const done: VtepNodeStateStatus = buildStatus({ groups: new Map([[group.name, { ...group, ovsPlanned: true, nexthopGroupId: 7, ofGroupId: 65543 }]]), learned: { ecmp: 1, singlePath: 0, invalid: { NotFdb: 2 } }, flood: [], local: [] }, facts, pending, new Date('2026-11-21T06:00:05Z'));
+    const done: VtepNodeStateStatus = buildStatus({ groups: new Map([[group.name, { ...group, ovsPlanned: true, nexthopGroupId: 7, ofGroupId: 65543 }]]), learned: { ecmp: 1, singlePath: 0, invalid: { NotFdb: 2 } }, flood: [], local: [], exhaustion: { nexthopGroups: [], selectGroups: [], floodVnis: [] } }, facts, pending, new Date('2026-11-21T06:00:05Z'));
     expect(done.conditions![0]).toMatchObject({ type: 'Ready', status: 'True', lastTransitionTime: '2026-11-21T06:00:05Z' });
     expect(done.conditions![1]).toMatchObject({ type: 'KernelSynced', status: 'True', lastTransitionTime: '2026-11-21T06:00:00Z' });
     expect(done.groups![0]).toMatchObject({ state: 'Programmed', appliedGeneration: 2, nexthopGroupId: 7, ofGroupId: 65543 });
     expect(done.summary).toEqual({ groups: 1, paths: 1, macs: 1, invalid: 2 });
-    const rejected = buildStatus({ groups: new Map([[group.name, { ...group, ovsPlanned: true }]]), learned: { ecmp: 0, singlePath: 0, invalid: {} }, flood: [], local: [] }, { ...facts, specError: 'spec.x: bad' }, done, new Date());
+    const rejected = buildStatus({ groups: new Map([[group.name, { ...group, ovsPlanned: true }]]), learned: { ecmp: 0, singlePath: 0, invalid: {} }, flood: [], local: [], exhaustion: { nexthopGroups: [], selectGroups: [], floodVnis: [] } }, { ...facts, specError: 'spec.x: bad' }, done, new Date());
     expect(rejected.conditions![0]).toMatchObject({ status: 'False', reason: 'StateRejected', message: 'spec.x: bad' });
   });
 });

@@ -335,47 +335,39 @@ describe('engine graph: kernel desired state follows any sequence of spec change
         const g = graphWith();
         const idsOf = new Map<string, number>();
         let previous: typeof specs[number] = [];
-        let conflictedBefore = new Set<string>();
         for (const groups of specs) {
           g.nodeState.set(spec(groups));
           g.engine.run();
           const kd = g.kernelDesired.data;
-          // Expected MAC ownership: first group in name order wins, the loser is refused whole.
-          const taken = new Set<string>();
-          const conflicted = new Set<string>();
-          for (const sg of [...groups].sort((x, y) => (x.name < y.name ? -1 : 1))) {
-            if (sg.vni === 300) continue;
-            const keys = sg.macs.map((m) => `${sg.vni}/${m}`);
-            if (keys.some((k) => taken.has(k))) conflicted.add(sg.name);
-            else for (const k of keys) taken.add(k);
-          }
-          const live = groups.filter((x) => x.vni !== 300 && !conflicted.has(x.name));
+          // Expected MAC ownership, the operator's rule: a MAC two groups claim on one device is
+          // withheld from both, each keeps its other MACs (whatever the names, whatever came first).
+          const claims = new Map<string, number>();
+          for (const sg of groups) if (sg.vni !== 300) for (const m of sg.macs) claims.set(`${sg.vni}/${m}`, (claims.get(`${sg.vni}/${m}`) ?? 0) + 1);
+          const contested = (sg: (typeof groups)[number], m: string) => (claims.get(`${sg.vni}/${m}`) ?? 0) > 1;
+          const conflicted = new Set(groups.filter((sg) => sg.vni !== 300 && sg.macs.some((m) => contested(sg, m))).map((sg) => sg.name));
+          const live = groups.filter((x) => x.vni !== 300);
           for (const sg of groups) {
             const p = kd.placements.get(sg.name)!;
             if (sg.vni === 300) {
               expect(p.problem).toBe('NoVxlanDevice');
               continue;
             }
-            if (conflicted.has(sg.name)) {
-              expect(p.problem).toBe('MacConflict');
-              idsOf.delete(sg.name);
-              continue;
-            }
+            expect(p.problem).toBe(conflicted.has(sg.name) ? 'MacConflict' : undefined);
+            expect(p.withheldMacs.sort()).toEqual(sg.macs.filter((m) => contested(sg, m)).sort());
             const nhid = p.nexthopGroupId!;
             const members = kd.groups.get(nhid)!.members;
             const seen = new Map(members.map((m) => [kd.nexthops.get(m.id)!.gateway, m.weight]));
             expect(seen).toEqual(new Map(sg.vteps.map((v) => [v.vtep, v.weight])));
             const ifindex = sg.vni === 100 ? 10 : 11;
-            for (const m of sg.macs) expect(kd.fdb.get(`${ifindex}/${m}/0`)?.nhid).toBe(nhid);
-            // A group that stays (same name and VNI) keeps its kernel group id.
+            for (const m of sg.macs) expect(kd.fdb.get(`${ifindex}/${m}/0`)?.nhid).toBe(contested(sg, m) ? undefined : nhid);
+            // A group that stays (same name and VNI) keeps its kernel group id, conflict or not.
             const before = previous.find((x) => x.name === sg.name);
-            if (before && before.vni === sg.vni && idsOf.has(sg.name) && !conflictedBefore.has(sg.name)) expect(nhid).toBe(idsOf.get(sg.name));
+            if (before && before.vni === sg.vni && idsOf.has(sg.name)) expect(nhid).toBe(idsOf.get(sg.name));
             idsOf.set(sg.name, nhid);
           }
-          expect(kd.fdb.size).toBe(live.reduce((n, x) => n + x.macs.length, 0));
+          expect(kd.fdb.size).toBe([...claims.values()].filter((n) => n === 1).length);
           expect(kd.groups.size).toBe(live.length);
           expect(new Set([...kd.nexthops.values()].map((n) => n.gateway))).toEqual(new Set(live.flatMap((x) => x.vteps.map((v) => v.vtep))));
-          conflictedBefore = conflicted;
           for (const name of [...idsOf.keys()]) if (!groups.some((x) => x.name === name)) idsOf.delete(name);
           previous = groups;
         }

@@ -15,12 +15,14 @@ export interface CorpusCase {
   valid: boolean;
   /** For invalid cases: the field path the error must name, e.g. `spec.vteps[1].weight`. */
   field?: string;
+  /** metadata.name when the case is about the name itself (default: unique `corpus-N`). */
+  metadataName?: string;
 }
 
 let serial = 0;
 /** A whole object around a case's spec, with a name unique in the run. */
 export function objectOf(c: CorpusCase): Record<string, unknown> {
-  return { apiVersion: API_GROUP_VERSION, kind: c.kind, metadata: { name: `corpus-${++serial}` }, spec: c.spec };
+  return { apiVersion: API_GROUP_VERSION, kind: c.kind, metadata: { name: c.metadataName ?? `corpus-${++serial}` }, spec: c.spec };
 }
 
 const group = (over: Record<string, unknown> = {}) => ({
@@ -88,6 +90,32 @@ export const VTEP_GROUP_CASES: CorpusCase[] = [
   vg.bad('unknown field', { vtepz: [] }, 'spec.vtepz'),
   vg.bad('unknown field in a VTEP', { vteps: [{ ip: '198.51.100.2', wieght: 2 }] }, 'spec.vteps[0].wieght'),
   vg.bad('bad selector operator', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'Within' }] } }, 'spec.nodeSelector.matchExpressions[0].operator'),
+  // Label selectors as apimachinery validates them (issue 18): a selector no Node can match is a typo.
+  vg.ok('selector: Exists without values, NotIn with values, prefixed keys, an empty label value', {
+    nodeSelector: {
+      matchLabels: { 'kubernetes.io/hostname': 'node-a', 'evpn.ecmp.dev/role': '' },
+      matchExpressions: [
+        { key: 'topology.kubernetes.io/zone', operator: 'Exists' },
+        { key: 'rack', operator: 'NotIn', values: ['r1', 'r2.a_b-c'] },
+        { key: 'gpu', operator: 'DoesNotExist', values: [] },
+      ],
+    },
+  }),
+  vg.bad('selector: In without values', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In' }] } }, 'spec.nodeSelector.matchExpressions[0].values'),
+  vg.bad('selector: NotIn with no values', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: [] }] } }, 'spec.nodeSelector.matchExpressions[0].values'),
+  vg.bad('selector: Exists with values', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'Exists', values: ['a'] }] } }, 'spec.nodeSelector.matchExpressions[0].values'),
+  vg.bad('selector: key with a space', { nodeSelector: { matchExpressions: [{ key: 'zone a', operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: key with two slashes', { nodeSelector: { matchExpressions: [{ key: 'a/b/c', operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: key with an empty name', { nodeSelector: { matchExpressions: [{ key: 'example.com/', operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: key with an uppercase prefix', { nodeSelector: { matchExpressions: [{ key: 'Example.com/zone', operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: key name of 64 characters', { nodeSelector: { matchExpressions: [{ key: 'k'.repeat(64), operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: key prefix of 254 characters', { nodeSelector: { matchExpressions: [{ key: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}/zone`, operator: 'Exists' }] } }, 'spec.nodeSelector.matchExpressions[0].key'),
+  vg.bad('selector: value with a space', { nodeSelector: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a b'] }] } }, 'spec.nodeSelector.matchExpressions[0].values[0]'),
+  vg.bad('selector: 33 requirements', { nodeSelector: { matchExpressions: Array.from({ length: 33 }, (_, i) => ({ key: `k${i}`, operator: 'Exists' })) } }, 'spec.nodeSelector.matchExpressions'),
+  vg.bad('matchLabels: key with a space', { nodeSelector: { matchLabels: { 'rack one': 'r1' } } }, 'spec.nodeSelector.matchLabels'),
+  vg.bad('matchLabels: key ending in a dash', { nodeSelector: { matchLabels: { 'rack-': 'r1' } } }, 'spec.nodeSelector.matchLabels'),
+  vg.bad('matchLabels: 33 labels', { nodeSelector: { matchLabels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) } }, 'spec.nodeSelector.matchLabels'),
+  { ...vg.bad('object name not DNS-1123', {}, 'metadata.name'), metadataName: 'Web_Group' },
 ];
 
 export const EVPN_FABRIC_CASES: CorpusCase[] = [
@@ -136,6 +164,29 @@ export const EVPN_FABRIC_CASES: CorpusCase[] = [
   bad('EvpnFabric', 'bridge name too long', { ovs: { bridge: 'br-evpn-too-long-name' } }, 'spec.ovs.bridge'),
   bad('EvpnFabric', 'manage as a string', { kernel: { manage: 'yes' } }, 'spec.kernel.manage'),
   bad('EvpnFabric', 'unknown field', { ovs: { brigde: 'br0' } }, 'spec.ovs.brigde'),
+  // Settings that would make the agent touch other software's flows (issue 18).
+  ok('EvpnFabric', 'cookie and mask with leading zeros', { ovs: { cookie: '0x0000000100000000', cookieMask: '0x0000000f00000000' } }),
+  ok('EvpnFabric', 'an 8-bit mask at the top', { ovs: { cookie: '0x4500000000000000', cookieMask: '0xff00000000000000' } }),
+  ok('EvpnFabric', 'cookie using part of its mask', { ovs: { cookie: '0x0000000300000000', cookieMask: '0xffffff0f00000000' } }),
+  bad('EvpnFabric', 'cookie 0x0 with mask 0x0 (every flow on the bridge)', { ovs: { cookie: '0x0', cookieMask: '0x0' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'mask 0x0', { ovs: { cookieMask: '0x0' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'cookie 0x0 (flows added without a cookie)', { ovs: { cookie: '0x0' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'cookie 0xff with the default mask', { ovs: { cookie: '0xff' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'cookie bit above the mask', { ovs: { cookie: '0x8000000000000000', cookieMask: '0x7fffffff00000000' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'cookie bit inside a mask nibble it does not cover', { ovs: { cookie: '0x0000000400000000', cookieMask: '0xffffff0b00000000' } }, 'spec.ovs.cookie'),
+  bad('EvpnFabric', 'mask covering the nexthop-id bits', { ovs: { cookieMask: '0xffffffffffffffff' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'mask with one low bit', { ovs: { cookieMask: '0xffffffff00000001' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'mask wider than 64 bits', { ovs: { cookieMask: '0x1ffffffff00000000' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'mask of 17 digits with a leading zero', { ovs: { cookieMask: '0x0ffffffff00000000' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'uppercase mask', { ovs: { cookieMask: '0xFFFFFFFF00000000' } }, 'spec.ovs.cookieMask'),
+  bad('EvpnFabric', 'tunnel port named like the bridge', { ovs: { bridge: 'br0', tunnelPort: 'br0' } }, 'spec.ovs.tunnelPort'),
+  bad('EvpnFabric', 'tunnel port named like the default bridge', { ovs: { tunnelPort: 'br-evpn' } }, 'spec.ovs.tunnelPort'),
+  bad('EvpnFabric', 'bridge ".."', { ovs: { bridge: '..' } }, 'spec.ovs.bridge'),
+  bad('EvpnFabric', 'tunnel port "."', { ovs: { tunnelPort: '.' } }, 'spec.ovs.tunnelPort'),
+  bad('EvpnFabric', 'bridge with a slash', { ovs: { bridge: 'br/evpn' } }, 'spec.ovs.bridge'),
+  bad('EvpnFabric', 'selector In without values', { nodeSelector: { matchExpressions: [{ key: 'evpn', operator: 'In' }] } }, 'spec.nodeSelector.matchExpressions[0].values'),
+  bad('EvpnFabric', 'selector label value too long', { nodeSelector: { matchLabels: { evpn: 'x'.repeat(64) } } }, 'spec.nodeSelector.matchLabels.evpn'),
+  { ...bad('EvpnFabric', 'object name with uppercase', {}, 'metadata.name'), metadataName: 'Default' },
 ];
 
 const nodeSpec = (over: Record<string, unknown> = {}) => ({
@@ -172,6 +223,10 @@ export const VTEP_NODE_STATE_CASES: CorpusCase[] = [
   bad('VtepNodeState', 'VTEP IP with uppercase', { ...nodeSpec(), groups: [nodeGroup(vteps('2001:DB8::1'))] }, 'spec.groups[0].vteps[0].ip'),
   bad('VtepNodeState', 'group without name', { ...nodeSpec(), groups: [nodeGroup({ name: undefined })] }, 'spec.groups[0].name'),
   bad('VtepNodeState', 'unknown field in a group', { ...nodeSpec(), groups: [nodeGroup({ weight: 1 })] }, 'spec.groups[0].weight'),
+  bad('VtepNodeState', 'resolved cookie outside its mask', { ...nodeSpec(), ovs: { cookie: '0xff' } }, 'spec.ovs.cookie'),
+  bad('VtepNodeState', 'resolved mask 0x0', { ...nodeSpec(), ovs: { cookie: '0x0', cookieMask: '0x0' } }, 'spec.ovs.cookieMask'),
+  bad('VtepNodeState', 'resolved tunnel port equal to the bridge', { ...nodeSpec(), ovs: { bridge: 'br-int', tunnelPort: 'br-int' } }, 'spec.ovs.tunnelPort'),
+  { ...bad('VtepNodeState', 'object name with an underscore', nodeSpec(), 'metadata.name'), metadataName: 'node_a' },
 ];
 
 /**

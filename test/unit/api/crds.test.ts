@@ -73,5 +73,5 @@ it('VtepNodeState has the columns of the per-node status page', () => {
   const columns = ((crdManifest('VtepNodeState').spec as Node).versions[0].additionalPrinterColumns as { name: string; priority?: number }[])
     .filter((c) => !c.priority)
     .map((c) => c.name.toUpperCase());
-  expect(columns).toEqual(['READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'AGE']);
+  expect(columns).toEqual(['READY', 'GROUPS', 'PATHS', 'MACS', 'INVALID', 'OVS', 'REPORTED', 'AGE']);
 });

@@ -70,6 +70,16 @@ describe('groupStatus', () => {
     ]);
   });
 
+  it('counts a node whose agent is not reporting as not ready, whatever its last status says', () => {
+    const { plan, states, lookup } = setup(1);
+    for (const n of ['node-a', 'node-b', 'node-c']) states.set(n, nodeState(n, plan.specs.get(n), [['web', 1, 'Programmed']]));
+    const gp = plan.groups.get('web')!;
+    expect(groupStatus(gp, lookup, undefined, now, () => true).ready).toBe('3/3');
+    const s = groupStatus(gp, lookup, undefined, now, (n) => n !== 'node-b');
+    expect(s).toMatchObject({ nodesReady: 2, nodesTotal: 3, ready: '2/3' });
+    expect(s.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'AgentNotReporting', message: expect.stringContaining('not reporting (node-b)') });
+  });
+
   it('is stable: recomputing an unchanged world yields the stored status', () => {
     const { plan, lookup } = setup(1);
     const first = groupStatus(plan.groups.get('web')!, lookup, undefined, now);
@@ -95,5 +105,16 @@ describe('fabricStatus', () => {
       ['Degraded', 'True', 'VtepAddressMissing'],
     ]);
     expect(s.conditions![1]!.message).toContain('node-x');
+  });
+
+  it('counts a Ready node whose agent stopped reporting as not ready', () => {
+    const plan = computePlan([fabric('default')], [group('web')], threeNodes);
+    const states = new Map<string, VtepNodeState>();
+    for (const n of ['node-a', 'node-b', 'node-c']) states.set(n, nodeState(n, plan.specs.get(n), [['web', 1, 'Programmed']], 2));
+    const desired = (n: string) => plan.specs.get(n);
+    expect(fabricStatus(plan.fabrics.get('default')!, (n) => states.get(n), desired, undefined, now, () => true).ready).toBe('3/3');
+    const s = fabricStatus(plan.fabrics.get('default')!, (n) => states.get(n), desired, undefined, now, (n) => n !== 'node-c');
+    expect(s).toMatchObject({ nodesReady: 2, nodesTotal: 3, ready: '2/3' });
+    expect(s.conditions![0]!.message).toBe('2 of 3 node(s) ready; the agent of 1 node(s) is not reporting (node-c)');
   });
 });

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counter, Registry } from 'prom-client';
-import { AddressError, HealthChecks, HttpEndpoint, parseListenAddress, serveObservability } from '../../../src/util/http.js';
+import { AddressError, HealthChecks, HttpEndpoint, loopbackAddresses, parseListenAddress, parseListenAddresses, serveObservability } from '../../../src/util/http.js';
 
 describe('parseListenAddress', () => {
   it.each([
-    [':8080', { host: '0.0.0.0', port: 8080 }],
+    // Every address of both families, not 0.0.0.0 only (an IPv6-only node's probes would fail).
+    [':8080', { host: '', port: 8080 }],
     ['127.0.0.1:9090', { host: '127.0.0.1', port: 9090 }],
     ['[::1]:0', { host: '::1', port: 0 }],
     ['localhost:1', { host: 'localhost', port: 1 }],
@@ -17,6 +18,19 @@ describe('parseListenAddress', () => {
   it.each(['8080', 'host:', 'a:b', '1.2.3.4:70000', '::1:80'])('rejects %s naming the flag', (value) => {
     expect(() => parseListenAddress(value, 'metrics-addr')).toThrow(AddressError);
     expect(() => parseListenAddress(value, 'metrics-addr')).toThrow(/^--metrics-addr: invalid listen address/);
+  });
+});
+
+describe('parseListenAddresses', () => {
+  it('reads a comma-separated list; 0 and empty serve nothing', () => {
+    expect(parseListenAddresses('127.0.0.1:8081,[::1]:8081')).toEqual([{ host: '127.0.0.1', port: 8081 }, { host: '::1', port: 8081 }]);
+    expect(parseListenAddresses(loopbackAddresses(9441))).toEqual([{ host: '127.0.0.1', port: 9441 }, { host: '::1', port: 9441 }]);
+    expect(parseListenAddresses('0')).toEqual([]);
+    expect(parseListenAddresses('')).toEqual([]);
+  });
+
+  it.each(['127.0.0.1:1,', '127.0.0.1:1,0', 'a:b,127.0.0.1:1'])('rejects %s naming the flag', (value) => {
+    expect(() => parseListenAddresses(value, 'health-addr')).toThrow(/^--health-addr: invalid listen address/);
   });
 });
 
@@ -101,6 +115,27 @@ describe('health and metrics endpoints', () => {
     expect(endpoints).toHaveLength(1);
     expect((await fetch(endpoints[0]!.url('/metrics'))).status).toBe(200);
     expect((await fetch(endpoints[0]!.url('/readyz'))).status).toBe(200);
+  });
+
+  it('serves on the loopback of both families (the agent default), and `:PORT` on IPv4 and IPv6 alike', async () => {
+    const probe = await HttpEndpoint.listen({ host: '127.0.0.1', port: 0 }, {});
+    const port = probe.address.port;
+    await probe.close();
+    const loopback = await serveObservability({ metricsAddr: '0', healthAddr: loopbackAddresses(port), health: new HealthChecks(), registry: new Registry() });
+    open.push(...loopback);
+    expect(loopback.map((e) => e.address)).toEqual([{ host: '127.0.0.1', port }, { host: '::1', port }]);
+    for (const url of [`http://127.0.0.1:${port}/healthz`, `http://[::1]:${port}/healthz`]) expect((await fetch(url)).status).toBe(200);
+
+    const any = await serveObservability({ metricsAddr: ':0', healthAddr: '0', health: new HealthChecks(), registry: new Registry() });
+    open.push(...any);
+    expect(any[0]!.address.host).toBe('::');
+    for (const host of ['127.0.0.1', '[::1]']) expect((await fetch(`http://${host}:${any[0]!.address.port}/metrics`)).status).toBe(200);
+  });
+
+  it('fails to listen on an address that is not the host\'s, even in a list', async () => {
+    await expect(
+      serveObservability({ metricsAddr: '0', healthAddr: '127.0.0.1:0,[2001:db8::7]:0', health: new HealthChecks(), registry: new Registry() }),
+    ).rejects.toThrow(/EADDRNOTAVAIL/);
   });
 
   it('fails to listen on a port in use, closing what it opened', async () => {

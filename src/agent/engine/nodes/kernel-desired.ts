@@ -21,6 +21,22 @@
  * membership change replaces the same group in place (NLM_F_REPLACE):
  * the FDB entries, and OVS, keep pointing at the same id.
  *
+ * Last known good (issue 18). A group whose new spec cannot be applied —
+ * its VTEPs fail the per-node checks (`InvalidSpec`, e.g. `192.0.2.03`),
+ * are of the wrong family, are none, or need an id the range no longer has
+ * (`IdRangeExhausted`) — keeps what it last had: the last version of it
+ * that was placed in this process, or, after a restart, what the kernel
+ * holds for it (the owned nexthop group its MACs' FDB entries point at).
+ * The placement carries the problem and the generation kept, so status
+ * says Invalid with the reason while traffic goes on; nothing is
+ * withdrawn because someone mistyped an address.
+ *
+ * MAC conflicts. Two groups claiming one MAC on one device (the operator
+ * withholds such MACs from both and reports MacConflict; a hand-written
+ * state file may still do it): the MAC is withheld from both, each keeps
+ * its other MACs — the operator's rule, so no group loses traffic to a
+ * newcomer whatever the names.
+ *
  * Flood list (DESIGN §4): per VNI, one all-zeros-MAC entry per remote VTEP
  * of the VNI's groups (`bridge fdb append 00:00:00:00:00:00 dev D dst IP`),
  * as an EVPN control plane installs for its type-3 routes.
@@ -86,9 +102,21 @@ export interface SpecGroupPlacement {
   nexthopGroupId?: number;
   /** VTEPs of the group not written: this node's own (a node never tunnels to itself). */
   droppedPaths: string[];
+  /** MACs not written because another group claims them too (MacConflict). */
+  withheldMacs: string[];
+  /**
+   * The version of the group written: the spec's, or — when the spec's
+   * cannot be (problem set) — the last good one, kept (see header).
+   */
+  placed: SpecGroup;
+  /** Set when `placed` is a kept last good version: its generation (0: adopted from the kernel after a restart). */
+  keptGeneration?: number;
   problem?: SpecGroupProblem;
   message: string;
 }
+
+/** Problems of the spec's version of a group for which its last good version is kept. */
+const KEEPS_LAST_GOOD: ReadonlySet<SpecGroupProblem> = new Set(['InvalidSpec', 'FamilyMismatch', 'NoVteps', 'IdRangeExhausted']);
 
 export interface KernelDesiredData {
   nexthops: Map<number, DesiredNexthop>;
@@ -185,8 +213,7 @@ export function createKernelDesiredNode(deps: {
   // whose last user left in this run (settled once the run's groups are in).
   const floodUsers = new Map<string, number>();
   const floodMaybeGone = new Set<string>();
-  /** Placements refused as MacConflict (while any is, spec changes recompute). */
-  let macConflicts = 0;
+
   const vtepUsers = new Map<string, Set<string>>();
   const fdbOwner = data.fdbOwner;
 
@@ -241,7 +268,6 @@ export function createKernelDesiredNode(deps: {
   const removeGroup = (name: string): void => {
     const c = contributions.get(name);
     if (!c) return;
-    if (data.placements.get(name)?.problem === 'MacConflict') macConflicts -= 1;
     contributions.delete(name);
     data.placements.delete(name);
     const keys = data.tracked.changedKeys;
@@ -277,16 +303,46 @@ export function createKernelDesiredNode(deps: {
     data.tracked.changedGroups.add(name);
   };
 
-  const addGroup = (fabric: FabricSettings, g: SpecGroup): void => {
+  /** The last version of each group placed without a problem of its own (see header). */
+  const lastGood = new Map<string, SpecGroup>();
+  /** Device/MAC keys claimed by more than one group (names, sorted): withheld from every one of them. */
+  let contested = new Map<string, string[]>();
+  /** The version of a group whose MACs count as claimed: the spec's, or for an invalid spec the one kept. */
+  const claimView = (g: SpecGroup): SpecGroup | undefined => (g.invalid === undefined ? g : lastGood.get(g.name));
+  const computeContested = (fabric: FabricSettings, groups: Iterable<SpecGroup>): void => {
+    const claims = new Map<string, string[]>();
+    for (const g of groups) {
+      const v = claimView(g);
+      if (!v) continue;
+      const home = fdbHome(fabric, links.data.byName, v.vni);
+      if (home.ifindex === undefined) continue;
+      for (const mac of new Set(v.macs.map((m) => m.toLowerCase()))) {
+        const key = fdbKey({ ifindex: home.ifindex, mac, vlan: 0, vni: home.srcVni });
+        const names = claims.get(key);
+        if (names) names.push(g.name);
+        else claims.set(key, [g.name]);
+      }
+    }
+    contested = new Map([...claims].filter(([, names]) => names.length > 1).map(([key, names]) => [key, names.sort()]));
+  };
+
+  const exhaustedMessage = (fabric: FabricSettings): string => {
+    const { start, size } = fabric.kernel.nexthopIdRange;
+    return `kernel.nexthopIdRange (${start}-${start + size - 1}, ${size} ids) has no free id`;
+  };
+
+  /** Writes version `g` of a group; the placement says what could not be written, and why. */
+  const place = (fabric: FabricSettings, g: SpecGroup): SpecGroupPlacement => {
     const home = fdbHome(fabric, links.data.byName, g.vni);
-    const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device: home.device, droppedPaths: [], message: '' };
+    const placement: SpecGroupPlacement = { name: g.name, vni: g.vni, device: home.device, droppedPaths: [], withheldMacs: [], placed: g, message: '' };
     const contribution = { vteps: [] as string[], groupId: undefined as number | undefined, fdbKeys: [] as string[], floodKeys: [] as string[] };
     contributions.set(g.name, contribution);
     data.placements.set(g.name, placement);
     data.tracked.changedGroups.add(g.name);
-    const problem = (p: SpecGroupProblem, message: string): void => {
+    const problem = (p: SpecGroupProblem, message: string): SpecGroupPlacement => {
       placement.problem = p;
       placement.message = message;
+      return placement;
     };
     if (g.invalid !== undefined) return problem('InvalidSpec', g.invalid);
     if (!fabric.kernel.manage) return problem('NotManaged', 'kernel.manage is off: the kernel is not written');
@@ -300,26 +356,15 @@ export function createKernelDesiredNode(deps: {
     const vteps = g.vteps.filter((v) => v.vtep !== fabric.localVtepIP);
     if (vteps.length < g.vteps.length) placement.droppedPaths = [fabric.localVtepIP];
     if (wrong) return problem('FamilyMismatch', `VTEP ${wrong.vtep} is not IPv${fabric.family}`);
-    // Two groups claiming one MAC on one device (the operator reports it as
-    // MacConflict; a hand-written state file may still do it): the group
-    // first in name order keeps it, the other is refused whole — never
-    // half-programmed.
-    for (const rawMac of g.macs) {
-      const other = fdbOwner.get(fdbKey({ ifindex: at.ifindex, mac: rawMac.toLowerCase(), vlan: 0, vni: at.srcVni }));
-      if (other !== undefined && other !== g.name) {
-        macConflicts += 1;
-        return problem('MacConflict', `MAC ${rawMac.toLowerCase()} on VNI ${g.vni} is already served by group ${other}`);
-      }
-    }
     if (vteps.length === 0) return problem('LocalOnly', `the group's only VTEP is this node's own (${fabric.localVtepIP}): nothing to program`);
     const members: NexthopMember[] = [];
     for (const v of vteps) {
       const id = vtepId(fabric, v.vtep);
-      if (id === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
+      if (id === undefined) return problem('IdRangeExhausted', `${exhaustedMessage(fabric)} for the nexthop of VTEP ${v.vtep}`);
       members.push({ id, weight: v.weight });
     }
     const gid = groupId(fabric, g, at);
-    if (gid === undefined) return problem('IdRangeExhausted', 'kernel.nexthopIdRange has no free id');
+    if (gid === undefined) return problem('IdRangeExhausted', `${exhaustedMessage(fabric)} for the group's nexthop group`);
     for (const [i, v] of vteps.entries()) {
       contribution.vteps.push(v.vtep);
       let users = vtepUsers.get(v.vtep);
@@ -332,9 +377,17 @@ export function createKernelDesiredNode(deps: {
     placement.nexthopGroupId = gid;
     data.groups.set(gid, { id: gid, members: [...members].sort((a, b) => a.id - b.id) });
     data.tracked.changedKeys.nexthops.add(gid);
+    const conflicts: string[] = [];
     for (const rawMac of g.macs) {
       const mac = rawMac.toLowerCase();
       const key = fdbKey({ ifindex: at.ifindex, mac, vlan: 0, vni: at.srcVni });
+      const claimants = contested.get(key);
+      if (claimants?.includes(g.name)) {
+        placement.withheldMacs.push(mac);
+        const others = claimants.filter((n) => n !== g.name);
+        if (conflicts.length < 3) conflicts.push(`${mac} (also group ${others.join(', ')})`);
+        continue;
+      }
       contribution.fdbKeys.push(key);
       fdbOwner.set(key, g.name);
       data.tracked.changedKeys.fdb.add(key);
@@ -353,6 +406,66 @@ export function createKernelDesiredNode(deps: {
       data.floodRetired.delete(key);
       data.tracked.floodChanged = true;
     }
+    if (placement.withheldMacs.length > 0) {
+      const n = placement.withheldMacs.length;
+      const more = n > conflicts.length ? ` and ${n - conflicts.length} more` : '';
+      problem('MacConflict', `MAC ${conflicts.join(', ')}${more} on VNI ${g.vni} claimed by two groups: withheld from both; the other ${g.macs.length - n} MAC(s) are programmed`);
+    }
+    return placement;
+  };
+
+  /**
+   * The version the kernel holds of a group, after a restart: the owned
+   * nexthop group most of its MACs' FDB entries point at, its members'
+   * gateways and weights, and the MACs pointing at it.
+   */
+  const adoptFromKernel = (fabric: FabricSettings, g: SpecGroup): SpecGroup | undefined => {
+    if (!fabric.kernel.manage) return undefined;
+    const home = fdbHome(fabric, links.data.byName, g.vni);
+    if (home.ifindex === undefined) return undefined;
+    const votes = new Map<number, string[]>();
+    for (const rawMac of g.macs) {
+      const mac = rawMac.toLowerCase();
+      const nhid = fdb.data.byKey.get(fdbKey({ ifindex: home.ifindex, mac, vlan: 0, vni: home.srcVni }))?.nhid;
+      if (nhid === undefined || assigned.has(nhid)) continue;
+      const nh = nexthops.data.byId.get(nhid);
+      if (!nh?.members || !isOwnedNexthop(nh, fabric)) continue;
+      const macs = votes.get(nhid);
+      if (macs) macs.push(mac);
+      else votes.set(nhid, [mac]);
+    }
+    const best = [...votes].sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[0];
+    if (!best) return undefined;
+    const vteps: SpecGroup['vteps'] = [];
+    for (const m of nexthops.data.byId.get(best[0])!.members!) {
+      const member = nexthops.data.byId.get(m.id);
+      if (!member?.gateway || !isOwnedNexthop(member, fabric)) return undefined;
+      vteps.push({ vtep: member.gateway, weight: m.weight });
+    }
+    return { name: g.name, generation: 0, vni: g.vni, vteps, macs: best[1] };
+  };
+
+  /** Places the spec's version of a group, or, when it cannot be written, its last good one (see header). */
+  const addGroup = (fabric: FabricSettings, g: SpecGroup): void => {
+    const placement = place(fabric, g);
+    const { problem, message } = placement;
+    if (problem === undefined || problem === 'LocalOnly' || problem === 'MacConflict') {
+      lastGood.set(g.name, g);
+      return;
+    }
+    if (!KEEPS_LAST_GOOD.has(problem)) return;
+    const good = lastGood.get(g.name) ?? adoptFromKernel(fabric, g);
+    if (good === undefined || good === g) return;
+    removeGroup(g.name);
+    const kept = place(fabric, good);
+    const what = good.generation > 0 ? `generation ${good.generation}` : 'what the kernel holds for it';
+    if (kept.problem === undefined || kept.problem === 'LocalOnly' || kept.problem === 'MacConflict') {
+      kept.message = `${message}; keeping ${what}, its last good version${kept.problem === 'MacConflict' ? ` (${kept.message})` : ''}`;
+      kept.keptGeneration = good.generation;
+    } else {
+      kept.message = `${message}; its last good version (${what}) cannot be written either: ${kept.message}`;
+    }
+    kept.problem = problem;
   };
 
   /** Flood entries no placed group wants any more leave the list; one the kernel holds is retired (deleted by kernelctrl). */
@@ -383,9 +496,13 @@ export function createKernelDesiredNode(deps: {
       // Forget assignments of groups that left the spec, so their ids can be reused.
       const names = new Set(spec.groups.map((g) => g.name));
       for (const name of [...groupIds.keys()]) if (!names.has(name)) forgetId(groupIds, name);
+      for (const name of [...lastGood.keys()]) if (!names.has(name)) lastGood.delete(name);
+      // VTEPs whose nexthop ids stay assigned: those of the spec, and of the versions kept (last good).
       const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
+      for (const g of lastGood.values()) for (const v of g.vteps) ips.add(v.vtep);
       for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) forgetId(vtepIds, ip);
       computeConflicts(spec.fabric);
+      computeContested(spec.fabric, spec.groups);
       for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
     }
     settleFlood();
@@ -398,23 +515,32 @@ export function createKernelDesiredNode(deps: {
     if (!spec || nodeState.data.tracked.fabricChanged) return 'unhandled';
     const byName = nodeState.data.groups;
     const changed = [...nodeState.data.tracked.changedGroups];
-    // MAC conflicts between groups depend on the order of all of them: recompute.
-    if (macConflicts > 0) return 'unhandled';
+    // MAC conflicts involve several groups: any change near one recomputes.
+    if (contested.size > 0) return 'unhandled';
+    // A MAC a changed group claims that another group holds, or that two changed groups claim: a new conflict.
+    const claimedNow = new Map<string, string>();
     for (const name of changed) {
-      const g = byName.get(name);
+      const g = byName.get(name) && claimView(byName.get(name)!);
       if (!g) continue;
       const home = fdbHome(spec.fabric, links.data.byName, g.vni);
       if (home.ifindex === undefined) continue;
       for (const mac of g.macs) {
-        const owner = fdbOwner.get(fdbKey({ ifindex: home.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: home.srcVni }));
+        const key = fdbKey({ ifindex: home.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: home.srcVni });
+        const owner = fdbOwner.get(key);
         if (owner !== undefined && owner !== name) return 'unhandled';
+        const other = claimedNow.get(key);
+        if (other !== undefined && other !== name) return 'unhandled';
+        claimedNow.set(key, name);
       }
     }
     // VTEPs the changed groups used: their nexthop ids are forgotten if no group uses them afterwards.
     const ips = new Set(changed.flatMap((name) => contributions.get(name)?.vteps ?? []));
     for (const name of changed) {
       removeGroup(name);
-      if (!byName.has(name)) forgetId(groupIds, name);
+      if (!byName.has(name)) {
+        forgetId(groupIds, name);
+        lastGood.delete(name);
+      }
     }
     // Re-add in name order so id allocation does not depend on event order.
     for (const name of changed.sort()) {

@@ -14,9 +14,15 @@
  * rebuilt: one FDB add among 100,000 rebuilds at most one report, not all.
  * The per-VNI reports (a handful) are rebuilt on any change that can touch
  * them. A fabric change or a full recompute upstream rebuilds everything.
+ *
+ * Id exhaustion is never a silently missing flow: a group whose kernel
+ * group found no nexthop id or no OpenFlow group id says so
+ * (IdRangeExhausted, GroupIdRangeExhausted), mirrored entries whose group
+ * found no OpenFlow group id are counted as refused for that reason (not as
+ * mirrored), and a VNI with local ports but no flood group id says so.
  */
 import type { EngineNode, HandlerResult } from '../engine.js';
-import type { EvpnFdbData, LearnedCounts } from './evpn-fdb.js';
+import type { EvpnFdbData } from './evpn-fdb.js';
 import type { FdbNode } from './fdb.js';
 import type { GroupIdsData } from './group-ids.js';
 import type { KernelDesiredData } from './kernel-desired.js';
@@ -29,6 +35,7 @@ import type { LocalExportData } from './local-export.js';
 import { fdbKey, sameMembers, type OfGroup, type Path, type SpecGroup } from '../../model.js';
 import { slotCounts, slotTableOf } from '../../hash-slots.js';
 import { isOwnedFdbEntry } from '../../ownership.js';
+import { deepEqual } from '../../../util/equal.js';
 
 /** A path with, for a dp_hash group, the hash slots of Open vSwitch's table it receives. */
 export interface ReportedPath extends Path {
@@ -50,6 +57,8 @@ export interface GroupReport {
   /** An OpenFlow group and every MAC's flow are in the desired OVS state. */
   ovsPlanned: boolean;
   invalid?: string;
+  /** The spec's version could not be written: this generation of the group is kept (0: what the kernel held after a restart). */
+  keptGeneration?: number;
   /** Said of a Programmed group too (LocalOnly). */
   note?: string;
   message: string;
@@ -60,6 +69,18 @@ export interface FloodReport {
   vni: number;
   vteps: number;
   ofGroupId?: number;
+  /** Why the VNI has no flood group (ovs.groupIdRange exhausted). */
+  message?: string;
+}
+
+/** What could not get an id: never silent (see header). */
+export interface Exhaustion {
+  /** Spec groups without a kernel nexthop id (kernel.nexthopIdRange). */
+  nexthopGroups: string[];
+  /** Kernel nexthop groups in use without an OpenFlow select group id (ovs.groupIdRange). */
+  selectGroups: number[];
+  /** VNIs with local ports without an OpenFlow flood group id. */
+  floodVnis: number[];
 }
 
 /** One VNI's local workloads: its ports and the MACs switched locally. */
@@ -76,9 +97,12 @@ export interface StatusData {
   groups: Map<string, GroupReport>;
   flood: FloodReport[];
   local: LocalReport[];
-  learned: LearnedCounts;
+  /** Mirrored entries: `invalid` also counts reasons of the agent's own making (GroupIdRangeExhausted). */
+  learned: { ecmp: number; singlePath: number; invalid: Record<string, number> };
   conflicts: number[];
-  tracked: { full: boolean; changedGroups: Set<string>; vnisChanged: boolean };
+  exhaustion: Exhaustion;
+  /** summaryChanged: the per-VNI reports, learned counts or exhaustion changed. */
+  tracked: { full: boolean; changedGroups: Set<string>; summaryChanged: boolean };
 }
 
 export function createStatusNode(deps: {
@@ -100,7 +124,8 @@ export function createStatusNode(deps: {
     local: [],
     learned: { ecmp: 0, singlePath: 0, invalid: {} },
     conflicts: [],
-    tracked: { full: false, changedGroups: new Set(), vnisChanged: false },
+    exhaustion: { nexthopGroups: [], selectGroups: [], floodVnis: [] },
+    tracked: { full: false, changedGroups: new Set(), summaryChanged: false },
   };
   // A group object is replaced whenever it changes, so its slot counts are
   // worked out once per object.
@@ -118,22 +143,33 @@ export function createStatusNode(deps: {
   // OpenFlow group id, as the reports last said.
   const nameOfNhid = new Map<number, string>();
   const nameOfOfGroup = new Map<number, string>();
+  /** Groups whose placement found no kernel nexthop id. */
+  const nexthopExhausted = new Set<string>();
 
-  const report = (g: SpecGroup): GroupReport => {
+  const rangeText = (): string => {
+    const range = nodeState.data.spec?.fabric.ovs.groupIdRange;
+    return range ? `ovs.groupIdRange (${range.start}-${range.start + range.size - 1}, ${range.size} ids) has no free id` : '';
+  };
+
+  const report = (specGroup: SpecGroup): GroupReport => {
     const spec = nodeState.data.spec;
-    const placement = kernelDesired.data.placements.get(g.name);
+    const placement = kernelDesired.data.placements.get(specGroup.name);
     const nhid = placement?.nexthopGroupId;
+    // What is written: the spec's version, or the last good one kept.
+    const g = placement?.placed ?? specGroup;
+    const withheld = new Set(placement?.withheldMacs ?? []);
     const r: GroupReport = {
       name: g.name,
       vni: g.vni,
-      generation: g.generation,
+      generation: specGroup.generation,
       paths: g.vteps.filter((v) => !placement?.droppedPaths.includes(v.vtep)).map((v) => ({ vtep: v.vtep, weight: v.weight })),
       droppedPaths: placement?.droppedPaths ?? [],
-      macs: g.macs.length,
+      macs: g.macs.length - withheld.size,
       kernelApplied: false,
       ovsPlanned: false,
       message: placement?.message ?? '',
     };
+    if (placement?.keptGeneration !== undefined) r.keptGeneration = placement.keptGeneration;
     if (placement?.problem === 'LocalOnly') {
       // Nothing to program is programmed: the node serves the MACs itself.
       r.kernelApplied = true;
@@ -151,6 +187,7 @@ export function createStatusNode(deps: {
     let macsOk = true;
     let conflict: string | undefined;
     for (const mac of g.macs) {
+      if (withheld.has(mac.toLowerCase())) continue;
       const seen = fdb.data.byKey.get(fdbKey({ ifindex: placement.ifindex, mac: mac.toLowerCase(), vlan: 0, vni: placement.srcVni }));
       if (seen?.nhid !== nhid) {
         macsOk = false;
@@ -169,6 +206,10 @@ export function createStatusNode(deps: {
     }
     const ofGroupId = groupIds.data.ofGroupOf.get(nhid);
     if (ofGroupId !== undefined) r.ofGroupId = ofGroupId;
+    else if (groupIds.data.exhausted.has(nhid)) {
+      r.invalid = 'GroupIdRangeExhausted';
+      r.message = `${rangeText()} for the group's OpenFlow select group: its MACs have no flow`;
+    }
     // Without MACs there is nothing to mirror: no OpenFlow group is needed.
     const ofGroup = ofGroupId === undefined ? undefined : ofDesired.data.groups.get(ofGroupId);
     r.ovsPlanned = g.macs.length === 0 || ofGroup !== undefined;
@@ -182,6 +223,7 @@ export function createStatusNode(deps: {
     const old = data.groups.get(name);
     if (old?.nexthopGroupId !== undefined && nameOfNhid.get(old.nexthopGroupId) === name) nameOfNhid.delete(old.nexthopGroupId);
     if (old?.ofGroupId !== undefined && nameOfOfGroup.get(old.ofGroupId) === name) nameOfOfGroup.delete(old.ofGroupId);
+    const wasExhausted = nexthopExhausted.delete(name);
     const g = nodeState.data.groups.get(name);
     if (g === undefined) {
       if (old) data.groups.delete(name);
@@ -190,19 +232,60 @@ export function createStatusNode(deps: {
       data.groups.set(name, r);
       if (r.nexthopGroupId !== undefined) nameOfNhid.set(r.nexthopGroupId, name);
       if (r.ofGroupId !== undefined) nameOfOfGroup.set(r.ofGroupId, name);
+      if (kernelDesired.data.placements.get(name)?.problem === 'IdRangeExhausted') nexthopExhausted.add(name);
+    }
+    if (nexthopExhausted.has(name) !== wasExhausted) {
+      data.exhaustion.nexthopGroups = [...nexthopExhausted].sort();
+      data.tracked.summaryChanged = true;
     }
     data.tracked.changedGroups.add(name);
   };
 
+  /**
+   * Learned counts, less the mirrored entries whose group found no
+   * OpenFlow group id: those have no flow and count as refused. The
+   * exhausted set is empty unless the range ran out, so this stays cheap.
+   */
+  const refreshLearned = (): void => {
+    const counts = evpnFdb.data.learned;
+    const invalid: Record<string, number> = { ...counts.invalid };
+    let ecmp = counts.ecmp;
+    const selectGroups = [...groupIds.data.exhausted].filter((nhid) => evpnFdb.data.ecmpUsers.has(nhid)).sort((a, b) => a - b);
+    for (const nhid of selectGroups) {
+      let learnedUsers = 0;
+      for (const key of evpnFdb.data.ecmpUsers.keysOf(nhid)) {
+        const e = evpnFdb.data.entries.get(key);
+        if (e?.kind === 'ecmp' && !e.owned) learnedUsers++;
+      }
+      if (learnedUsers === 0) continue;
+      ecmp -= learnedUsers;
+      invalid['GroupIdRangeExhausted'] = (invalid['GroupIdRangeExhausted'] ?? 0) + learnedUsers;
+    }
+    const learned = { ecmp, singlePath: counts.singlePath, invalid };
+    if (deepEqual(learned, data.learned) && deepEqual(selectGroups, data.exhaustion.selectGroups)) return;
+    data.learned = learned;
+    data.exhaustion.selectGroups = selectGroups;
+    data.tracked.summaryChanged = true;
+  };
+
   const refreshVnis = (): void => {
     const spec = nodeState.data.spec;
+    const range = spec?.fabric.ovs.groupIdRange;
     data.conflicts = [...kernelDesired.data.conflicts];
-    const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys()]);
+    const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys(), ...ovs.data.portsByVni.keys()]);
+    const floodVnis: number[] = [];
     data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
       const ofGroupId = groupIds.data.floodGroupOf.get(vni);
       const planned = ofGroupId !== undefined && ofDesired.data.groups.has(ofGroupId);
-      return { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
+      const f: FloodReport = { vni, vteps: floodList.data.vteps.get(vni)?.length ?? 0, ...(planned ? { ofGroupId } : {}) };
+      // A VNI with local ports gets a flood group (groupIds): without an id its BUM traffic has nowhere to go.
+      if (range && ofGroupId === undefined && ovs.data.portsByVni.has(vni)) {
+        floodVnis.push(vni);
+        f.message = `GroupIdRangeExhausted: ${rangeText()} for the VNI's flood group: broadcast, unknown unicast and multicast are not forwarded`;
+      }
+      return f;
     });
+    data.exhaustion.floodVnis = floodVnis;
     const exported = new Map<number, number>();
     for (const [key, e] of localExport.data.entries) if (fdb.data.byKey.has(key)) exported.set(e.vni, (exported.get(e.vni) ?? 0) + 1);
     data.local = [...ovs.data.portsByVni].sort(([a], [b]) => a - b).map(([vni, ports]) => ({
@@ -211,15 +294,17 @@ export function createStatusNode(deps: {
       macs: localMacsOf(ovs.data, vni).size,
       ...(localExport.data.counts.has(vni) ? { exported: exported.get(vni) ?? 0 } : {}),
     }));
-    data.tracked.vnisChanged = true;
+    data.tracked.summaryChanged = true;
   };
 
   const recompute = (): 'updated' => {
     data.groups.clear();
     nameOfNhid.clear();
     nameOfOfGroup.clear();
+    nexthopExhausted.clear();
+    data.exhaustion.nexthopGroups = [];
     for (const name of nodeState.data.groups.keys()) refresh(name);
-    data.learned = structuredClone(evpnFdb.data.learned);
+    refreshLearned();
     refreshVnis();
     data.tracked.full = true;
     data.tracked.changedGroups.clear();
@@ -229,7 +314,7 @@ export function createStatusNode(deps: {
   const touch = (names: Iterable<string | undefined>): void => {
     for (const name of names) if (name !== undefined && !data.tracked.changedGroups.has(name)) refresh(name);
   };
-  const result = (): HandlerResult => (data.tracked.changedGroups.size > 0 || data.tracked.vnisChanged ? 'updated' : 'unchanged');
+  const result = (): HandlerResult => (data.tracked.changedGroups.size > 0 || data.tracked.summaryChanged ? 'updated' : 'unchanged');
 
   const onNodeState = (): HandlerResult => {
     if (nodeState.data.tracked.fabricChanged) return 'unhandled';
@@ -262,13 +347,14 @@ export function createStatusNode(deps: {
     const owners = kernelDesired.data.fdbOwner;
     for (const nhid of t.changedGroups) touch([nameOfNhid.get(nhid)]);
     for (const key of t.changedEntries) touch([owners.get(key)]);
-    data.learned = structuredClone(evpnFdb.data.learned);
-    return 'updated';
+    refreshLearned();
+    return result();
   };
   const onGroupIds = (): HandlerResult => {
     const t = groupIds.data.tracked;
     if (t.full) return 'unhandled';
     for (const nhid of t.changed) touch([nameOfNhid.get(nhid)]);
+    refreshLearned();
     if (t.changedFlood.size > 0) refreshVnis();
     return result();
   };
@@ -308,7 +394,7 @@ export function createStatusNode(deps: {
     clearTracked() {
       data.tracked.full = false;
       data.tracked.changedGroups.clear();
-      data.tracked.vnisChanged = false;
+      data.tracked.summaryChanged = false;
     },
   };
 }

@@ -20,8 +20,11 @@ function status(ecmp: number, extra: Partial<VtepNodeStateStatus> = {}): VtepNod
   };
 }
 
-/** The status a JSON Patch `add /status` request carries. */
-const sent = (r: RecordedRequest) => (r.options.body as Array<{ value: VtepNodeStateStatus }>)[0]!.value;
+/** The status a JSON Patch `add /status` request carries, without the time of the write. */
+const sent = (r: RecordedRequest): VtepNodeStateStatus => {
+  const { lastReportTime: _t, ...rest } = (r.options.body as Array<{ value: VtepNodeStateStatus }>)[0]!.value;
+  return rest;
+};
 
 describe('StatusWriter (coalesced status subresource writes)', () => {
   let api: FakeTransport;
@@ -58,7 +61,8 @@ describe('StatusWriter (coalesced status subresource writes)', () => {
     expect(r.path).toBe(PATH);
     expect(r.options.contentType).toBe('application/json-patch+json');
     expect(r.options.query).toEqual({ fieldManager: AGENT_FIELD_MANAGER });
-    expect(r.options.body).toEqual([{ op: 'add', path: '/status', value: status(1) }]);
+    // Stamped with the time of the write: the REPORTED column, and the operator's sign of life.
+    expect(r.options.body).toEqual([{ op: 'add', path: '/status', value: { ...status(1), lastReportTime: new Date().toISOString() } }]);
     expect(await counter(metrics.statusWrites)).toBe(1);
     expect(health.reachable).toBe(true);
   });
@@ -78,8 +82,12 @@ describe('StatusWriter (coalesced status subresource writes)', () => {
     expect(writes()).toHaveLength(w.length);
   });
 
-  it('writes nothing when the apiserver already holds the status, ignoring lastSyncTime and transition times', async () => {
-    writer.observe({ exists: true, resourceVersion: '50', status: { ...status(2), lastSyncTime: '2026-11-21T05:00:00Z', conditions: [{ ...status(2).conditions![0]!, lastTransitionTime: '2026-11-20T00:00:00Z' }] } });
+  it('writes nothing when the apiserver already holds the status, ignoring lastSyncTime, lastReportTime and transition times', async () => {
+    writer.observe({
+      exists: true,
+      resourceVersion: '50',
+      status: { ...status(2), lastSyncTime: '2026-11-21T05:00:00Z', lastReportTime: '2026-11-21T05:00:00.000Z', conditions: [{ ...status(2).conditions![0]!, lastTransitionTime: '2026-11-20T00:00:00Z' }] },
+    });
     writer.write(status(2));
     await vi.advanceTimersByTimeAsync(5000);
     expect(writes()).toHaveLength(0);
