@@ -20,7 +20,6 @@ import { AgentMetrics } from './metrics.js';
 import type { NodeSpec } from './model.js';
 import { OfCtrl } from './ofctrl.js';
 import type { KernelPort, OvsPort } from './ports.js';
-import { errorText } from './retry.js';
 import { StatusPublisher } from './status-publisher.js';
 
 export interface AgentOptions {

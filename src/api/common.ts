@@ -205,6 +205,7 @@ export const labelSelector = openapi(
     .describe('Standard Kubernetes label selector over Node labels; empty selects every node.'),
   { 'x-kubernetes-map-type': 'atomic' },
 );
+export type LabelSelector = z.output<typeof labelSelector>;
 
 /** A timestamp: `format: date-time` for the apiserver, the same rule for zod. */
 export const dateTime = (description: string) =>

@@ -38,6 +38,8 @@ interface ResourceDef {
   schema: z.ZodType;
   description: string;
   columns: PrinterColumn[];
+  /** Fields a list or watch may select on (`fieldSelector`): GA in Kubernetes 1.32, beta and on by default in 1.31. */
+  selectableFields?: { jsonPath: string }[];
 }
 
 export const CATEGORY = 'evpn';
@@ -81,6 +83,8 @@ export const RESOURCES = {
       { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Nodes with the current generation programmed / nodes.' },
       age,
     ],
+    // Each agent watches only its fabric's groups (fieldSelector=spec.fabric=NAME).
+    selectableFields: [{ jsonPath: '.spec.fabric' }],
   },
   VtepNodeState: {
     names: { kind: 'VtepNodeState', listKind: 'VtepNodeStateList', plural: 'vtepnodestates', singular: 'vtepnodestate', shortNames: ['vns'] },
@@ -193,7 +197,8 @@ export function openApiSchema(kind: ResourceKind): JsonSchema {
 
 /** The CustomResourceDefinition object of a resource. */
 export function crdManifest(kind: ResourceKind): Record<string, unknown> {
-  const { names, columns } = RESOURCES[kind];
+  const def: ResourceDef = RESOURCES[kind];
+  const { names, columns } = def;
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -209,6 +214,7 @@ export function crdManifest(kind: ResourceKind): Record<string, unknown> {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: columns,
+          ...(def.selectableFields ? { selectableFields: def.selectableFields } : {}),
           schema: { openAPIV3Schema: openApiSchema(kind) },
         },
       ],

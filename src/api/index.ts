@@ -10,10 +10,12 @@ export * from './vtep-node-state.js';
 export * from './validate.js';
 export * from './issues.js';
 export * from './net.js';
+export * from './selector.js';
+export * from './membership.js';
 export { RESOURCES, RESOURCE_KINDS, CATEGORY, crdManifest, crdFileName, openApiSchema, renderCrdYaml } from './crds.js';
 export type { ResourceKind, ResourceNames, PrinterColumn } from './crds.js';
 
 import type { z } from 'zod';
-import type { condition, labelSelector } from './common.js';
+import type { condition } from './common.js';
 export type Condition = z.output<typeof condition>;
-export type LabelSelector = z.output<typeof labelSelector>;
+export type { LabelSelector } from './common.js';

@@ -22,7 +22,7 @@ import {
 import { ipFamily } from './net.js';
 import { kernelSettings, ovsSettings, vxlanSettings } from './fabric.js';
 import { fieldIssues, type FieldIssue } from './issues.js';
-import { listMap, listSet } from './rules.js';
+import { listMap, listSet, withRules } from './rules.js';
 
 /**
  * Groups on one node. The bound is generous on purpose: the entries carry no
@@ -65,18 +65,43 @@ export const nodeGroup = z
   })
   .describe('A VtepGroup as it applies to this node.');
 
-export const vtepNodeStateSpec = z
-  .strictObject({
-    fabric: objectName('Name of the EvpnFabric the settings come from.'),
-    localVtepIP: unicastIp('This node\'s underlay VTEP address (source of its VXLAN traffic).'),
-    vxlan: vxlanSettings.prefault({}),
-    ovs: ovsSettings,
-    kernel: kernelSettings,
-    groups: listMap(z.array(nodeGroup).max(MAX_GROUPS_PER_NODE), ['name'])
-      .default([])
-      .describe('Every VtepGroup that applies to this node, unique by name.'),
-  })
-  .describe('Desired state for one node, written by the operator only: the fabric settings resolved for the node and its groups.');
+/**
+ * Where the node's groups come from. `VtepGroups` (what the operator
+ * writes): the agent reads the fabric's VtepGroups itself and takes those
+ * whose nodeSelector picks its Node, so a group change costs one write
+ * however many nodes it applies to, and no node object grows with its
+ * groups. `Spec`: the groups are listed in `groups` (a standalone agent's
+ * state file). An agent that predates this field refuses a spec carrying
+ * it and keeps running the groups it has, so an upgrade withdraws nothing.
+ */
+export const groupsFrom = z
+  .enum(['Spec', 'VtepGroups'])
+  .default('Spec')
+  .describe(
+    'Where the node\'s groups come from: VtepGroups (the operator\'s choice: the agent reads the fabric\'s VtepGroups and takes those whose nodeSelector picks its Node) or Spec (listed in groups, as in a standalone agent\'s state file).',
+  );
+
+export const vtepNodeStateSpec = withRules(
+  z
+    .strictObject({
+      fabric: objectName('Name of the EvpnFabric the settings come from.'),
+      localVtepIP: unicastIp('This node\'s underlay VTEP address (source of its VXLAN traffic).'),
+      vxlan: vxlanSettings.prefault({}),
+      ovs: ovsSettings,
+      kernel: kernelSettings,
+      groupsFrom,
+      groups: listMap(z.array(nodeGroup).max(MAX_GROUPS_PER_NODE), ['name'])
+        .default([])
+        .describe('With groupsFrom Spec: every group that applies to this node, unique by name. Empty with groupsFrom VtepGroups.'),
+    })
+    .describe('Desired state for one node, written by the operator only: the fabric settings resolved for the node, and where its groups come from.'),
+  {
+    rule: "!has(self.groupsFrom) || self.groupsFrom != 'VtepGroups' || !has(self.groups) || size(self.groups) == 0",
+    message: 'groups must be empty when groupsFrom is VtepGroups (the agent reads the VtepGroups themselves)',
+    fieldPath: '.groups',
+    holds: (s) => s.groupsFrom !== 'VtepGroups' || s.groups.length === 0,
+  },
+);
 
 export const nodeGroupState = z.enum(['Programmed', 'Pending', 'Invalid']);
 

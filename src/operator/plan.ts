@@ -12,7 +12,7 @@
  */
 import { resolveFabric, type ResolvedFabric } from './fabric-settings.js';
 import type { EvpnFabric, Node, NodeGroupSpec, VtepGroup, VtepNodeStateSpec } from './model.js';
-import { selects } from './selector.js';
+import { selects } from '../api/selector.js';
 import { checkSpecSize, describeSpecTooLarge, STORED_SIZE_BUDGET, type SpecTooLarge } from './spec-size.js';
 import { byAge, validateGroups, type GroupVerdict } from './validate.js';
 import { localVtepAddress } from './vtep-address.js';
@@ -111,7 +111,7 @@ export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readon
   const specs = new Map<string, VtepNodeStateSpec>();
   for (const [name, { fabric, vtepIP }] of nodeFabric) {
     const r = fabric.resolved;
-    specs.set(name, { fabric: r.name, localVtepIP: vtepIP, vxlan: r.vxlan, ovs: r.ovs, kernel: r.kernel, groups: [] });
+    specs.set(name, { fabric: r.name, localVtepIP: vtepIP, vxlan: r.vxlan, ovs: r.ovs, kernel: r.kernel, groupsFrom: 'Spec', groups: [] });
   }
   for (const g of [...groupObjs].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const verdict = verdicts.get(g.metadata.name);

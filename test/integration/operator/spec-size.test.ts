@@ -27,6 +27,7 @@ function nodeSpec(groups: number, macs: number, vteps: number, v6: boolean): Vte
     vxlan: { port: 4789, mode: 'PerVni', deviceTemplate: 'evpn-{vni}', bridgeTemplate: 'evpnbr-{vni}', device: 'evpn0', bridge: 'evpnbr0' },
     ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan', tableBase: 0, groupIdRange: { start: 65536, size: 65536 }, selectionMethod: 'dp_hash', bucketLayout: 'slots', cookie: '0x45564e0000000000', cookieMask: '0xffffffff00000000' },
     kernel: { manage: true, mirrorLearned: true, protocol: 236, nexthopIdRange: { start: 3959422976, size: 1048576 }, exportLocalMacs: true },
+    groupsFrom: 'Spec',
     groups: Array.from({ length: groups }, (_, g) => ({
       name: `group-${String(g).padStart(5, '0')}`,
       generation: 12,

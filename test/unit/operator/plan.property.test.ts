@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { computePlan } from '../../../src/operator/plan.js';
-import { selects } from '../../../src/operator/selector.js';
+import { selects } from '../../../src/api/selector.js';
 import type { EvpnFabric, Node, VtepGroup } from '../../../src/operator/model.js';
 
 const macPool = Array.from({ length: 12 }, (_, i) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);

@@ -19,6 +19,7 @@ describe('computePlan', () => {
       vxlan: FABRIC_DEFAULTS.vxlan,
       ovs: FABRIC_DEFAULTS.ovs,
       kernel: FABRIC_DEFAULTS.kernel,
+      groupsFrom: 'Spec',
       groups: [
         { name: 'db', generation: 1, vni: 200, vteps: [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3', weight: 1 }], macs: ['02:00:00:00:00:bb'] },
         { name: 'web', generation: 4, vni: 100, vteps: [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3', weight: 1 }], macs: ['02:00:00:00:00:aa'] },

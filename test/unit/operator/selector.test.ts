@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selects } from '../../../src/operator/selector.js';
+import { selects } from '../../../src/api/selector.js';
 
 describe('selects (metav1.LabelSelector)', () => {
   const labels = { zone: 'a', role: 'leaf' };

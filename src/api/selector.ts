@@ -4,7 +4,7 @@
  * `nodeSelector: {}` covers every node); `In`/`NotIn` compare the label's
  * value, `NotIn` and `DoesNotExist` also match nodes without the label.
  */
-import type { LabelSelector } from './model.js';
+import type { LabelSelector } from './common.js';
 
 export function selects(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
   if (!selector) return true;
