@@ -19,12 +19,13 @@ import { Lab } from '../../../src/lab/lab.js';
 import { MULTIHOMED_SERVICE, underlayAddress, workloadPorts } from '../../../src/lab/layout.js';
 import { findNodeDaemon } from '../../../src/lab/node.js';
 import { frrPaths, stopFrr, vtysh } from '../../../src/lab/frr.js';
-import { multihomedPaths } from '../../../src/lab/evpn-status.js';
+import { multihomedPaths, remoteMacs } from '../../../src/lab/evpn-status.js';
 import { NetworkNamespace } from '../../../src/lab/netns.js';
 import type { OvsInstance } from '../../../src/lab/ovs-instance.js';
 import type { TestLab } from '../../harness/lab.js';
 import { bucketsOfLine, vtepShares } from '../../harness/slots.js';
 import { dstMac, flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from '../lab/traffic.js';
+import { ZERO_MAC, floodList } from '../lab/kernel.js';
 import { KernelMonitor, OvsMessageLog, flowModsFor, groupMods, zebraLog, type OfMessage } from './observe.js';
 
 const MH = MULTIHOMED_SERVICE.mac;
@@ -190,6 +191,15 @@ export function multihomingTests(testLab: () => TestLab): void {
         expect(group?.group).toHaveLength(1);
         expect(await multihomedPaths(lab.netns('node-a'))).toEqual([B]);
         expect(monitor.since(t0).filter((e) => e.text.includes(MH)), 'FDB events for the service MAC').toEqual([]);
+        // Flood lists: zebra withdrew node-c's type-3 routes. VNI 200 (no
+        // VtepGroup names it) loses node-c; VNI 100 keeps it: web-ecmp names
+        // node-c, and the agent appends once what zebra deleted.
+        expect(await floodList(lab, 'node-a', 'evpn-200')).toEqual([B]);
+        expect(await floodList(lab, 'node-a', 'evpn-100')).toEqual([B, C]);
+        const flood100 = monitor.since(t0).filter((e) => e.text.includes(`${C} dev evpn-100 lladdr ${ZERO_MAC}`));
+        expect(flood100.map((e) => (e.text.startsWith('Deleted') ? 'deleted (zebra)' : 'added (agent)'))).toEqual(['deleted (zebra)', 'added (agent)']);
+        // node-c's own MACs (type-2 from its FRR) are gone from node-a's kernel.
+        expect([...(await remoteMacs(lab.netns('node-a'), 100)).values()]).not.toContain(C);
         const shrink = monitor.since(t0).find((e) => e.text.startsWith(`id ${nhg} group `));
         expect(shrink, monitor.since(t0).map((e) => e.text).join('\n')).toBeDefined();
 
@@ -235,6 +245,8 @@ export function multihomingTests(testLab: () => TestLab): void {
         await waitFor('the kernel group with node-b and node-c', async () => ((await kernelGroup(nhg))?.group?.length === 2 ? true : undefined), 60_000, 20);
         const kernelAt = Date.now();
         await waitFor('the select group with node-b and node-c', async () => ((await ofGroupShares(ofGroup)).size === 2 ? true : undefined), 10_000, 20);
+        // node-c's type-3 route is back: so is node-c in VNI 200's flood list.
+        await waitFor("node-c in VNI 200's flood list", async () => ((await floodList(lab, 'node-a', 'evpn-200')).join() === [B, C].join() ? true : undefined), 30_000, 50);
         await sleep(1_500);
         const messages = ovsLog.received();
         const mods = groupMods(messages, ofGroup);
