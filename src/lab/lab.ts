@@ -215,7 +215,7 @@ export class Lab {
     }
     await lab.build(say);
     if (opts.samples !== false) {
-      say(`applying the sample fabric and groups (${EXAMPLES_DIR})`);
+      say(`applying the sample fabric and group (${EXAMPLES_DIR})`);
       await lab.createSamples();
     }
     say('waiting for convergence');

@@ -221,6 +221,7 @@ export function multihomingTests(testLab: () => TestLab): void {
         process.stdout.write(
           `frr node-c down: zebra wrote the one-path group at +${ms(written - t0)} (ip monitor read it at +${ms(shrink!.at - t0)}), ` +
             `OVS committed the agent's group MOD at +${ms(commit - t0)}: kernel → OVS ${ms(commit - written)}; ` +
+            `zebra deleted the flood entry for node-c at +${ms(flood100[0]!.at - t0)}, the agent put it back at +${ms(flood100[1]!.at - t0)}; ` +
             `other group mods in the same change: ${others.join('; ') || 'none'}\n`,
         );
         expect(commit - written).toBeGreaterThanOrEqual(0);
@@ -310,6 +311,8 @@ export function multihomingTests(testLab: () => TestLab): void {
 
     it("node-a's FRR restarts while the agent runs: the service comes back; the window without its flow is measured", async () => {
       const monitor = await KernelMonitor.start(lab.netns('node-a'));
+      // The way back: node-a's own MACs leave node-b's kernel when node-a's bgpd goes, and come back.
+      const monitorB = await KernelMonitor.start(lab.netns('node-b'));
       const ovsLog = await OvsMessageLog.start(a);
       try {
         const t0 = Date.now();
@@ -345,8 +348,22 @@ export function multihomingTests(testLab: () => TestLab): void {
         const after = await round(10_000);
         expect(share(after, B)).toBeGreaterThan(0.3);
         expect(share(after, C)).toBeGreaterThan(0.3);
+
+        // node-a's agent kept its exported entries (FRR's restart is not its
+        // business), the new zebra read them again, and node-b has the client back.
+        expect((await nsA.bridgeJson<FdbEntry>('fdb', 'show', 'dev', 'evpa-100')).some((e) => e.mac === CLIENT_MAC && e.state === 'static')).toBe(true);
+        // (ip monitor prints a bridge FDB entry as `[Deleted ][DST ]dev DEV lladdr MAC ...`.)
+        expect(monitor.since(t0).filter((e) => e.text.includes(`dev evpa-100 lladdr ${CLIENT_MAC}`)), "changes to node-a's exported entry").toEqual([]);
+        await waitFor("node-a's client back in node-b's kernel", async () => ((await remoteMacs(lab.netns('node-b'), 100)).get(CLIENT_MAC) === underlayAddress('node-a') ? true : undefined), 30_000, 50);
+        const onB = monitorB.since(t0).filter((e) => e.text.includes(`${underlayAddress('node-a')} dev evpn-100 lladdr ${CLIENT_MAC}`));
+        const bDel = onB.find((e) => e.text.startsWith('Deleted'));
+        const bAdd = [...onB].reverse().find((e) => !e.text.startsWith('Deleted'));
+        process.stdout.write(
+          `frr node-a restart: node-b's kernel without node-a's client MAC (the way back) ${bDel && bAdd ? ms(bAdd.at - bDel.at) : 'never'}, back ${bAdd ? ms(bAdd.at - startedAt) : '?'} after node-a's FRR started\n`,
+        );
       } finally {
         await monitor.stop();
+        await monitorB.stop();
         await ovsLog.stop(a);
       }
     }, 180_000);

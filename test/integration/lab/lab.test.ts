@@ -176,7 +176,11 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       },
       60_000,
       250,
-    );
+    ).catch((err: Error) => {
+      // Where the frames stopped: sent by node-a, arrived at node-b / node-c.
+      const sentA = vxlanFrames(nicA).length - base.nic;
+      throw new Error(`${err.message}: node-a's NIC sent ${sentA}, node-b's web got ${pcapFrames(webB).length - base.b}, node-c's ${pcapFrames(webC).length - base.c}`);
+    });
     const flowsAt = (frames: Buffer[]) => new Set(frames.map((f) => flowIndex(f)).filter((i): i is number => i !== undefined && i < FLOWS));
     const atB = flowsAt(received.b);
     const atC = flowsAt(received.c);
