@@ -552,9 +552,18 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       const { stdout } = await lab.cp.kubectl('get', 'vns', node, '--no-headers');
       return stdout.trim().split(/\s+/);
     };
-    const returnReady = async () => (await lab.cp.kubectl('get', 'vg', 'web-return', '-o', 'jsonpath={.status.ready}')).stdout.trim();
+    // A group on both server nodes (the lab's own groups select node-a only), so
+    // node-b's silence shows in a roll-up. VNI 200 and a MAC no workload has.
+    const probe = {
+      apiVersion: 'evpn.ecmp.dev/v1alpha1',
+      kind: 'VtepGroup',
+      metadata: { name: 'heartbeat-probe' },
+      spec: { fabric: 'default', vni: 200, vteps: [{ ip: '192.0.2.1' }], macs: ['02:00:00:00:0f:01'], nodeSelector: { matchLabels: { 'lab.evpn.ecmp.dev/role': 'server' } } },
+    };
+    await lab.cp.kubectlInput(JSON.stringify(probe), 'apply', '-f', '-');
+    const probeReady = async () => (await lab.cp.kubectl('get', 'vg', 'heartbeat-probe', '-o', 'jsonpath={.status.ready}')).stdout.trim();
     expect((await row('node-b'))[1]).toBe('True');
-    expect(await returnReady()).toBe('2/2');
+    await waitFor('heartbeat-probe 2/2', async () => ((await probeReady()) === '2/2' ? true : undefined), 15_000, 200);
     const agentB = (await lab.processes()).find((r) => r.name === 'node-b/agent')!;
     // The process is there and does nothing: what a hung agent, or a frozen node, looks like.
     process.kill(agentB.pid!, 'SIGSTOP');
@@ -575,15 +584,16 @@ describe.skipIf(skip)('the local lab, end to end', () => {
       expect((await row('node-c'))[1]).toBe('True');
       const reason = (await lab.cp.kubectl('get', 'vns', 'node-b', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}')).stdout;
       expect(reason).toBe('AgentNotReporting');
-      await waitFor('web-return 1/2', async () => ((await returnReady()) === '1/2' ? true : undefined), 10_000, 200);
+      await waitFor('heartbeat-probe 1/2', async () => ((await probeReady()) === '1/2' ? true : undefined), 10_000, 200);
       const status = await cli('lab', 'status', '--dir', dir);
       expect(status.stdout).toMatch(/^node-b\/agent\s+\d+\s+running, not ready: AgentNotReporting/m);
     } finally {
       process.kill(agentB.pid!, 'SIGCONT');
     }
     await waitFor('node-b Ready again', async () => ((await row('node-b'))[1] === 'True' ? true : undefined), 30_000, 200);
-    await waitFor('web-return 2/2 again', async () => ((await returnReady()) === '2/2' ? true : undefined), 10_000, 200);
+    await waitFor('heartbeat-probe 2/2 again', async () => ((await probeReady()) === '2/2' ? true : undefined), 10_000, 200);
     expect(pidRunning(agentB.pid!)).toBe(true);
+    await lab.cp.kubectl('delete', 'vg', 'heartbeat-probe');
   }, 90_000);
 
   it('removes the VtepNodeState of a deleted Node, and `lab status` reports it', async () => {
