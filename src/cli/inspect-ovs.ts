@@ -15,11 +15,13 @@ import {
   type GroupEntry,
 } from '../lib/openflow/index.js';
 import { ovsDpHashTable } from '../agent/hash-slots.js';
+import { LEARNED_PRIORITY, LOCAL_PRIORITY } from '../agent/openflow/pipeline.js';
 
 const USAGE = [
   'evpn-ecmp inspect ovs --bridge NAME [--ovs-rundir DIR] [--json] [--cookie C[/M]] [--table N]',
   '  Reads the bridge\'s groups (with group and bucket counters) and flows over',
-  '  OpenFlow, from unix:DIR/NAME.mgmt, decoded as the agent decodes them.',
+  '  OpenFlow, from unix:DIR/NAME.mgmt, decoded as the agent decodes them; sums',
+  '  up the flood groups and the local MACs (switched to their port only) per VNI.',
   '  --bridge NAME      the Open vSwitch bridge',
   '  --ovs-rundir DIR   where NAME.mgmt lives (default $OVS_RUNDIR, else /var/run/openvswitch)',
   '  --json             one JSON document (ovs-ofctl field names) instead of text',
@@ -78,6 +80,15 @@ export interface OvsView {
    * flow in the FDB table). `buckets` counts flood VTEPs and local ports.
    */
   flood: { vni: number; group_id: number; table: number; priority: number; buckets: number }[];
+  /**
+   * The local MACs of the agent's VNIs (DESIGN §4: known local unicast goes
+   * to its port only): flows that match metadata=VNI and dl_dst only and
+   * output to one port, at the agent's local priorities — 200 for a MAC
+   * declared on its port (external_ids:attached-mac), 150 for one Open
+   * vSwitch learned — one entry per VNI and MAC with the tables holding it
+   * (T+1 for what local ports send, T+2 for what the tunnel brings).
+   */
+  local: { vni: number; mac: string; port: number; port_name?: string; kind: 'attached' | 'learned'; priority: number; tables: number[]; idle_timeout?: number }[];
 }
 
 export function groupView(g: GroupEntry): OvsView['groups'][number] {
@@ -140,7 +151,7 @@ export function flowView(f: FlowStats): OvsView['flows'][number] {
 
 /** Reads one bridge's groups (joined with their stats) and flows over OpenFlow. */
 export async function readOvsView(client: OpenFlowClient, bridge: string, filter: FlowStatsRequest = {}): Promise<OvsView> {
-  const [groups, flows] = await Promise.all([client.dumpGroups({ stats: true }), client.dumpFlows(filter)]);
+  const [groups, flows, ports] = await Promise.all([client.dumpGroups({ stats: true }), client.dumpFlows(filter), client.dumpPorts()]);
   groups.sort((a, b) => a.groupId - b.groupId);
   flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
   return {
@@ -150,7 +161,36 @@ export async function readOvsView(client: OpenFlowClient, bridge: string, filter
     groups: groups.map(groupView),
     flows: flows.map(flowView),
     flood: floodGroups(groups, flows),
+    local: localMacs(flows, new Map(ports.map((p) => [p.portNo, p.name]))),
   };
+}
+
+/** VNI → local MAC → its port, read from the local MAC flows (see OvsView.local). */
+export function localMacs(flows: readonly FlowStats[], portNames: ReadonlyMap<number, string>): OvsView['local'] {
+  const byMac = new Map<string, OvsView['local'][number]>();
+  for (const f of flows) {
+    const kind = f.priority === LOCAL_PRIORITY ? 'attached' : f.priority === LEARNED_PRIORITY ? 'learned' : undefined;
+    if (kind === undefined) continue;
+    const fields = Object.entries(f.match).filter(([, v]) => v !== undefined).map(([k]) => k).sort();
+    if (fields.join() !== 'ethDst,metadata' || typeof f.match.metadata !== 'bigint' || typeof f.match.ethDst !== 'string') continue;
+    const [only, ...rest] = f.instructions;
+    const out = only?.type === 'applyActions' && only.actions.length === 1 ? only.actions[0] : undefined;
+    if (rest.length > 0 || out?.type !== 'output') continue;
+    const vni = Number(f.match.metadata);
+    const mac = f.match.ethDst.toLowerCase();
+    const key = `${vni}/${mac}/${kind}/${out.port}`;
+    let entry = byMac.get(key);
+    if (!entry) {
+      entry = { vni, mac, port: out.port, kind, priority: f.priority, tables: [] };
+      const name = portNames.get(out.port);
+      if (name !== undefined) entry.port_name = name;
+      if (f.idleTimeout) entry.idle_timeout = f.idleTimeout;
+      byMac.set(key, entry);
+    }
+    entry.tables.push(f.tableId);
+  }
+  for (const e of byMac.values()) e.tables.sort((a, b) => a - b);
+  return [...byMac.values()].sort((a, b) => a.vni - b.vni || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0) || a.priority - b.priority);
 }
 
 /** VNI → `all` group, read from the flows that send a VNI's unmatched traffic to one. */
@@ -187,6 +227,12 @@ function textOf(view: OvsView): string {
   }
   lines.push(`flood groups (${view.flood.length}):`);
   for (const f of view.flood) lines.push(` vni=${f.vni} group_id=${f.group_id} buckets=${f.buckets} (table=${f.table},priority=${f.priority})`);
+  lines.push(`local MACs (${view.local.length}):`);
+  for (const l of view.local) {
+    const port = l.port_name === undefined ? `output:${l.port}` : `output:${l.port} (${l.port_name})`;
+    const ageing = l.idle_timeout === undefined ? '' : `,idle_timeout=${l.idle_timeout}`;
+    lines.push(` vni=${l.vni} dl_dst=${l.mac} ${port} ${l.kind} (tables=${l.tables.join(',')},priority=${l.priority}${ageing})`);
+  }
   lines.push(`flows (${view.flows.length}):`);
   for (const f of view.flows) {
     lines.push(` ${f.text.replace(/^(cookie=\S+, table=\d+, )/, `$1n_packets=${f.n_packets}, n_bytes=${f.n_bytes}, `)}`);

@@ -14,13 +14,15 @@ const USAGE = `Usage: evpn-ecmp lab up [--nodes N] [--dir DIR]
 The whole system on one machine, without a cluster: etcd and kube-apiserver
 on loopback, the CRDs, the chart's agent RBAC and admission policy, the
 operator, and N simulated nodes — each a Node object, a network namespace
-with its VXLAN devices, its own ovs-vswitchd (dummy datapath), its own agent
+(the agent creates its VXLAN devices), its own ovs-vswitchd (dummy datapath), its own agent
 and its own FRR (zebra + bgpd, BGP EVPN over a kernel control network) —
 whose underlay NICs are joined by a simulated fabric switch, so VXLAN frames
 really travel between nodes, all in user space. The sample manifests of
-examples/ are applied, and a service multihomed on node-b and node-c is
-announced by gobgpd, so node-a's zebra installs an ECMP FDB entry that the
-agent mirrors.
+examples/ are applied (the agents then create each VNI's VXLAN device and
+bridge, and export their nodes' workload MACs, which FRR advertises as
+type-2 routes), and a service multihomed on node-b and node-c is announced
+by gobgpd, so node-a's zebra installs an ECMP FDB entry that the agent
+mirrors.
 
   up       build the lab (or complete a running one) and wait for convergence
   status   every process's health, and kubectl get vns / vg
@@ -54,8 +56,9 @@ function tour(lab: Lab): string {
     `  ${lab.cp.kubectlPath} get evpn`,
     `  ${self} inspect kernel --netns ${ns}`,
     `  ${self} inspect ovs --bridge br-evpn --ovs-rundir ${lab.layout.nodeOvsDir('node-a')}`,
-    `  vtysh --vty_socket ${lab.layout.frrDir('node-a')} -c 'show evpn es'`,
-    `  ${lab.cp.kubectlPath} get vns node-a -o jsonpath='{.status.learned}'`,
+    `  vtysh --vty_socket ${lab.layout.frrDir('node-a')} -c 'show evpn es' -c 'show evpn mac vni 100'`,
+    `  bridge -n ${ns} fdb show dev evpa-100      # node-a's local MACs, exported for zebra to advertise`,
+    `  ${lab.cp.kubectlPath} get vns node-a -o yaml   # status.learned (from EVPN), status.local (switched here)`,
     `  ${self} lab status --dir ${lab.dir}`,
     `  ${self} lab down --dir ${lab.dir}`,
   ].join('\n');

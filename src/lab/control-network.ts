@@ -8,9 +8,10 @@
  * (shared/reference/frr-evpn.md).
  *
  * Only BGP sessions use it. VXLAN frames travel in the userspace Open
- * vSwitch datapaths and the simulated fabric switch (fabric.ts) as before;
- * the kernel VXLAN devices hold FDB state and are in admin-down bridges
- * (evpn-devices.ts), so the kernel forwards nothing between them.
+ * vSwitch datapaths and the simulated fabric switch (fabric.ts); the
+ * kernel VXLAN devices (the agent's) hold FDB state, and nothing enters
+ * their bridges, so the kernel never sends a VXLAN frame here (the lab
+ * test counts it).
  */
 import { NetworkNamespace } from './netns.js';
 import { UNDERLAY_PREFIX_LENGTH } from './layout.js';

@@ -24,7 +24,7 @@ import { FABRIC_BRIDGE, addFabricPort, createFabricSwitch } from './fabric.js';
 import { FRR_BIN_DIR, FRR_DAEMONS, findFrrDaemon, frrPaths, startFrr, stopFrr } from './frr.js';
 import { findGobgpd, gobgpPaths, startGobgpd } from './gobgp.js';
 import { bgpdDetail, evpnPending, gobgpdDetail, zebraDetail } from './evpn-status.js';
-import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
+import { DEFAULT_NODES, LabLayout, MAX_NODES, MULTIHOMED_SERVICE, RUN_ROOT, exportedMacs, hostsMultihomedService, nodeName, underlayAddress, type LabRecord } from './layout.js';
 import { AGENT_NAMESPACE, BUILD_SCRIPT, EXAMPLES_DIR, agentSecurityManifests } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import {
@@ -42,6 +42,12 @@ import {
 import { OvsInstance } from './ovs-instance.js';
 
 export const DEFAULT_NETNS_PREFIX = 'evpn-lab-';
+/**
+ * Both worlds per node: kernel FDB entries an EVPN control plane installed
+ * (ECMP, single path) that the agent mirrors, and per VNI its local MACs
+ * and how many it exported for FRR to advertise.
+ */
+export const EVPN_COLUMNS = 'NAME:.metadata.name,LEARNED-ECMP:.status.learned.ecmp,LEARNED-1PATH:.status.learned.singlePath,VNI:.status.local[*].vni,LOCAL-MACS:.status.local[*].macs,EXPORTED:.status.local[*].exported';
 const OVS_TOOLS = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl'];
 
 export interface LabUpOptions {
@@ -209,7 +215,7 @@ export class Lab {
     }
     await lab.build(say);
     if (opts.samples !== false) {
-      say(`applying the sample fabric and groups (${EXAMPLES_DIR})`);
+      say(`applying the sample fabric and group (${EXAMPLES_DIR})`);
       await lab.createSamples();
     }
     say('waiting for convergence');
@@ -225,25 +231,33 @@ export class Lab {
       const logs = pending.map((n) => `--- ${n}/agent.log (last lines)\n${tail(join(layout.nodeDir(n), 'agent.log'), 8)}`);
       throw new Error([(err as Error).message, ...logs].join('\n'));
     }
-    say(`waiting for the EVPN control plane: BGP sessions, ${MULTIHOMED_SERVICE.mac} installed by zebra and mirrored by the agents`);
-    // Without the samples there is no fabric, so no agent mirrors anything.
-    await lab.waitForEvpn(opts.convergenceTimeoutMs ?? 180_000, say, { mirrored: opts.samples !== false });
+    // Without the samples there is no fabric: no agent creates the devices
+    // zebra takes the VNIs from, so there are BGP sessions and no routes.
+    const routes = opts.samples !== false;
+    say(
+      routes
+        ? `waiting for the EVPN control plane: BGP sessions, ${MULTIHOMED_SERVICE.mac} and every node's exported MACs installed by zebra and mirrored by the agents`
+        : 'waiting for the BGP sessions (no fabric: no VNI yet)',
+    );
+    await lab.waitForEvpn(opts.convergenceTimeoutMs ?? 180_000, say, { routes });
     return lab;
   }
 
   /**
-   * Polls until every BGP session is up, every node that does not host the
-   * multihomed service has it in its kernel behind both hosting VTEPs, and
-   * (`mirrored`, default) its agent counts it in `status.learned.ecmp`.
+   * Polls until every BGP session is up and (`routes`, default) every node
+   * that does not host the multihomed service has it in its kernel behind
+   * both hosting VTEPs, every node has the other nodes' exported MACs as
+   * single-path entries from their type-2 routes, and every agent counts
+   * them in `status.learned` (ecmp, singlePath).
    */
-  async waitForEvpn(timeoutMs: number, say: (line: string) => void = () => undefined, opts: { mirrored?: boolean } = {}): Promise<void> {
+  async waitForEvpn(timeoutMs: number, say: (line: string) => void = () => undefined, opts: { routes?: boolean } = {}): Promise<void> {
     const start = Date.now();
     let last = '';
     for (;;) {
       const trouble = this.deadProcess();
       if (trouble) throw new Error(trouble);
-      const pending = await evpnPending(this.layout, this.nodes, (n) => this.netns(n));
-      if (pending.length === 0 && opts.mirrored !== false) pending.push(...(await this.learnedPending()));
+      const pending = await evpnPending(this.layout, this.nodes, (n) => this.netns(n), { routes: opts.routes });
+      if (pending.length === 0 && opts.routes !== false) pending.push(...(await this.learnedPending()));
       const line = pending.length ? `EVPN: waiting for ${pending[0]}${pending.length > 1 ? ` (+${pending.length - 1})` : ''}` : 'EVPN converged';
       const elapsed = Date.now() - start;
       if (line !== last) say(`[${(elapsed / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -254,12 +268,23 @@ export class Lab {
     }
   }
 
-  /** Nodes whose agent does not (yet) report the multihomed service among its learned ECMP entries. */
+  /**
+   * Nodes whose agent does not (yet) report what zebra installed: the
+   * multihomed service among its learned ECMP entries, the other nodes'
+   * exported MACs among its learned single-path ones.
+   */
   private async learnedPending(): Promise<string[]> {
     const { stdout } = await this.cp.kubectl('get', 'vns', '-o', 'json');
-    const items = (JSON.parse(stdout) as { items: { metadata: { name: string }; status?: { learned?: { ecmp?: number } } }[] }).items;
-    const ecmp = new Map(items.map((i) => [i.metadata.name, i.status?.learned?.ecmp ?? 0]));
-    return this.nodes.filter((n) => !hostsMultihomedService(n) && (ecmp.get(n) ?? 0) < 1).map((n) => `vns/${n}: learned.ecmp ${ecmp.get(n) ?? 0}`);
+    const items = (JSON.parse(stdout) as { items: { metadata: { name: string }; status?: { learned?: { ecmp?: number; singlePath?: number } } }[] }).items;
+    const learned = new Map(items.map((i) => [i.metadata.name, i.status?.learned ?? {}]));
+    const pending: string[] = [];
+    for (const n of this.nodes) {
+      const l = learned.get(n) ?? {};
+      if (!hostsMultihomedService(n) && (l.ecmp ?? 0) < 1) pending.push(`vns/${n}: learned.ecmp ${l.ecmp ?? 0}`);
+      const remote = this.nodes.filter((o) => o !== n).reduce((sum, o) => sum + exportedMacs(o).length, 0);
+      if ((l.singlePath ?? 0) < remote) pending.push(`vns/${n}: learned.singlePath ${l.singlePath ?? 0} of the other nodes' ${remote} exported MACs`);
+    }
+    return pending;
   }
 
   private context(): NodeContext {
@@ -465,11 +490,16 @@ export class Lab {
     return undefined;
   }
 
-  /** `kubectl get vns` and `kubectl get vg`, as printed by kubectl. */
+  /**
+   * `kubectl get vns`, `kubectl get vg`, and the per-node view of what came
+   * from EVPN (learned entries) and what is local (switched here, exported
+   * for FRR), as printed by kubectl.
+   */
   async tables(): Promise<string> {
     const vns = await this.cp.kubectl('get', 'vns');
     const vg = await this.cp.kubectl('get', 'vg');
-    return `$ kubectl get vns\n${vns.stdout}\n$ kubectl get vg\n${vg.stdout}`;
+    const evpn = await this.cp.kubectl('get', 'vns', '-o', `custom-columns=${EVPN_COLUMNS}`);
+    return `$ kubectl get vns\n${vns.stdout}\n$ kubectl get vg\n${vg.stdout}\n$ kubectl get vns -o custom-columns=${EVPN_COLUMNS}\n${evpn.stdout}`;
   }
 
   /**

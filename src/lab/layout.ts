@@ -24,6 +24,20 @@ export interface WorkloadPort {
   vni: number;
   /** The MAC of the workload behind the port (frames the lab injects come from it). */
   mac: string;
+  /**
+   * The MAC is declared on the port (external_ids:attached-mac), so the agent
+   * switches and exports it from the start; otherwise the agent learns it
+   * from the first frame the port sends.
+   */
+  attached: boolean;
+  /**
+   * The agent exports the port's MACs for FRR to advertise (type-2). False
+   * (external_ids:evpn-export="false") for a service whose routes come from
+   * elsewhere: the anycast MAC the sample VtepGroup declares, the
+   * multihomed MAC gobgpd announces behind its Ethernet Segment. A single
+   * VTEP's type-2 for either would fight those routes.
+   */
+  exported: boolean;
 }
 
 const labFile = z.object({
@@ -65,8 +79,24 @@ export function nodeRole(node: string): 'client' | 'server' {
   return nodeIndex(node) === 0 ? 'client' : 'server';
 }
 
-/** The VNIs every lab node carries (kernel VXLAN devices and OVS ports). */
+/** The VNIs every lab node carries (its workload ports; the agent creates the kernel devices of each). */
 export const LAB_VNIS = [100, 200] as const;
+
+/**
+ * A VNI's kernel VXLAN device on a lab node: the sample fabric's
+ * `vxlan.deviceTemplate` (examples/fabric.yaml), created by the agent.
+ */
+export function vxlanDeviceName(vni: number): string {
+  return `evpn-${vni}`;
+}
+
+/** The agent's access port of a VNI (holds the exported local MACs; src/agent/engine/nodes/devices.ts). */
+export function accessPortName(vni: number): string {
+  return `evpa-${vni}`;
+}
+
+/** The anycast service MAC of port `web` on every node, which the sample VtepGroup web-ecmp declares. */
+export const ANYCAST_SERVICE_MAC = '02:00:00:00:01:00';
 
 /**
  * The EVPN-multihomed service: one MAC hosted on node-b and node-c behind
@@ -109,16 +139,26 @@ export const RUN_ROOT = '/run/evpn-ecmp-lab';
  * anycast service the sample ECMP group points at, VNI 100), `db`
  * (VNI 200), and on node-b and node-c `mh` (the multihomed service, VNI 100).
  * MACs are locally administered and name node and port.
+ *
+ * vm1 and db hold the node's own MACs: attached, exported, so every other
+ * node's zebra installs them from this node's type-2 routes. web and mh
+ * hold service MACs that several nodes host at once: learned, never
+ * exported (see WorkloadPort.exported).
  */
 export function workloadPorts(node: string): WorkloadPort[] {
   const n = (nodeIndex(node) + 10).toString(16).padStart(2, '0');
   const ports: WorkloadPort[] = [
-    { name: 'vm1', vni: 100, mac: `02:00:00:00:${n}:01` },
-    { name: 'web', vni: 100, mac: '02:00:00:00:01:00' },
-    { name: 'db', vni: 200, mac: `02:00:00:00:${n}:02` },
+    { name: 'vm1', vni: 100, mac: `02:00:00:00:${n}:01`, attached: true, exported: true },
+    { name: 'web', vni: 100, mac: ANYCAST_SERVICE_MAC, attached: false, exported: false },
+    { name: 'db', vni: 200, mac: `02:00:00:00:${n}:02`, attached: true, exported: true },
   ];
-  if (hostsMultihomedService(node)) ports.push({ name: MULTIHOMED_SERVICE.port, vni: MULTIHOMED_SERVICE.vni, mac: MULTIHOMED_SERVICE.mac });
+  if (hostsMultihomedService(node)) ports.push({ name: MULTIHOMED_SERVICE.port, vni: MULTIHOMED_SERVICE.vni, mac: MULTIHOMED_SERVICE.mac, attached: false, exported: false });
   return ports;
+}
+
+/** The workload MACs a node exports for FRR to advertise: what every other node's kernel should learn from it. */
+export function exportedMacs(node: string): WorkloadPort[] {
+  return workloadPorts(node).filter((p) => p.exported);
 }
 
 export class LabLayout {

@@ -1,11 +1,16 @@
 /**
  * One simulated lab node: a Node object with the node's underlay address as
- * InternalIP, a network namespace holding the node's kernel VXLAN devices
- * and its link into the BGP control network, an Open vSwitch (dummy
- * datapath) with br-evpn and its workload ports and br-underlay linked to
- * the fabric, and inside the namespace the apiserver relay, the agent (with
- * a token bound to the node) and the node's EVPN control plane (frr.ts,
- * gobgp.ts).
+ * InternalIP, a network namespace with its link into the BGP control
+ * network, an Open vSwitch (dummy datapath) with br-evpn and its workload
+ * ports and br-underlay linked to the fabric, and inside the namespace the
+ * apiserver relay, the agent (with a token bound to the node) and the
+ * node's EVPN control plane (frr.ts, gobgp.ts).
+ *
+ * The lab makes no kernel VXLAN device itself: the agent (kernel.manage in
+ * the sample fabric) creates each VNI's VXLAN device, its bridge and an
+ * access port, and zebra takes the VNIs from them. Nothing enters those
+ * bridges (the workloads are Open vSwitch's userspace ports), so the kernel
+ * forwards nothing; VXLAN frames travel only through Open vSwitch.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,8 +18,7 @@ import type { ControlPlane } from './control-plane.js';
 import { Daemon } from './daemon.js';
 import { UNDERLAY_BRIDGE, createNodeUnderlay, underlayConfigured } from './fabric.js';
 import { ensureControlLink } from './control-network.js';
-import { ensureEvpnDevices } from './evpn-devices.js';
-import { ROLE_LABEL, hostsMultihomedService, nodeRole, speakerAddress, underlayAddress, workloadPorts, type LabLayout } from './layout.js';
+import { ROLE_LABEL, hostsMultihomedService, nodeRole, speakerAddress, underlayAddress, workloadPorts, type LabLayout, type WorkloadPort } from './layout.js';
 import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT, LAB_HEARTBEAT_INTERVAL } from './manifests.js';
 import { NetworkNamespace } from './netns.js';
 import { OvsInstance } from './ovs-instance.js';
@@ -53,14 +57,13 @@ export async function ensureNodeObject(cp: ControlPlane, node: string): Promise<
 }
 
 /**
- * The node's kernel: a namespace with its per-VNI VXLAN devices and bridges
- * (FDB state only, nothing forwarded; evpn-devices.ts) and its link into the
- * control network (its underlay address, and the GoBGP speaker's on the
- * nodes that host the multihomed service). Completes what is missing.
+ * The node's kernel: a namespace with its link into the control network
+ * (its underlay address, and the GoBGP speaker's on the nodes that host the
+ * multihomed service). Completes what is missing. The VXLAN devices are the
+ * agent's (see the module comment).
  */
 export async function ensureNodeNamespace(name: string, node: string, control: NetworkNamespace): Promise<NetworkNamespace> {
   const ns = NetworkNamespace.existing(name) ?? (await NetworkNamespace.add(name));
-  await ensureEvpnDevices(ns, node);
   const addresses = [underlayAddress(node), ...(hostsMultihomedService(node) ? [speakerAddress(node)] : [])];
   await ensureControlLink(control, ns, node, addresses);
   return ns;
@@ -74,9 +77,22 @@ export async function createNodeOvs(layout: LabLayout, node: string): Promise<Ov
   await createNodeUnderlay(ovs, underlayAddress(node), layout.fabricSocket(node), layout.nicPcap(node));
   await ovs.addBridge(EVPN_BRIDGE);
   for (const p of workloadPorts(node)) {
-    await ovs.addDummyPort(EVPN_BRIDGE, p.name, { externalIds: { 'evpn-vni': String(p.vni) }, txPcap: layout.portPcap(node, p.name) });
+    await ovs.addDummyPort(EVPN_BRIDGE, p.name, { externalIds: workloadExternalIds(p), txPcap: layout.portPcap(node, p.name) });
   }
   return ovs;
+}
+
+/**
+ * What the agent reads from a workload port's OVS Interface: its VNI, its
+ * MAC when declared (the attached-mac convention OVN uses), and whether its
+ * MACs may be exported for FRR to advertise (layout.ts, WorkloadPort).
+ */
+export function workloadExternalIds(p: WorkloadPort): Record<string, string> {
+  return {
+    'evpn-vni': String(p.vni),
+    ...(p.attached ? { 'attached-mac': p.mac } : {}),
+    ...(p.exported ? {} : { 'evpn-export': 'false' }),
+  };
 }
 
 /** Re-applies what lives only in ovs-vswitchd's memory (underlay address and route) after it restarted. */

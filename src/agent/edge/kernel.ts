@@ -151,7 +151,10 @@ export class RtnetlinkKernel implements KernelPort {
       const v = d.vxlan;
       created = (await this.client.createVxlan({ name: d.name, ...(v.vni !== undefined ? { vni: v.vni } : {}), local: v.local, port: v.port, learning: false, external: v.external, vnifilter: v.vnifilter, ...setup })).ifindex;
     } else if (d.kind === 'bridge') {
-      created = (await this.client.createBridge({ name: d.name, ...(d.bridge?.vlanFiltering ? { vlanFiltering: true, vlanDefaultPvid: 0 } : {}), ...setup })).ifindex;
+      // No IGMP/MLD snooping: a snooping bridge sends reports for the
+      // all-snoopers groups out of every port when it comes up, the VXLAN
+      // port included (see devices.ts).
+      created = (await this.client.createBridge({ name: d.name, ...(d.bridge?.vlanFiltering ? { vlanFiltering: true, vlanDefaultPvid: 0 } : {}), mcastSnooping: false, ...setup })).ifindex;
     } else {
       const pair = await this.client.createVeth({ name: d.name, peerName: d.peer ?? `${d.name}-p`, ...setup, peerAlias: ownerAlias('accessPeer') });
       created = pair.link.ifindex;

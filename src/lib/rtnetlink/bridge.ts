@@ -12,6 +12,7 @@ import {
   BRIDGE_VLAN_INFO_RANGE_BEGIN,
   BRIDGE_VLAN_INFO_RANGE_END,
   BRIDGE_VLAN_INFO_UNTAGGED,
+  IFLA_BR_MCAST_SNOOPING,
   IFLA_BR_VLAN_DEFAULT_PVID,
   IFLA_BR_VLAN_FILTERING,
   IFLA_BRIDGE_FLAGS,
@@ -40,13 +41,22 @@ export interface BridgeInfo {
   vlanFiltering?: boolean;
   /** VLAN given to new ports as PVID/untagged; 0 = none (FRR's SVD layout). */
   vlanDefaultPvid?: number;
+  /**
+   * IGMP/MLD snooping (the kernel's default: on). A snooping bridge joins
+   * the all-snoopers groups (224.0.0.106, ff02::6a) when it comes up and
+   * sends reports for them out of every port (br_multicast_join_snoopers,
+   * net/bridge/br_multicast.c); the ports' mcast_flood setting does not stop
+   * frames the bridge itself sends.
+   */
+  mcastSnooping?: boolean;
   raw?: RawAttribute[];
 }
 
 export const bridgeInfoAttributes = attrTable('IFLA_INFO_DATA(bridge)', [
-  // Order as `ip link add NAME type bridge vlan_filtering X vlan_default_pvid Y` sends them.
+  // Order as `ip link add NAME type bridge vlan_filtering X vlan_default_pvid Y mcast_snooping Z` sends them.
   { type: IFLA_BR_VLAN_FILTERING, name: 'IFLA_BR_VLAN_FILTERING', key: 'vlanFiltering', kind: 'bool' },
   { type: IFLA_BR_VLAN_DEFAULT_PVID, name: 'IFLA_BR_VLAN_DEFAULT_PVID', key: 'vlanDefaultPvid', kind: 'u16' },
+  { type: IFLA_BR_MCAST_SNOOPING, name: 'IFLA_BR_MCAST_SNOOPING', key: 'mcastSnooping', kind: 'bool' },
 ]);
 
 /** IFLA_BRPORT_* of a bridge port, as decoded (the kernel sends ~40; the rest stays in `raw`). */

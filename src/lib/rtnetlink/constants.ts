@@ -182,6 +182,7 @@ export const IF_OPER_UP = 6;
 
 /** IFLA_BR_* inside IFLA_INFO_DATA of a "bridge" link. */
 export const IFLA_BR_VLAN_FILTERING = 7;
+export const IFLA_BR_MCAST_SNOOPING = 23;
 export const IFLA_BR_VLAN_DEFAULT_PVID = 39;
 
 /** VETH_INFO_* inside IFLA_INFO_DATA of a "veth" link: the peer's struct ifinfomsg and IFLA_* attributes. */

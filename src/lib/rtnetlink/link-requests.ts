@@ -102,22 +102,24 @@ export function createVxlanRequest(spec: VxlanSpec): Buffer {
   return buildMessage(RTM_NEWLINK, CREATE, (w) => encodeVxlanLinkBody(w, spec));
 }
 
-/** What `createBridge` asks for; mirrors `ip link add NAME type bridge [vlan_filtering 0|1] [vlan_default_pvid N]`. */
+/** What `createBridge` asks for; mirrors `ip link add NAME type bridge [vlan_filtering 0|1] [vlan_default_pvid N] [mcast_snooping 0|1]`. */
 export interface BridgeSpec {
   name: string;
   vlanFiltering?: boolean;
   /** 0 = new ports get no VLAN (FRR's SVD layout); the kernel's default is 1. */
   vlanDefaultPvid?: number;
+  /** false: no IGMP/MLD snooping, so the bridge sends no reports of its own (see BridgeInfo.mcastSnooping). */
+  mcastSnooping?: boolean;
   mtu?: number;
 }
 
-/** `ip link add NAME type bridge [vlan_filtering 0|1] [vlan_default_pvid N]` */
+/** `ip link add NAME type bridge [vlan_filtering 0|1] [vlan_default_pvid N] [mcast_snooping 0|1]` */
 export function createBridgeRequest(spec: BridgeSpec): Buffer {
   if (spec.vlanDefaultPvid !== undefined && (!Number.isInteger(spec.vlanDefaultPvid) || spec.vlanDefaultPvid < 0 || spec.vlanDefaultPvid > MAX_VID)) {
     throw new NetlinkEncodeError('IFLA_BR_VLAN_DEFAULT_PVID', `${spec.vlanDefaultPvid} is outside 0..${MAX_VID}`);
   }
-  const info: BridgeInfo = { vlanFiltering: spec.vlanFiltering, vlanDefaultPvid: spec.vlanDefaultPvid };
-  const hasData = info.vlanFiltering !== undefined || info.vlanDefaultPvid !== undefined;
+  const info: BridgeInfo = { vlanFiltering: spec.vlanFiltering, vlanDefaultPvid: spec.vlanDefaultPvid, mcastSnooping: spec.mcastSnooping };
+  const hasData = info.vlanFiltering !== undefined || info.vlanDefaultPvid !== undefined || info.mcastSnooping !== undefined;
   return buildMessage(RTM_NEWLINK, CREATE, (w) => encodeNewLinkBody(w, spec.name, 'bridge', hasData ? nestedPayload(bridgeInfoAttributes, info) : undefined, spec.mtu));
 }
 

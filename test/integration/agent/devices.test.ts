@@ -18,7 +18,8 @@ interface LinkJson {
   ifalias?: string;
   master?: string;
   flags: string[];
-  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; external?: boolean; vnifilter?: boolean }; info_slave_data?: { learning?: boolean } };
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number; learning?: boolean; external?: boolean; vnifilter?: boolean; mcast_snooping?: number }; info_slave_data?: { learning?: boolean } };
+  stats64?: { tx: { packets: number; dropped: number } };
 }
 
 describe.skipIf(skip)('agent: the kernel devices it owns', () => {
@@ -52,7 +53,15 @@ describe.skipIf(skip)('agent: the kernel devices it owns', () => {
       expect(l.get(`evpb-${vni}`)?.ifalias).toBe('evpn-ecmp:accessPeer');
       // No address of their own: the devices never emit anything (Open vSwitch carries the traffic).
       for (const name of [`evpn-${vni}`, `evpnbr-${vni}`, `evpa-${vni}`]) expect(await lab.ns.ipJson('-6', 'addr', 'show', 'dev', name)).toEqual([]);
+      // Nor does the bridge: no multicast snooping, so no IGMP/MLD reports for the all-snoopers groups.
+      expect(l.get(`evpnbr-${vni}`)?.linkinfo?.info_data?.mcast_snooping).toBe(0);
     }
+    // What a snooping bridge sends at once and again within a second or two
+    // (the reports' retransmissions): counted after that, on every device of the agent.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const sent = (await lab.ns.ipJson<LinkJson>('-s', 'link', 'show')).filter((x) => x.ifalias?.startsWith('evpn-ecmp:')).map((x) => [x.ifname, x.stats64!.tx.packets + x.stats64!.tx.dropped]);
+    expect(sent.filter(([, n]) => n !== 0), 'frames sent by the agent\'s devices').toEqual([]);
+    expect(sent).toHaveLength(8);
     const fdb = await lab.ns.bridgeJson<{ mac: string; nhid?: number }>('fdb', 'show', 'dev', 'evpn-100');
     expect(fdb.some((e) => e.mac === '02:00:00:00:00:aa' && e.nhid !== undefined)).toBe(true);
     const before = new Map([...l].map(([name, link]) => [name, link.ifindex]));

@@ -19,12 +19,13 @@ import { Lab } from '../../../src/lab/lab.js';
 import { MULTIHOMED_SERVICE, underlayAddress, workloadPorts } from '../../../src/lab/layout.js';
 import { findNodeDaemon } from '../../../src/lab/node.js';
 import { frrPaths, stopFrr, vtysh } from '../../../src/lab/frr.js';
-import { multihomedPaths } from '../../../src/lab/evpn-status.js';
+import { multihomedPaths, remoteMacs } from '../../../src/lab/evpn-status.js';
 import { NetworkNamespace } from '../../../src/lab/netns.js';
 import type { OvsInstance } from '../../../src/lab/ovs-instance.js';
 import type { TestLab } from '../../harness/lab.js';
 import { bucketsOfLine, vtepShares } from '../../harness/slots.js';
 import { dstMac, flowFrame, flowIndex, inject, pcapFrames, txPackets, vxlanFrames, waitFor } from '../lab/traffic.js';
+import { ZERO_MAC, floodList } from '../lab/kernel.js';
 import { KernelMonitor, OvsMessageLog, flowModsFor, groupMods, zebraLog, type OfMessage } from './observe.js';
 
 const MH = MULTIHOMED_SERVICE.mac;
@@ -190,6 +191,15 @@ export function multihomingTests(testLab: () => TestLab): void {
         expect(group?.group).toHaveLength(1);
         expect(await multihomedPaths(lab.netns('node-a'))).toEqual([B]);
         expect(monitor.since(t0).filter((e) => e.text.includes(MH)), 'FDB events for the service MAC').toEqual([]);
+        // Flood lists: zebra withdrew node-c's type-3 routes. VNI 200 (no
+        // VtepGroup names it) loses node-c; VNI 100 keeps it: web-ecmp names
+        // node-c, and the agent appends once what zebra deleted.
+        expect(await floodList(lab, 'node-a', 'evpn-200')).toEqual([B]);
+        expect(await floodList(lab, 'node-a', 'evpn-100')).toEqual([B, C]);
+        const flood100 = monitor.since(t0).filter((e) => e.text.includes(`${C} dev evpn-100 lladdr ${ZERO_MAC}`));
+        expect(flood100.map((e) => (e.text.startsWith('Deleted') ? 'deleted (zebra)' : 'added (agent)'))).toEqual(['deleted (zebra)', 'added (agent)']);
+        // node-c's own MACs (type-2 from its FRR) are gone from node-a's kernel.
+        expect([...(await remoteMacs(lab.netns('node-a'), 100)).values()]).not.toContain(C);
         const shrink = monitor.since(t0).find((e) => e.text.startsWith(`id ${nhg} group `));
         expect(shrink, monitor.since(t0).map((e) => e.text).join('\n')).toBeDefined();
 
@@ -211,6 +221,7 @@ export function multihomingTests(testLab: () => TestLab): void {
         process.stdout.write(
           `frr node-c down: zebra wrote the one-path group at +${ms(written - t0)} (ip monitor read it at +${ms(shrink!.at - t0)}), ` +
             `OVS committed the agent's group MOD at +${ms(commit - t0)}: kernel → OVS ${ms(commit - written)}; ` +
+            `zebra deleted the flood entry for node-c at +${ms(flood100[0]!.at - t0)}, the agent put it back at +${ms(flood100[1]!.at - t0)}; ` +
             `other group mods in the same change: ${others.join('; ') || 'none'}\n`,
         );
         expect(commit - written).toBeGreaterThanOrEqual(0);
@@ -235,6 +246,8 @@ export function multihomingTests(testLab: () => TestLab): void {
         await waitFor('the kernel group with node-b and node-c', async () => ((await kernelGroup(nhg))?.group?.length === 2 ? true : undefined), 60_000, 20);
         const kernelAt = Date.now();
         await waitFor('the select group with node-b and node-c', async () => ((await ofGroupShares(ofGroup)).size === 2 ? true : undefined), 10_000, 20);
+        // node-c's type-3 route is back: so is node-c in VNI 200's flood list.
+        await waitFor("node-c in VNI 200's flood list", async () => ((await floodList(lab, 'node-a', 'evpn-200')).join() === [B, C].join() ? true : undefined), 30_000, 50);
         await sleep(1_500);
         const messages = ovsLog.received();
         const mods = groupMods(messages, ofGroup);
@@ -298,6 +311,8 @@ export function multihomingTests(testLab: () => TestLab): void {
 
     it("node-a's FRR restarts while the agent runs: the service comes back; the window without its flow is measured", async () => {
       const monitor = await KernelMonitor.start(lab.netns('node-a'));
+      // The way back: node-a's own MACs leave node-b's kernel when node-a's bgpd goes, and come back.
+      const monitorB = await KernelMonitor.start(lab.netns('node-b'));
       const ovsLog = await OvsMessageLog.start(a);
       try {
         const t0 = Date.now();
@@ -333,8 +348,22 @@ export function multihomingTests(testLab: () => TestLab): void {
         const after = await round(10_000);
         expect(share(after, B)).toBeGreaterThan(0.3);
         expect(share(after, C)).toBeGreaterThan(0.3);
+
+        // node-a's agent kept its exported entries (FRR's restart is not its
+        // business), the new zebra read them again, and node-b has the client back.
+        expect((await nsA.bridgeJson<FdbEntry>('fdb', 'show', 'dev', 'evpa-100')).some((e) => e.mac === CLIENT_MAC && e.state === 'static')).toBe(true);
+        // (ip monitor prints a bridge FDB entry as `[Deleted ][DST ]dev DEV lladdr MAC ...`.)
+        expect(monitor.since(t0).filter((e) => e.text.includes(`dev evpa-100 lladdr ${CLIENT_MAC}`)), "changes to node-a's exported entry").toEqual([]);
+        await waitFor("node-a's client back in node-b's kernel", async () => ((await remoteMacs(lab.netns('node-b'), 100)).get(CLIENT_MAC) === underlayAddress('node-a') ? true : undefined), 30_000, 50);
+        const onB = monitorB.since(t0).filter((e) => e.text.includes(`${underlayAddress('node-a')} dev evpn-100 lladdr ${CLIENT_MAC}`));
+        const bDel = onB.find((e) => e.text.startsWith('Deleted'));
+        const bAdd = [...onB].reverse().find((e) => !e.text.startsWith('Deleted'));
+        process.stdout.write(
+          `frr node-a restart: node-b's kernel without node-a's client MAC (the way back) ${bDel && bAdd ? ms(bAdd.at - bDel.at) : 'never'}, back ${bAdd ? ms(bAdd.at - startedAt) : '?'} after node-a's FRR started\n`,
+        );
       } finally {
         await monitor.stop();
+        await monitorB.stop();
         await ovsLog.stop(a);
       }
     }, 180_000);

@@ -112,6 +112,58 @@ describe.skipIf(skip)('evpn-ecmp inspect ovs', () => {
     await expect(inspectOvsTarget.run(['--bridge', 'br-evpn', '--cookie', 'zz'])).rejects.toThrow(/--cookie/);
   });
 
+  it('sums up local MACs per VNI: declared (priority 200) and learned by Open vSwitch (150), in both local tables, as ovs-ofctl shows them', async () => {
+    // The agent's local MAC flows (src/agent/openflow/pipeline.ts, T = 0) on a bridge of their own.
+    await ovs.addBridge('br-local');
+    await ovs.addDummyPort('br-local', 'vm1', { ofport: 1 });
+    await ovs.addDummyPort('br-local', 'web', { ofport: 2 });
+    await ovs.addDummyPort('br-local', 'db', { ofport: 3 });
+    const cookie = '0x45564e0000000000';
+    const learn = (table: number) => `learn(table=${table},idle_timeout=300,priority=150,cookie=0x45564e00ffffffff,OXM_OF_METADATA[]=0x64,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[])`;
+    const flows = [
+      `cookie=${cookie},table=0,priority=100,in_port=1,actions=write_metadata:0x64,goto_table:1`,
+      `cookie=${cookie},table=0,priority=100,in_port=2,actions=${learn(1)},${learn(2)},write_metadata:0x64,goto_table:1`,
+      `cookie=${cookie},table=0,priority=100,in_port=3,actions=write_metadata:0xc8,goto_table:1`,
+      ...[1, 2].flatMap((t) => [
+        `cookie=${cookie},table=${t},priority=200,metadata=0x64,dl_dst=02:00:00:00:0a:01,actions=output:1`,
+        `cookie=${cookie},table=${t},priority=200,metadata=0xc8,dl_dst=02:00:00:00:0a:02,actions=output:3`,
+        `cookie=${cookie},table=${t},priority=1,metadata=0x64,actions=output:1,output:2`,
+      ]),
+      // A remote MAC (priority 100, into the tunnel) is not local.
+      `cookie=${cookie},table=1,priority=100,metadata=0x64,dl_dst=02:00:00:00:0b:01,actions=set_field:0x64->tun_id,set_field:192.0.2.2->tun_dst,output:1`,
+    ];
+    writeFileSync(join(ovs.dir, 'local-flows.txt'), flows.join('\n') + '\n');
+    await run('ovs-ofctl', ['-O', 'OpenFlow15', 'add-flows', `unix:${ovs.mgmtSocket('br-local')}`, join(ovs.dir, 'local-flows.txt')], { env: ovs.env });
+    // Open vSwitch learns web's MAC from a frame it sends.
+    const frame = '020000000a01' + '020000000100' + '0800' + '4500001c00000000401100000a0000020a000001' + '00000000';
+    await ovs.appctl('netdev-dummy/receive', 'web', frame);
+    const dump = async () => (await ovs.ofctl('dump-flows', 'br-local')).stdout;
+    for (let i = 0; i < 50 && !/priority=150/.test(await dump()); i++) await new Promise((r) => setTimeout(r, 100));
+
+    const { code, out } = await capture(() => inspectOvsTarget.run(['--bridge', 'br-local', '--ovs-rundir', ovs.rundir, '--json']));
+    expect(code).toBe(0);
+    const view = JSON.parse(out) as OvsView;
+    // What ovs-ofctl shows: every priority 200/150 flow that matches metadata and dl_dst and outputs to one port.
+    const ofctl = ofctlFlowLines(await dump()).flatMap((l) => {
+      const m = /table=(\d+), (?:idle_timeout=(\d+), )?priority=(200|150),metadata=0x([0-9a-f]+),dl_dst=([0-9a-f:]+) actions=output:(\d+)$/.exec(l);
+      return m ? [{ table: Number(m[1]), priority: Number(m[3]), vni: parseInt(m[4]!, 16), mac: m[5]!, port: Number(m[6]) }] : [];
+    });
+    expect(ofctl).toHaveLength(6);
+    const fromView = view.local.flatMap((e) => e.tables.map((table) => ({ table, priority: e.priority, vni: e.vni, mac: e.mac, port: e.port })));
+    const order = (x: { table: number; mac: string }) => `${x.mac}/${x.table}`;
+    expect(fromView.sort((a, b) => order(a).localeCompare(order(b)))).toEqual(ofctl.sort((a, b) => order(a).localeCompare(order(b))));
+    expect(view.local).toEqual([
+      { vni: 100, mac: '02:00:00:00:01:00', port: 2, port_name: 'web', kind: 'learned', priority: 150, tables: [1, 2], idle_timeout: 300 },
+      { vni: 100, mac: '02:00:00:00:0a:01', port: 1, port_name: 'vm1', kind: 'attached', priority: 200, tables: [1, 2] },
+      { vni: 200, mac: '02:00:00:00:0a:02', port: 3, port_name: 'db', kind: 'attached', priority: 200, tables: [1, 2] },
+    ]);
+
+    const text = await capture(() => inspectOvsTarget.run(['--bridge', 'br-local', '--ovs-rundir', ovs.rundir]));
+    expect(text.out).toContain('local MACs (3):');
+    expect(text.out).toMatch(/^ vni=100 dl_dst=02:00:00:00:01:00 output:2 \(web\) learned \(tables=1,2,priority=150,idle_timeout=300\)$/m);
+    expect(text.out).toMatch(/^ vni=200 dl_dst=02:00:00:00:0a:02 output:3 \(db\) attached \(tables=1,2,priority=200\)$/m);
+  });
+
   it('fails with a one-line reason when the bridge has no management socket', async () => {
     await expect(inspectOvsTarget.run(['--bridge', 'missing', '--ovs-rundir', ovs.rundir, '--timeout', '2000'])).rejects.toThrow(/missing\.mgmt/);
     await expect(inspectOvsTarget.run(['--ovs-rundir', ovs.rundir])).rejects.toThrow(/--bridge is required/);

@@ -99,6 +99,63 @@ describe.skipIf(skip)('evpn-ecmp inspect kernel', () => {
     expect(view.fdb.find((e) => e.ifindex === view.links.find((l) => l.name === 'vx100')!.ifindex)).toBeDefined();
   });
 
+  it("shows the agent's devices (by their alias) and the local MACs exported on its access ports, as iproute2 does", async () => {
+    // The agent's PerVni layout for VNI 100 (src/agent/engine/nodes/devices.ts), made with iproute2.
+    await ns.ip('link', 'add', 'evpnbr-100', 'type', 'bridge', 'mcast_snooping', '0');
+    await ns.addVxlan('evpn-100', 100, { local: '192.0.2.1' });
+    await ns.ip('link', 'add', 'evpa-100', 'type', 'veth', 'peer', 'name', 'evpb-100');
+    for (const [dev, role] of [['evpnbr-100', 'bridge'], ['evpn-100', 'vxlan'], ['evpa-100', 'access'], ['evpb-100', 'accessPeer']]) {
+      await ns.ip('link', 'set', dev!, 'alias', `evpn-ecmp:${role}`, 'addrgenmode', 'none');
+    }
+    for (const dev of ['evpn-100', 'evpa-100']) await ns.ip('link', 'set', dev, 'master', 'evpnbr-100');
+    for (const dev of ['evpnbr-100', 'evpn-100', 'evpa-100']) await ns.ip('link', 'set', dev, 'up');
+    // evpb-100 stays down. Someone else's bridge and port, with a static entry of their own.
+    await ns.ip('link', 'add', 'theirs', 'type', 'bridge');
+    await ns.ip('link', 'add', 'their-a', 'type', 'veth', 'peer', 'name', 'their-b');
+    await ns.ip('link', 'set', 'their-a', 'master', 'theirs');
+    await ns.bridge('fdb', 'add', '02:00:00:00:ee:01', 'dev', 'their-a', 'master', 'static');
+    // Exported local MACs, and what a zebra would add: a remote MAC with its `master` twin on the VXLAN device.
+    for (let i = 1; i <= 20; i++) await ns.bridge('fdb', 'add', mac(i), 'dev', 'evpa-100', 'master', 'static');
+    await ns.bridge('fdb', 'add', '02:00:00:00:bb:01', 'dev', 'evpn-100', 'self', 'dst', '192.0.2.2', 'extern_learn');
+    await ns.bridge('fdb', 'add', '02:00:00:00:bb:01', 'dev', 'evpn-100', 'master', 'extern_learn');
+
+    const { stdout } = await cli('inspect', 'kernel', '--netns', ns.name, '--json');
+    const view = JSON.parse(stdout) as KernelView;
+
+    // Devices: exactly those with the alias, with iproute2's kind, master, admin state and alias.
+    const ipLinks = await ns.ipJson<{ ifindex: number; ifname: string; ifalias?: string; master?: string; flags: string[]; linkinfo?: { info_kind?: string } }>('-d', 'link', 'show');
+    const owned = ipLinks.filter((l) => l.ifalias?.startsWith('evpn-ecmp:'));
+    expect(owned.map((l) => l.ifname).sort()).toEqual(['evpa-100', 'evpb-100', 'evpn-100', 'evpnbr-100']);
+    expect([...view.devices].sort((a, b) => a.ifindex - b.ifindex)).toEqual(
+      owned
+        .map((l) => ({ ifindex: l.ifindex, name: l.ifname, kind: l.linkinfo!.info_kind!, alias: l.ifalias!, ...(l.master ? { master: l.master } : {}), up: l.flags.includes('UP') }))
+        .sort((a, b) => a.ifindex - b.ifindex),
+    );
+    expect(view.devices.find((d) => d.name === 'evpb-100')?.up).toBe(false);
+    expect(view.links.find((l) => l.name === 'evpn-100')?.alias).toBe('evpn-ecmp:vxlan');
+
+    // Exported MACs: the static entries iproute2 lists on the access port, nothing of the port's own, nothing of theirs.
+    const onAccess = await ns.bridgeJson<BridgeFdb>('fdb', 'show', 'dev', 'evpa-100');
+    const statics = onAccess.filter((e) => e.state === 'static');
+    expect(statics).toHaveLength(20);
+    expect(onAccess.length).toBeGreaterThan(statics.length); // the port's permanent address, its multicast list
+    expect(view.local.map((e) => `${e.mac} ${e.dev} ${e.master} ${e.state.join(',')}`).sort()).toEqual(statics.map((e) => `${e.mac} evpa-100 ${e.master} static`).sort());
+    expect(view.local.some((e) => e.mac === '02:00:00:00:ee:01')).toBe(false);
+
+    // The remote MAC's two entries are told apart by `master`, as iproute2 tells them apart.
+    const remote = (await ns.bridgeJson<BridgeFdb>('fdb', 'show', 'dev', 'evpn-100')).filter((e) => e.mac === '02:00:00:00:bb:01');
+    expect(remote.map((e) => e.master ?? `dst ${e.dst}`).sort()).toEqual(['dst 192.0.2.2', 'evpnbr-100']);
+    expect(view.fdb.filter((e) => e.mac === '02:00:00:00:bb:01').map((e) => e.master ?? `dst ${e.dst}`).sort()).toEqual(['dst 192.0.2.2', 'evpnbr-100']);
+
+    const text = (await cli('inspect', 'kernel', '--netns', ns.name)).stdout;
+    expect(text).toContain("the agent's devices (4):");
+    expect(text).toMatch(/^ {2}\d+: evpn-100 vxlan master evpnbr-100 up alias evpn-ecmp:vxlan$/m);
+    expect(text).toMatch(/^ {2}\d+: evpb-100 veth down alias evpn-ecmp:accessPeer$/m);
+    expect(text).toContain("exported local MACs, on the agent's access ports (20):");
+    expect(text).toContain(`  ${mac(1)} dev evpa-100 master evpnbr-100 static`);
+    expect(text).toContain('  02:00:00:00:bb:01 dev evpn-100 extern_learn master evpnbr-100');
+  });
+
   it('prints a readable table, and refuses bad flags', async () => {
     await ns.addVxlan('vx100', 100, { local: '192.0.2.1' });
     await ns.ip('nexthop', 'add', 'id', '1', 'via', '198.51.100.1', 'fdb');

@@ -51,7 +51,7 @@ describe("the lab's EVPN speakers, as configured", () => {
 
   it('puts the multihomed port on node-b and node-c only, and FRR runtime files under RUN_ROOT + the lab path', () => {
     expect(workloadPorts('node-a').map((p) => p.name)).toEqual(['vm1', 'web', 'db']);
-    expect(workloadPorts('node-c').find((p) => p.name === 'mh')).toEqual({ name: 'mh', vni: 100, mac: '02:00:00:00:03:00' });
+    expect(workloadPorts('node-c').find((p) => p.name === 'mh')).toEqual({ name: 'mh', vni: 100, mac: '02:00:00:00:03:00', attached: false, exported: false });
     expect(new LabLayout('/tmp/x/lab').frrDir('node-a')).toBe(`${RUN_ROOT}/tmp/x/lab/nodes/node-a/frr`);
   });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LabLayout, nodeIndex, nodeName, nodeRole, underlayAddress, workloadPorts, type LabRecord } from '../../../src/lab/layout.js';
+import { LabLayout, exportedMacs, nodeIndex, nodeName, nodeRole, underlayAddress, workloadPorts, type LabRecord } from '../../../src/lab/layout.js';
+import { workloadExternalIds } from '../../../src/lab/node.js';
 
 const record: LabRecord = {
   version: 1,
@@ -36,11 +37,23 @@ describe('lab layout', () => {
   it('matches the sample manifests: node-a holds the client MAC, every node the anycast service MAC', () => {
     const a = workloadPorts('node-a');
     const b = workloadPorts('node-b');
-    expect(a.find((p) => p.name === 'vm1')).toEqual({ name: 'vm1', vni: 100, mac: '02:00:00:00:0a:01' });
+    expect(a.find((p) => p.name === 'vm1')).toEqual({ name: 'vm1', vni: 100, mac: '02:00:00:00:0a:01', attached: true, exported: true });
     expect(a.find((p) => p.name === 'web')?.mac).toBe('02:00:00:00:01:00');
     expect(b.find((p) => p.name === 'web')?.mac).toBe('02:00:00:00:01:00');
     // Per-node MACs differ between nodes.
     expect(b.find((p) => p.name === 'vm1')?.mac).not.toBe(a.find((p) => p.name === 'vm1')?.mac);
+  });
+
+  it("exports each node's own MACs and never a MAC several nodes host (the anycast and the multihomed service)", () => {
+    expect(exportedMacs('node-b').map((p) => [p.name, p.mac])).toEqual([['vm1', '02:00:00:00:0b:01'], ['db', '02:00:00:00:0b:02']]);
+    // What the agent reads from each port's OVS Interface.
+    const ids = Object.fromEntries(workloadPorts('node-b').map((p) => [p.name, workloadExternalIds(p)]));
+    expect(ids).toEqual({
+      vm1: { 'evpn-vni': '100', 'attached-mac': '02:00:00:00:0b:01' },
+      web: { 'evpn-vni': '100', 'evpn-export': 'false' },
+      db: { 'evpn-vni': '200', 'attached-mac': '02:00:00:00:0b:02' },
+      mh: { 'evpn-vni': '100', 'evpn-export': 'false' },
+    });
   });
 
   it('writes lab.json and reads it back; no file reads as no lab', () => {

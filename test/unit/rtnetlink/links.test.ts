@@ -56,6 +56,7 @@ const IPROUTE = {
   'ip link add br1 type bridge vlan_filtering 1 vlan_default_pvid 0': hex(
     '4c0000001000050663d1166b0000000000000000000000000000000000000000080003006272310024001200 0a00010062726964676500001400020005000700010000000600270000000000',
   ),
+  'ip link add br2 type bridge mcast_snooping 0': hex('4400000010000506b9e5166b0000000000000000000000000000000000000000080003006272320 01c0012000a00010062726964676500000c0002000500170000000000'),
   'ip link add ve0 type veth peer name ve1': hex(
     '540000001000050664d1166b000000000000000000000000000000000000000008000300766530002c0012000800010076657468200002001c000100000000000000000000000000000000000800030076653100',
   ),
@@ -123,6 +124,7 @@ describe('link requests reproduce iproute2 6.1 byte for byte', () => {
   it('creates bridges, veths and VXLAN devices (external vnifilter, IPv6 local)', () => {
     expectIproute(createBridgeRequest({ name: 'br0' }), 'ip link add br0 type bridge');
     expectIproute(createBridgeRequest({ name: 'br1', vlanFiltering: true, vlanDefaultPvid: 0 }), 'ip link add br1 type bridge vlan_filtering 1 vlan_default_pvid 0');
+    expectIproute(createBridgeRequest({ name: 'br2', mcastSnooping: false }), 'ip link add br2 type bridge mcast_snooping 0');
     expectIproute(createVethRequest({ name: 've0', peerName: 've1' }), 'ip link add ve0 type veth peer name ve1');
     expectIproute(
       createVxlanRequest({ name: 'vxsvd', external: true, vnifilter: true, local: '192.0.2.1', port: 4789, learning: false }),
@@ -261,6 +263,7 @@ describe('decoding bridge port messages, VLANs and VNI filters', () => {
     expect(linkOf(decodeMessage(IPROUTE['ip link set dev ve0 alias ""'])[0]).alias).toBe('');
     const br = linkOf(decodeMessage(IPROUTE['ip link add br1 type bridge vlan_filtering 1 vlan_default_pvid 0'])[0]);
     expect(br.bridge).toEqual({ vlanFiltering: true, vlanDefaultPvid: 0 });
+    expect(linkOf(decodeMessage(IPROUTE['ip link add br2 type bridge mcast_snooping 0'])[0]).bridge).toEqual({ mcastSnooping: false });
     for (const cmd of Object.keys(IPROUTE) as (keyof typeof IPROUTE)[]) {
       if (!cmd.startsWith('ip link')) continue;
       expect(encodeMessage(decodeMessage(IPROUTE[cmd])[0]!).toString('hex'), cmd).toBe(IPROUTE[cmd].toString('hex'));

@@ -20,10 +20,18 @@
  *   evpa-svd           veth, port of the bridge, tagged in every VLAN
  * (FRR's single VXLAN device layout.) Every device is up, has no IPv6
  * link-local address (addrgenmode none: it never emits anything of its own;
- * Open vSwitch carries the traffic), and carries the alias `evpn-ecmp:<role>`:
- * the ownership mark, which survives agent restarts. The agent creates,
- * repairs and deletes only devices with that mark; a device of the same name
- * without it belongs to someone else and is used as it is, never changed.
+ * Open vSwitch carries the traffic), and carries the alias `evpn-ecmp:<role>`.
+ * Bridges are made with multicast snooping off: a snooping bridge joins the
+ * all-snoopers groups (224.0.0.106, ff02::6a) when it comes up and sends
+ * IGMP/MLD reports for them out of every port — the VXLAN port too, whose
+ * flood list then carries them to every remote VTEP (seen in the lab: 8
+ * frames per VXLAN device over the control network at start-up); a port's
+ * mcast_flood off does not stop what the bridge itself sends (br_flood,
+ * net/bridge/br_forward.c). The alias is the ownership mark, which
+ * survives agent restarts. The agent creates, repairs and deletes only
+ * devices with that mark; a device of the same name without it belongs to
+ * someone else and is used as it is, never changed. (A bridge an earlier
+ * agent made with snooping on keeps it: the plan compares kinds only.)
  *
  * VLANs (Single mode) are local to the node's bridge: VLAN = VNI where the
  * VNI is a valid VLAN id and free, else the lowest free one; kept for as
