@@ -4,7 +4,7 @@
  * benchmark beside its peer, prints the table and writes
  * bench/results/latest.json.
  *
- * Flags: --scale full|smoke (default full), --only B1,B2,... (names: B1..B9,
+ * Flags: --scale full|smoke (default full), --only B1,B2,... (names: B1..B10,
  * MEMORY), --out FILE, --bucket-layout slots|weights (default slots, the
  * fabric's default: how B2 and B3's agent lay out dp_hash groups, so the
  * cost of the slot layout can be measured against the old one in the same
@@ -27,6 +27,7 @@ import { benchOperator } from './b6-operator.js';
 import { benchWeightFidelity } from './b7-weight-fidelity.js';
 import { benchFlowRemap } from './b8-flow-remap.js';
 import { benchSpecPath } from './b9-spec-path.js';
+import { benchLab } from './b10-lab.js';
 import { AgentSession } from './lib/agent-session.js';
 import { loadKernelState, clearKernelState } from './lib/kernel-state.js';
 import { machineFacts } from './lib/machine.js';
@@ -120,6 +121,7 @@ if (wanted('B7') || wanted('B8')) {
 }
 
 if (wanted('B6')) await step('B6', () => benchOperator(scale));
+if (wanted('B10')) await step('B10', () => benchLab(scale));
 
 process.stdout.write(renderTable(figures) + '\n');
 for (const e of errors) process.stdout.write(`${e.bench} FAILED: ${e.error.split('\n')[0]}\n`);
