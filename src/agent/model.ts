@@ -68,10 +68,25 @@ export interface SpecGroup {
   invalid?: string;
 }
 
-export interface NodeSpec {
+/** A spec without its groups: what arrives with the node's VtepNodeState when the groups come from VtepGroups. */
+export interface NodeSettings {
+  /** metadata.generation of the VtepNodeState (status.observedGeneration echoes it). */
   generation: number;
   fabric: FabricSettings;
+}
+
+export interface NodeSpec extends NodeSettings {
   groups: SpecGroup[];
+}
+
+/**
+ * Part of a spec (the groups come from VtepGroups, one object each): new
+ * settings, groups added or changed, groups gone. What is not named stays.
+ */
+export interface SpecUpdate {
+  settings?: NodeSettings;
+  groups?: SpecGroup[];
+  removed?: string[];
 }
 
 // ---------------------------------------------------------------- kernel

@@ -48,7 +48,7 @@ function ofState(g: AgentGraph) {
  */
 function restartedFrom(g: AgentGraph): AgentGraph {
   const fresh = createAgentGraph();
-  fresh.nodeState.set(g.nodeState.data.spec!);
+  fresh.nodeState.set({ ...g.nodeState.data.spec!, groups: [...g.nodeState.data.groups.values()] });
   applyKernelSnapshot(fresh, { links: [...g.links.data.byIndex.values()], nexthops: [...g.nexthops.data.byId.values()], fdb: [...g.fdb.data.byKey.values()] });
   fresh.ovs.setInterfaces('evpn-vxlan', [
     { name: 'evpn-vxlan', ofport: TUNNEL },
