@@ -16,7 +16,7 @@
  * Either way the data is changed in place, never rebuilt.
  */
 import type { EngineNode } from '../engine.js';
-import type { NodeSettings, NodeSpec, SpecGroup, SpecUpdate } from '../../model.js';
+import { sameSpecGroup, type NodeSettings, type NodeSpec, type SpecGroup, type SpecUpdate } from '../../model.js';
 import { deepEqual } from '../../../util/equal.js';
 
 export interface NodeStateData {
@@ -56,7 +56,7 @@ export function createNodeStateNode(): NodeStateNode {
   };
   const putGroup = (g: SpecGroup): void => {
     const old = data.groups.get(g.name);
-    if (old !== undefined && sameGroup(old, g)) return;
+    if (old !== undefined && sameSpecGroup(old, g)) return;
     data.groups.set(g.name, g);
     data.tracked.changedGroups.add(g.name);
     if (old?.vni === g.vni) return;
@@ -122,13 +122,4 @@ export function createNodeStateNode(): NodeStateNode {
       data.tracked.vnisChanged = false;
     },
   };
-}
-
-/** Field by field (a state file re-read brings 10,000 new objects: this runs for each). */
-function sameGroup(a: SpecGroup, b: SpecGroup): boolean {
-  if (a.name !== b.name || a.generation !== b.generation || a.vni !== b.vni || a.invalid !== b.invalid) return false;
-  if (a.vteps.length !== b.vteps.length || a.macs.length !== b.macs.length) return false;
-  for (let i = 0; i < a.vteps.length; i++) if (a.vteps[i]!.vtep !== b.vteps[i]!.vtep || a.vteps[i]!.weight !== b.vteps[i]!.weight) return false;
-  for (let i = 0; i < a.macs.length; i++) if (a.macs[i] !== b.macs[i]) return false;
-  return true;
 }
