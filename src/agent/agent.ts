@@ -37,6 +37,8 @@ export interface AgentOptions {
   /** First and longest delay between OVS reconnect attempts / failed-write retries. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Bytes of status past which Programmed groups are listed in short form (default 1 MiB; status-size.ts). */
+  statusBudgetBytes?: number;
 }
 
 export class Agent {
@@ -68,7 +70,7 @@ export class Agent {
     const common = { metrics: this.metrics, log: this.log, wake: () => this.kick(), onDrift: (what: string) => this.publisher.noteDrift(what), ...retry };
     this.kernel = new KernelCtrl({ port: opts.kernel, graph: this.graph, ...common });
     this.of = new OfCtrl({ port: opts.ovs, news: this.graph, ...common });
-    this.publisher = new StatusPublisher(this.graph, this.metrics, this.log, opts.onStatus);
+    this.publisher = new StatusPublisher(this.graph, this.metrics, this.log, opts.onStatus, opts.statusBudgetBytes);
   }
 
   /** True once the kernel and OVS were both found in sync with a spec. */
