@@ -104,6 +104,8 @@ export class Reflector {
         if (this.resourceVersion === undefined) await this.list();
         const opened = performance.now();
         await this.watch();
+        // Stopping ends the stream too, however young: that is no proxy cutting it.
+        if (signal.aborted) break;
         // The server ended the stream at its timeout: resume at once — unless
         // streams keep ending as soon as they open (a proxy cutting them),
         // which must not become a tight loop of requests.
@@ -139,6 +141,8 @@ export class Reflector {
   }
 
   private async pause(ms: number): Promise<void> {
+    // The stop signal may have fired already: an abort listener added now would never run.
+    if (this.abort.signal.aborted) return;
     const early = new AbortController();
     this.cutBackoffShort = () => early.abort();
     const onStop = () => early.abort();

@@ -32,7 +32,7 @@ describe('Reflector (list, then watch from the list\'s version)', () => {
     reflector = undefined;
   });
 
-  function setup(lists: Array<{ rv: string; items: KubeObject[] } | Error>) {
+  function setup(lists: Array<{ rv: string; items: KubeObject[] } | Error>, retry = { retryMinMs: 1, retryMaxMs: 4 }) {
     const api = new FakeTransport();
     const sink = new Sink();
     const health = new ApiserverHealth(silentLogger);
@@ -44,7 +44,7 @@ describe('Reflector (list, then watch from the list\'s version)', () => {
       return { metadata: { resourceVersion: answer.rv }, items: answer.items };
     };
     let counted = 0;
-    reflector = new Reflector({ transport: api, path: PATH, fieldSelector: 'spec.fabric=default', resource: 'vtepgroups', sink, log: silentLogger, health, onList: () => counted++, retryMinMs: 1, retryMaxMs: 4 });
+    reflector = new Reflector({ transport: api, path: PATH, fieldSelector: 'spec.fabric=default', resource: 'vtepgroups', sink, log: silentLogger, health, onList: () => counted++, ...retry });
     reflector.start();
     return { api, sink, health, lists: () => listCount, counted: () => counted };
   }
@@ -113,5 +113,15 @@ describe('Reflector (list, then watch from the list\'s version)', () => {
     await reflector!.listed;
     expect(w.closed).toBe(true);
     expect(sink.seen).toEqual(['replace ']);
+  });
+
+  it('stopped just after its watch opened: stop returns at once, not after a backoff', async () => {
+    // The aborted watch ends like a stream closed early; that must not be
+    // taken for a proxy cutting streams and waited out (it held the agent's
+    // shutdown past its SIGKILL grace).
+    const { api } = setup([{ rv: '10', items: [] }], { retryMinMs: 60_000, retryMaxMs: 60_000 });
+    await api.watchNumber(0);
+    const stopped = await Promise.race([reflector!.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 1_000))]);
+    expect(stopped).toBe('stopped');
   });
 });
