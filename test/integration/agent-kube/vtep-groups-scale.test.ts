@@ -127,6 +127,8 @@ describe.skipIf(skip)(`a node with ${GROUPS * MACS_PER_GROUP} MACs from ${GROUPS
   }, 90_000);
 
   it('programs them all, reports Ready in a status etcd accepts, and withdraws them all', async () => {
+    const mib = async (metric: string) => (await agent.metric(metric)) / 2 ** 20;
+    const idle = { rss: await mib('process_resident_memory_bytes'), heap: await mib('nodejs_heap_size_used_bytes') };
     const started = performance.now();
     await inParallel(Array.from({ length: GROUPS }, (_, g) => group(g)), 8, (obj) => vtepGroups.create(obj));
     const created = performance.now();
@@ -153,7 +155,7 @@ describe.skipIf(skip)(`a node with ${GROUPS * MACS_PER_GROUP} MACs from ${GROUPS
     expect(await macFlows()).toBe(GROUPS * MACS_PER_GROUP);
     const selectGroups = (await lab.dumpGroups()).filter((l) => l.includes('type=select'));
     expect(selectGroups).toHaveLength(GROUPS);
-    const rssMiB = (await agent.metric('process_resident_memory_bytes')) / 2 ** 20;
+    const loaded = { rss: await mib('process_resident_memory_bytes'), heap: await mib('nodejs_heap_size_used_bytes') };
 
     // One deletecollection request (DELETE on the collection; kubectl delete --all would send 1,000, one at a time).
     const deleting = performance.now();
@@ -170,7 +172,7 @@ describe.skipIf(skip)(`a node with ${GROUPS * MACS_PER_GROUP} MACs from ${GROUPS
       `${GROUPS} VtepGroups × ${MACS_PER_GROUP} MACs: created in ${s(created - started)} (8 parallel requests); ` +
         `Ready with all Programmed ${s(readyAt - created)} after the last create (${s(readyAt - started)} after the first); ` +
         `VtepNodeState ${(objectBytes / 1024).toFixed(0)} KiB (groupDetail ${String(last.status.groupDetail)}; etcd's limit 1536 KiB); ` +
-        `agent RSS ${rssMiB.toFixed(0)} MiB once Ready; deletecollection answered in ${s(deleted - deleting)}, kernel clear ${s(kernelClear - deleted)} after`,
+        `agent RSS ${loaded.rss.toFixed(0)} MiB once Ready (${idle.rss.toFixed(0)} MiB before the groups), heap used ${loaded.heap.toFixed(0)} MiB (${idle.heap.toFixed(0)}); deletecollection answered in ${s(deleted - deleting)}, kernel clear ${s(kernelClear - deleted)} after`,
     );
   }, 240_000);
 });
