@@ -197,7 +197,7 @@ describe.skipIf(skip)('agent reading VtepGroups (apiserver, kernel, OVS; no oper
     expect((await kernelMacs(100)).has(MAC(9))).toBe(true);
     await cp.kubectl('delete', 'vg', 'held', '--wait=false');
     try {
-      await statusWhere('held withdrawn', (s) => !groupsOf(s).some((g) => g.name === 'held'));
+      await statusWhere('held withdrawn', (s) => ready(s) && !groupsOf(s).some((g) => g.name === 'held'));
       expect((await getJson(cp, 'vg', 'held')).metadata.deletionTimestamp).toBeDefined();
       expect((await kernelMacs(100)).has(MAC(9))).toBe(false);
     } finally {
