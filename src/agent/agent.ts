@@ -17,7 +17,7 @@ import type { Logger } from '../util/log.js';
 import { createAgentGraph, type AgentGraph } from './engine/graph.js';
 import { KernelCtrl } from './kernelctrl.js';
 import { AgentMetrics } from './metrics.js';
-import type { NodeSpec } from './model.js';
+import type { NodeSettings, NodeSpec, SpecUpdate } from './model.js';
 import { OfCtrl } from './ofctrl.js';
 import type { KernelPort, OvsPort } from './ports.js';
 import { StatusPublisher } from './status-publisher.js';
@@ -37,6 +37,8 @@ export interface AgentOptions {
   /** First and longest delay between OVS reconnect attempts / failed-write retries. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Bytes of status past which Programmed groups are listed in short form (default 1 MiB; status-size.ts). */
+  statusBudgetBytes?: number;
 }
 
 export class Agent {
@@ -46,7 +48,8 @@ export class Agent {
   private readonly kernel: KernelCtrl;
   private readonly of: OfCtrl;
   private readonly publisher: StatusPublisher;
-  private spec: NodeSpec | undefined;
+  /** The settings of the spec applied (its groups are the nodeState node's). */
+  private settings: NodeSettings | undefined;
   private specError: string | undefined;
   private stopped = false;
   private started = false;
@@ -67,7 +70,7 @@ export class Agent {
     const common = { metrics: this.metrics, log: this.log, wake: () => this.kick(), onDrift: (what: string) => this.publisher.noteDrift(what), ...retry };
     this.kernel = new KernelCtrl({ port: opts.kernel, graph: this.graph, ...common });
     this.of = new OfCtrl({ port: opts.ovs, news: this.graph, ...common });
-    this.publisher = new StatusPublisher(this.graph, this.metrics, this.log, opts.onStatus);
+    this.publisher = new StatusPublisher(this.graph, this.metrics, this.log, opts.onStatus, opts.statusBudgetBytes);
   }
 
   /** True once the kernel and OVS were both found in sync with a spec. */
@@ -79,15 +82,32 @@ export class Agent {
     return this.publisher.status;
   }
 
-  /** A new desired state (validated): applied by the next iteration. */
+  /** A new desired state (validated), settings and every group: applied by the next iteration. */
   setSpec(spec: NodeSpec): void {
-    this.spec = spec;
-    this.specError = undefined;
     this.graph.nodeState.set(spec);
-    const f = spec.fabric;
-    this.of.configure({ bridge: f.ovs.bridge, tunnelPort: f.ovs.tunnelPort, vxlanPort: f.vxlan.port, tableBase: f.ovs.tableBase, groupIdRange: f.ovs.groupIdRange, cookie: f.ovs.cookie, cookieMask: f.ovs.cookieMask });
+    this.takeSettings(spec);
     this.markPending();
     this.kick();
+  }
+
+  /**
+   * Part of a desired state (validated): new settings, groups added or
+   * changed, groups gone — what changed among the VtepGroups the agent
+   * reads. Updates arriving before the next iteration are applied together.
+   * Only new settings (a new VtepNodeState) clear a rejection.
+   */
+  updateSpec(update: SpecUpdate): void {
+    this.graph.nodeState.update(update);
+    if (update.settings) this.takeSettings(update.settings);
+    this.markPending();
+    this.kick();
+  }
+
+  private takeSettings(settings: NodeSettings): void {
+    this.settings = { generation: settings.generation, fabric: settings.fabric };
+    this.specError = undefined;
+    const f = settings.fabric;
+    this.of.configure({ bridge: f.ovs.bridge, tunnelPort: f.ovs.tunnelPort, vxlanPort: f.vxlan.port, tableBase: f.ovs.tableBase, groupIdRange: f.ovs.groupIdRange, cookie: f.ovs.cookie, cookieMask: f.ovs.cookieMask });
   }
 
   /** A desired state was refused: the previous one keeps running, status says why. */
@@ -205,9 +225,9 @@ export class Agent {
     this.learnedDue = false;
     if (learned) await this.of.pollLearned();
     await this.kernel.intake();
-    if (audit) await this.kernel.audit(this.spec);
+    if (audit) await this.kernel.audit(this.settings);
     this.runEngine();
-    const spec = this.spec;
+    const spec = this.settings;
     if (spec) {
       await this.kernel.sync(spec, () => this.runEngine());
       this.of.ensureConnected();

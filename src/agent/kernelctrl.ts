@@ -21,7 +21,7 @@ import type { Logger } from '../util/log.js';
 import type { AgentGraph } from './engine/graph.js';
 import { applyKernelEvent, applyKernelSnapshot } from './kernel-input.js';
 import type { AgentMetrics } from './metrics.js';
-import { fdbKey, sameNexthop, type KernelSnapshot, type NodeSpec } from './model.js';
+import { fdbKey, sameNexthop, type KernelSnapshot, type NodeSettings } from './model.js';
 import { isOwnedNexthop } from './ownership.js';
 import type { KernelPort } from './ports.js';
 import { backoff, errorText, summarize } from './retry.js';
@@ -120,7 +120,7 @@ export class KernelCtrl {
   }
 
   /** Writes the difference between kernelDesired and the kernel; `runEngine` folds each round's feedback in. */
-  async sync(spec: NodeSpec, runEngine: () => void): Promise<void> {
+  async sync(spec: NodeSettings, runEngine: () => void): Promise<void> {
     const { graph, port, metrics } = this.opts;
     const fabric = spec.fabric;
     if (!fabric.kernel.manage) {
@@ -244,7 +244,7 @@ export class KernelCtrl {
   }
 
   /** Read-back of the kernel: differences in objects we own are drift; the dump then replaces what the input nodes hold. */
-  async audit(spec: NodeSpec | undefined): Promise<void> {
+  async audit(spec: NodeSettings | undefined): Promise<void> {
     let snapshot: KernelSnapshot;
     try {
       snapshot = await this.opts.port.dump();
@@ -279,7 +279,7 @@ export class KernelCtrl {
   }
 
   /** Our nexthops and FDB entries as the engine holds them, against a fresh dump. */
-  private differences(snapshot: KernelSnapshot, spec: NodeSpec): string[] {
+  private differences(snapshot: KernelSnapshot, spec: NodeSettings): string[] {
     const { graph } = this.opts;
     const out: string[] = [];
     const fabric = spec.fabric;

@@ -26,6 +26,7 @@ export class AgentMetrics {
   readonly invalid: Gauge<'reason'>;
   readonly idRangeExhausted: Gauge<'range'>;
   readonly stateFileErrors: Counter;
+  readonly statusBytes: Gauge;
 
   constructor(registry: Registry, engine: Pick<Engine, 'nodeStats'>) {
     const registers = [registry];
@@ -64,6 +65,11 @@ export class AgentMetrics {
       name: 'evpn_agent_id_range_exhausted',
       help: 'Objects that found no free id, by range: nexthopIdRange (spec groups without a kernel nexthop group), groupIdRange (kernel groups without an OpenFlow select group, VNIs without a flood group). Non-zero means traffic the spec asks for is not forwarded.',
       labelNames: ['range'],
+      registers,
+    });
+    this.statusBytes = new Gauge({
+      name: 'evpn_agent_status_bytes',
+      help: 'Size of the last status handed out, as JSON. Past 1 MiB Programmed groups are listed in short form (status.groupDetail Compact); etcd refuses objects over 1.5 MiB.',
       registers,
     });
     this.stateFileErrors = new Counter({ name: 'evpn_agent_state_errors_total', help: 'Desired states refused (unreadable or invalid); the previous one stays applied.', registers });

@@ -68,10 +68,25 @@ export interface SpecGroup {
   invalid?: string;
 }
 
-export interface NodeSpec {
+/** A spec without its groups: what arrives with the node's VtepNodeState when the groups come from VtepGroups. */
+export interface NodeSettings {
+  /** metadata.generation of the VtepNodeState (status.observedGeneration echoes it). */
   generation: number;
   fabric: FabricSettings;
+}
+
+export interface NodeSpec extends NodeSettings {
   groups: SpecGroup[];
+}
+
+/**
+ * Part of a spec (the groups come from VtepGroups, one object each): new
+ * settings, groups added or changed, groups gone. What is not named stays.
+ */
+export interface SpecUpdate {
+  settings?: NodeSettings;
+  groups?: SpecGroup[];
+  removed?: string[];
 }
 
 // ---------------------------------------------------------------- kernel
@@ -180,6 +195,15 @@ export function isFloodKey(key: string): boolean {
 // Field by field, so property order is never part of correctness (an
 // object built by the agent and one decoded from the kernel compare equal
 // whenever the kernel would hold the same thing).
+
+/** Field by field, in order (a state file re-read or a relist brings 10,000 new objects: this runs for each). */
+export function sameSpecGroup(a: SpecGroup, b: SpecGroup): boolean {
+  if (a.name !== b.name || a.generation !== b.generation || a.vni !== b.vni || a.invalid !== b.invalid) return false;
+  if (a.vteps.length !== b.vteps.length || a.macs.length !== b.macs.length) return false;
+  for (let i = 0; i < a.vteps.length; i++) if (a.vteps[i]!.vtep !== b.vteps[i]!.vtep || a.vteps[i]!.weight !== b.vteps[i]!.weight) return false;
+  for (let i = 0; i < a.macs.length; i++) if (a.macs[i] !== b.macs[i]) return false;
+  return true;
+}
 
 export function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

@@ -1,14 +1,20 @@
 /**
- * The edge between the API (src/api: VtepNodeState as validated by zod) and
- * the engine's NodeSpec: cookies become bigints, VTEP `ip` becomes a path's
- * `vtep`, MACs are lower-cased, and each group gets the per-node checks the
- * apiserver cannot afford (nodeGroupIssues) — a bad group is marked
- * invalid, never blocking the others.
+ * The edge between the API (src/api: VtepNodeState and VtepGroup as
+ * validated by zod) and the engine's NodeSpec: cookies become bigints, VTEP
+ * `ip` becomes a path's `vtep`, MACs are lower-cased, and each group gets
+ * the per-node checks the apiserver cannot afford (nodeGroupIssues) — a bad
+ * group is marked invalid, never blocking the others.
  */
-import { nodeGroupIssues, type VtepNodeState } from '../api/index.js';
-import { ipFamily, type NodeSpec } from './model.js';
+import { nodeGroupIssues, type NodeGroup, type VtepNodeState } from '../api/index.js';
+import { ipFamily, type NodeSettings, type NodeSpec, type SpecGroup } from './model.js';
 
+/** The whole spec: settings and the groups the object lists (groupsFrom Spec). */
 export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
+  return { ...nodeSettingsFrom(state), groups: state.spec.groups.map((g) => specGroupFrom(g, state.spec.localVtepIP)) };
+}
+
+/** The settings alone (groupsFrom VtepGroups: the groups are read from the VtepGroups). */
+export function nodeSettingsFrom(state: VtepNodeState): NodeSettings {
   const s = state.spec;
   return {
     generation: state.metadata.generation ?? 0,
@@ -35,16 +41,18 @@ export function nodeSpecFrom(state: VtepNodeState): NodeSpec {
         exportLocalMacs: s.kernel.exportLocalMacs,
       },
     },
-    groups: s.groups.map((g) => {
-      const issues = nodeGroupIssues(g, s.localVtepIP);
-      return {
-        name: g.name,
-        generation: g.generation,
-        vni: g.vni,
-        vteps: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })),
-        macs: g.macs.map((m) => m.toLowerCase()),
-        ...(issues.length > 0 ? { invalid: issues.map((i) => `${i.path}: ${i.message}`).join('; ') } : {}),
-      };
-    }),
+  };
+}
+
+/** A group as the node carries it (src/api membership's nodeGroupOf, or a spec's entry), with the per-node checks. */
+export function specGroupFrom(g: NodeGroup, localVtepIP: string): SpecGroup {
+  const issues = nodeGroupIssues(g, localVtepIP);
+  return {
+    name: g.name,
+    generation: g.generation,
+    vni: g.vni,
+    vteps: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })),
+    macs: g.macs.map((m) => m.toLowerCase()),
+    ...(issues.length > 0 ? { invalid: issues.map((i) => `${i.path}: ${i.message}`).join('; ') } : {}),
   };
 }

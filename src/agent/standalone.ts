@@ -63,7 +63,7 @@ export class StateFileSource {
   constructor(
     private readonly path: string,
     private readonly node: string,
-    private readonly agent: SpecTarget,
+    private readonly agent: Pick<SpecTarget, 'setSpec' | 'rejectSpec'>,
     private readonly log: Logger,
     options: StateFileOptions = {},
   ) {
@@ -190,6 +190,9 @@ export class StateFileSource {
     const state = checked.value;
     if (state.metadata.name !== this.node) {
       return this.reject(`state file ${this.path} rejected: metadata.name: "${state.metadata.name}" is not this node ("${this.node}")`);
+    }
+    if (state.spec.groupsFrom === 'VtepGroups') {
+      return this.reject(`state file ${this.path} rejected: spec.groupsFrom: VtepGroups needs Kubernetes mode (the agent reads the VtepGroups from the apiserver); a state file lists its groups (groupsFrom Spec)`);
     }
     this.log.info('desired state applied', { file: this.path, groups: state.spec.groups.length, generation: state.metadata.generation });
     this.agent.setSpec(nodeSpecFrom(state));

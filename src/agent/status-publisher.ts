@@ -11,6 +11,10 @@
  * engine run since the last publish) or when a fact every group reads
  * changed (OVS connected, kernel in sync...). An iteration that changed
  * nothing a status shows costs no pass over 10,000 groups.
+ *
+ * Bounded: past a size budget Programmed groups are listed in short form
+ * (status-size.ts), so a node with 10,000+ groups still has a status etcd
+ * accepts.
  */
 import type { VtepNodeStateStatus } from '../api/index.js';
 import { deepEqual } from '../util/equal.js';
@@ -19,6 +23,7 @@ import type { AgentGraph } from './engine/graph.js';
 import type { AgentMetrics } from './metrics.js';
 import { collectStartupGarbage } from './startup-heap.js';
 import { assembleStatus, groupFactsOf, groupStatus, type GroupFacts, type SyncFacts } from './status-report.js';
+import { GroupDetailBudget, jsonBytes } from './status-size.js';
 import type { NodeGroupStatus } from '../api/index.js';
 import type { StatusData } from './engine/nodes/status.js';
 
@@ -32,10 +37,15 @@ export class StatusPublisher {
   private last: VtepNodeStateStatus | undefined;
   private lastWithoutTime: Omit<VtepNodeStateStatus, 'lastSyncTime' | 'groups'> | undefined;
   private firstSyncDone = false;
-  /** Each group's status, and the names in status order (by name). */
+  /** Each group's status, the names in status order (by name), and the list in both forms. */
   private readonly groups = new Map<string, NodeGroupStatus>();
   private order: string[] = [];
   private groupList: NodeGroupStatus[] = [];
+  /** How each group is listed in the status (its status, or in compact detail the short form of a Programmed one). */
+  private readonly listedForm = new Map<string, NodeGroupStatus>();
+  private listed: NodeGroupStatus[] = [];
+  private readonly budget: GroupDetailBudget;
+  private tooLargeLogged = false;
   /** What changed in the status node since the last publish. */
   private dirty = { full: true, names: new Set<string>(), summary: true };
   private lastGroupFacts: GroupFacts | undefined;
@@ -45,7 +55,10 @@ export class StatusPublisher {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
     private readonly onStatus: (status: VtepNodeStateStatus) => void,
-  ) {}
+    budgetBytes?: number,
+  ) {
+    this.budget = new GroupDetailBudget(budgetBytes);
+  }
 
   /** Ready after the first full sync, and stays so: a later problem shows in status and metrics, not as a restart-worthy probe. */
   get ready(): boolean {
@@ -87,7 +100,7 @@ export class StatusPublisher {
     const groupsChanged = this.refreshGroups(report, groupFacts, allGroups);
     if (this.dirty.summary) this.setGauges();
     this.dirty = { full: false, names: new Set(), summary: false };
-    const status = assembleStatus(this.groupList, report, { ...facts, drift: this.drift, lastSyncTime: this.lastSyncTime }, this.last, new Date());
+    const status = assembleStatus(this.groupList, report, { ...facts, drift: this.drift, lastSyncTime: this.lastSyncTime }, this.last, new Date(), { listed: this.listed, detail: this.budget.detail });
     if (!this.firstSyncDone && status.conditions?.find((c) => c.type === 'Ready')?.status === 'True') {
       this.firstSyncDone = true;
       // Before the status goes out: Ready is when the start-up burst is over (see startup-heap.ts).
@@ -97,14 +110,15 @@ export class StatusPublisher {
     const { lastSyncTime: _time, groups: _groups, ...rest } = status;
     // The groups were compared one by one as they were rebuilt.
     if (!groupsChanged && this.lastWithoutTime && deepEqual(rest, this.lastWithoutTime)) return;
+    if (!this.lastWithoutTime || !deepEqual(rest, this.lastWithoutTime)) this.budget.setRest(jsonBytes(rest));
     this.lastWithoutTime = rest;
-    this.logGroupTransitions(this.last, status);
+    this.noteSize(status);
     this.logDegraded(this.last, status);
     this.last = status;
     this.onStatus(status);
   }
 
-  /** Rebuilds the statuses of the changed groups (or all); true when any differs from before. */
+  /** Rebuilds the statuses of the changed groups (or all); true when any differs from before, or the detail changed. */
   private refreshGroups(report: StatusData, facts: GroupFacts, all: boolean): boolean {
     const names = all ? new Set([...report.groups.keys(), ...this.groups.keys()]) : this.dirty.names;
     let changed = false;
@@ -115,6 +129,8 @@ export class StatusPublisher {
       if (!r) {
         if (old) {
           this.groups.delete(name);
+          this.listedForm.delete(name);
+          this.budget.set(name, undefined);
           changed = membership = true;
         }
         continue;
@@ -122,12 +138,34 @@ export class StatusPublisher {
       const next = groupStatus(r, facts, old?.appliedGeneration);
       if (old && deepEqual(old, next)) continue;
       this.groups.set(name, next);
+      this.listedForm.set(name, this.budget.listed(next));
+      this.budget.set(name, next);
+      this.logTransition(old, next);
       changed = true;
       if (!old) membership = true;
     }
+    if (this.budget.decide()) {
+      this.log.info(`status group detail: ${this.budget.detail}`, { groups: this.groups.size, statusBytes: this.budget.estimate });
+      for (const [name, g] of this.groups) this.listedForm.set(name, this.budget.listed(g));
+      changed = true;
+    }
     if (membership) this.order = [...this.groups.keys()].sort();
-    if (changed) this.groupList = this.order.map((name) => this.groups.get(name)!);
+    if (changed) {
+      this.groupList = this.order.map((name) => this.groups.get(name)!);
+      this.listed = this.order.map((name) => this.listedForm.get(name)!);
+    }
     return changed;
+  }
+
+  /** The size of the status handed out (the writer's request body is about as large). */
+  private noteSize(status: VtepNodeStateStatus): void {
+    const bytes = this.budget.estimate;
+    this.metrics.statusBytes.set(bytes);
+    // etcd refuses requests over 1.5 MiB by default; spec and metadata need some of it.
+    if (bytes > 1.4 * 1024 * 1024 && !this.tooLargeLogged) {
+      this.tooLargeLogged = true;
+      this.log.error('status too large for its object even with compact group detail: the apiserver will refuse it', { statusBytes: bytes, groups: status.groups?.length ?? 0 });
+    } else if (bytes <= 1.4 * 1024 * 1024) this.tooLargeLogged = false;
   }
 
   private setGauges(): void {
@@ -153,15 +191,11 @@ export class StatusPublisher {
   }
 
   /** One log line per group whose state or message changed: what an operator greps for. */
-  private logGroupTransitions(before: VtepNodeStateStatus | undefined, after: VtepNodeStateStatus): void {
-    const old = new Map((before?.groups ?? []).map((g) => [g.name, g]));
-    for (const g of after.groups ?? []) {
-      const prev = old.get(g.name);
-      if (prev && prev.state === g.state && (prev.message ?? '') === (g.message ?? '')) continue;
-      const fields = { group: g.name, vni: g.vni, state: g.state, message: g.message, nexthopGroupId: g.nexthopGroupId, ofGroupId: g.ofGroupId };
-      if (g.state === 'Invalid') this.log.error('group refused', fields);
-      else if (g.state === 'Programmed') this.log.info('group programmed', fields);
-      else this.log.info('group pending', fields);
-    }
+  private logTransition(prev: NodeGroupStatus | undefined, g: NodeGroupStatus): void {
+    if (prev && prev.state === g.state && (prev.message ?? '') === (g.message ?? '')) return;
+    const fields = { group: g.name, vni: g.vni, state: g.state, message: g.message, nexthopGroupId: g.nexthopGroupId, ofGroupId: g.ofGroupId };
+    if (g.state === 'Invalid') this.log.error('group refused', fields);
+    else if (g.state === 'Programmed') this.log.info('group programmed', fields);
+    else this.log.info('group pending', fields);
   }
 }

@@ -11,7 +11,7 @@
  * node applied what it can — traffic of the other groups flows — and its
  * message points at Degraded.
  */
-import type { Condition, NodeGroupStatus, VtepNodeStateStatus } from '../api/index.js';
+import type { Condition, GroupDetail, NodeGroupStatus, VtepNodeStateStatus } from '../api/index.js';
 import type { GroupReport, StatusData } from './engine/nodes/status.js';
 
 export interface SyncFacts {
@@ -36,7 +36,8 @@ export const CONDITION_TYPES = ['Ready', 'KernelSynced', 'OvsConnected', 'OvsSyn
 export function groupStatus(g: GroupReport, facts: GroupFacts, previousApplied: number | undefined): NodeGroupStatus {
   const base = {
     name: g.name,
-    vni: g.vni,
+    // 0: not known (a VtepGroup that could not be read, with nothing kept).
+    ...(g.vni > 0 ? { vni: g.vni } : {}),
     ...(g.nexthopGroupId !== undefined ? { nexthopGroupId: g.nexthopGroupId } : {}),
     ...(g.ofGroupId !== undefined ? { ofGroupId: g.ofGroupId } : {}),
     paths: g.paths,
@@ -80,8 +81,19 @@ export function buildStatus(report: Pick<StatusData, 'groups' | 'flood' | 'local
   return assembleStatus(groups, report, facts, previous, now);
 }
 
-/** Conditions, summary and the per-VNI parts around the groups' statuses. */
-export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusData, 'flood' | 'local' | 'learned' | 'exhaustion'>, facts: SyncFacts, previous: VtepNodeStateStatus | undefined, now: Date): VtepNodeStateStatus {
+/**
+ * Conditions, summary and the per-VNI parts around the groups' statuses.
+ * `listing`: how the groups are listed (compact detail: Programmed ones in
+ * short form, status-size.ts); counts and conditions come from `groups`.
+ */
+export function assembleStatus(
+  groups: NodeGroupStatus[],
+  report: Pick<StatusData, 'flood' | 'local' | 'learned' | 'exhaustion'>,
+  facts: SyncFacts,
+  previous: VtepNodeStateStatus | undefined,
+  now: Date,
+  listing: { listed: NodeGroupStatus[]; detail: GroupDetail } = { listed: groups, detail: 'Full' },
+): VtepNodeStateStatus {
   const programmed = groups.filter((g) => g.state === 'Programmed');
   const invalidLearned = Object.values(report.learned.invalid).reduce((a, b) => a + (b ?? 0), 0);
   const kernelCond = facts.kernelManaged
@@ -118,7 +130,8 @@ export function assembleStatus(groups: NodeGroupStatus[], report: Pick<StatusDat
       macs: programmed.reduce((n, g) => n + (g.macs ?? 0), 0),
       invalid: groups.filter((g) => g.state === 'Invalid').length + invalidLearned,
     },
-    groups,
+    groups: listing.listed,
+    groupDetail: listing.detail,
     learned: { ecmp: report.learned.ecmp, singlePath: report.learned.singlePath, invalid: { ...report.learned.invalid } },
     ...(report.flood.length > 0 ? { flood: report.flood.map((f) => ({ ...f, ...(f.message !== undefined ? { message: f.message.slice(0, 1024) } : {}) })) } : {}),
     ...(report.local.length > 0 ? { local: report.local.map((l) => ({ ...l })) } : {}),

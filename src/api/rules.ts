@@ -73,6 +73,18 @@ export function listMap<S extends z.ZodArray>(schema: S, keys: readonly string[]
   return refined.meta({ ...metaOf(schema), 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [...keys] });
 }
 
+/**
+ * `x-kubernetes-list-type: atomic` for a list of objects one writer replaces
+ * whole (an agent's status): server-side apply then tracks the list as one
+ * field. As a list-map it would track every item, and managedFields is part
+ * of the object etcd stores: ~90 bytes per item, 0.9 MB for 10,000 groups
+ * (measured on kube-apiserver 1.34), beside a 0.66 MB list. The apiserver
+ * does not check keys for uniqueness here; the writer keeps them unique.
+ */
+export function listAtomic<S extends z.ZodArray>(schema: S): S {
+  return schema.meta({ ...metaOf(schema), 'x-kubernetes-list-type': 'atomic' });
+}
+
 /** `x-kubernetes-list-type: set`: scalar items, each at most once. */
 export function listSet<S extends z.ZodArray>(schema: S): S {
   const refined = schema.superRefine((items, ctx) => {

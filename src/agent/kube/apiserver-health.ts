@@ -1,6 +1,6 @@
 /**
  * Whether the kube-apiserver is answering, as seen by every exchange of the
- * agent's Kubernetes edge (the spec watch and the status writes). Drives the
+ * agent's Kubernetes edge (the watches, the status writes, the heartbeat). Drives the
  * `evpn_agent_apiserver_up` gauge, logs each transition once (not once per
  * failed retry), and tells listeners when the apiserver is back so a status
  * write waiting out its backoff goes out at once.
@@ -29,7 +29,7 @@ export class ApiserverHealth {
     this.gauge?.set(1);
     if (wasDown) {
       this.log.info('kube-apiserver reachable again');
-      for (const cb of this.backListeners) cb();
+      for (const cb of [...this.backListeners]) cb();
     }
   }
 
@@ -41,7 +41,12 @@ export class ApiserverHealth {
     this.log.warn('kube-apiserver unreachable; the dataplane keeps following the kernel, status writes wait', { reason });
   }
 
-  onBack(cb: () => void): void {
+  /** Calls `cb` each time the apiserver answers again after an outage; returns the way to stop (a reflector that ends). */
+  onBack(cb: () => void): () => void {
     this.backListeners.push(cb);
+    return () => {
+      const i = this.backListeners.indexOf(cb);
+      if (i >= 0) this.backListeners.splice(i, 1);
+    };
   }
 }

@@ -21,7 +21,8 @@ import { StatusWriter } from './status-writer.js';
 export { KubeApiError, KubeUnreachableError, KubeHttpTransport, WatchDecodeError, decodeWatchLine, type KubeTransport, type WatchEvent } from './api.js';
 export { ApiserverHealth } from './apiserver-health.js';
 export { KubeEdgeMetrics } from './metrics.js';
-export { NodeStateSource, VTEP_NODE_STATES_PATH, type ObservedNodeState, type SpecTarget } from './node-state-source.js';
+export { NodeStateSource, NODES_PATH, VTEP_GROUPS_PATH, VTEP_NODE_STATES_PATH, type ObservedNodeState, type SpecTarget } from './node-state-source.js';
+export { Reflector, type ReflectorSink } from './reflector.js';
 export { AGENT_FIELD_MANAGER, StatusWriter, statusKey } from './status-writer.js';
 export { Heartbeat } from './heartbeat.js';
 

@@ -9,7 +9,8 @@
  * The port is the apiserver's own, so the apiserver's kubeconfig (and its
  * certificate for 127.0.0.1) works unchanged inside the namespace. TLS goes
  * through untouched. A stopped apiserver shows up inside as refused-then-
- * reset connections.
+ * reset connections; so does `cut()`, a partition between the namespace and
+ * an apiserver that keeps running (others can change objects meanwhile).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +39,7 @@ export class ApiserverRelay {
   private constructor(
     private readonly server: Server,
     private readonly sockets: Set<Socket>,
+    private readonly partition: { cut: boolean },
     private readonly child: ChildProcess,
     private readonly dir: string,
     private readonly unregister: () => void,
@@ -49,7 +51,12 @@ export class ApiserverRelay {
     const unregister = registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const socketPath = join(dir, 'apiserver.sock');
     const sockets = new Set<Socket>();
+    const partition = { cut: false };
     const server = createServer((inner) => {
+      if (partition.cut) {
+        inner.destroy();
+        return;
+      }
       const outer = connect(port, '127.0.0.1');
       for (const s of [inner, outer]) {
         sockets.add(s);
@@ -62,7 +69,7 @@ export class ApiserverRelay {
       server.listen(socketPath, () => resolve());
     });
     const child = ns.spawn(process.execPath, ['--import', 'tsx', CHILD, String(port), socketPath]);
-    const relay = new ApiserverRelay(server, sockets, child, dir, unregister);
+    const relay = new ApiserverRelay(server, sockets, partition, child, dir, unregister);
     try {
       await new Promise<void>((resolve, reject) => {
         let out = '';
@@ -82,6 +89,16 @@ export class ApiserverRelay {
       throw e;
     }
     return relay;
+  }
+
+  /** Cuts every connection through the relay and refuses new ones until `heal()`. */
+  cut(): void {
+    this.partition.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  heal(): void {
+    this.partition.cut = false;
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeHttpTransport, KubernetesEdge, loadKubeConfig } from '../../../src/agent/kube/edge.js';
-import type { NodeSpec } from '../../../src/agent/model.js';
+import type { NodeSpec, SpecUpdate } from '../../../src/agent/model.js';
 import { Logger } from '../../../src/util/log.js';
 import { createMetricsRegistry, type Registry } from '../../../src/util/metrics.js';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
@@ -48,9 +48,13 @@ function status(invalid?: Record<string, number>): VtepNodeStateStatus {
 
 class Target {
   specs: NodeSpec[] = [];
+  updates: SpecUpdate[] = [];
   rejections: string[] = [];
   setSpec(spec: NodeSpec): void {
     this.specs.push(spec);
+  }
+  updateSpec(update: SpecUpdate): void {
+    this.updates.push(update);
   }
   rejectSpec(message: string): void {
     this.rejections.push(message);

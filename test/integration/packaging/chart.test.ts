@@ -166,12 +166,15 @@ describe.skipIf(skip)('helm chart', () => {
     expect((find(objects, 'Deployment', '-operator') as K8sObject & { spec: any }).spec.template.spec.containers[0].image).toMatch(/:\d+\.\d+\.\d+$/);
   });
 
-  it('gives the agent only what it uses: list and watch of VtepNodeStates, patch of their status', async () => {
+  it('gives the agent only what it uses: list and watch of VtepNodeStates, VtepGroups and Nodes, patch of VtepNodeState status', async () => {
     const role = find(await template(), 'ClusterRole', '-agent') as K8sObject & { rules: unknown };
     expect(role.rules).toEqual([
       { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates'], verbs: ['list', 'watch'] },
       // get: for kubectl patch, which reads first; nothing list does not show.
       { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepnodestates/status'], verbs: ['get', 'patch'] },
+      // groupsFrom VtepGroups: the fabric's groups and the node's labels, read only.
+      { apiGroups: ['evpn.ecmp.dev'], resources: ['vtepgroups'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
     ]);
   });
 

@@ -154,6 +154,31 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
     expect(stderr).toMatch(/forbidden/i);
   });
 
+  it('may list and watch VtepGroups and Nodes (groupsFrom VtepGroups), and write neither', async () => {
+    await cp.kubectlInput(JSON.stringify({
+      apiVersion: 'evpn.ecmp.dev/v1alpha1', kind: 'VtepGroup', metadata: { name: 'web' },
+      spec: { fabric: 'default', vni: 100, vteps: [{ ip: '198.51.100.2' }], macs: ['02:00:00:00:00:aa'] },
+    }), 'create', '-f', '-');
+    // What the agent does: list by field selector, then watch.
+    const { stdout: groups } = await asAgent('get', 'vtepgroups', '--field-selector', 'spec.fabric=default', '-o', 'name');
+    expect(groups.trim()).toBe('vtepgroup.evpn.ecmp.dev/web');
+    const { stdout: node } = await asAgent('get', 'nodes', '--field-selector', 'metadata.name=node-a', '-o', 'name');
+    expect(node.trim()).toBe('node/node-a');
+    for (const resource of ['vtepgroups.evpn.ecmp.dev', 'nodes']) {
+      expect((await asAgent('auth', 'can-i', 'watch', resource)).stdout.trim()).toBe('yes');
+      for (const verb of ['create', 'update', 'patch', 'delete']) {
+        const answer = await asAgent('auth', 'can-i', verb, resource).then((r) => r.stdout.trim(), (e: CommandError) => e.stdout.trim());
+        expect(answer, `${verb} ${resource}`).toBe('no');
+      }
+    }
+    // RBAC cannot narrow a DaemonSet's list of Nodes to its own node (see rbac-agent.yaml): the others are readable too.
+    const { stdout: all } = await asAgent('get', 'nodes', '-o', 'name');
+    expect(all.trim().split('\n').sort()).toEqual(['node/node-a', 'node/node-b']);
+    expect(await denial(asAgent('delete', 'vtepgroup', 'web'))).toMatch(/forbidden/i);
+    expect(await denial(asAgentInput(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-z' } }), 'create', '-f', '-'))).toMatch(/forbidden/i);
+    expect(await denial(asAgent('label', 'node', 'node-b', 'evil=yes'))).toMatch(/forbidden/i);
+  });
+
   it('may create and renew the heartbeat Lease of its own node', async () => {
     await asAgentInput(heartbeat('node-a'), 'create', '-f', '-');
     const renewTime = '2026-12-07T10:00:00.000000Z';

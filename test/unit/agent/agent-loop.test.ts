@@ -506,3 +506,65 @@ describe('agent: status that cannot lie', () => {
   });
 });
 
+
+describe('agent status within the object etcd stores (status-size.ts)', () => {
+  let agent: Agent | undefined;
+  afterEach(async () => {
+    await agent?.stop();
+    agent = undefined;
+  });
+  const ready = (s: VtepNodeStateStatus | undefined) => s?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  const groupsOf = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, k) => {
+      const i = from + k;
+      return { name: `group-${String(i).padStart(5, '0')}`, generation: 1, vni: 100, vteps: [{ vtep: '192.0.2.2', weight: 3 }, { vtep: '192.0.2.3', weight: 1 }], macs: [`02:00:00:${(i >> 16).toString(16).padStart(2, '0')}:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`] };
+    });
+
+  it('past its budget lists Programmed groups in short form, keeps the detail of the others, and says so; back under it, full again', async () => {
+    const statuses: VtepNodeStateStatus[] = [];
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    agent = new Agent({ kernel, ovs, logger: silentLogger, registry: new Registry(), onStatus: (s) => statuses.push(s), auditIntervalMs: 0, retryMinMs: 1, retryMaxMs: 5, statusBudgetBytes: 8 * 1024 });
+    await agent.start();
+    const bad = { name: 'bad', generation: 3, vni: 100, vteps: [], macs: ['02:00:00:00:ff:01'], invalid: 'vteps[0].ip: must be written in canonical form' };
+    agent.setSpec(spec([...groupsOf(60), bad]));
+    await settle(agent, () => ready(agent!.status) && agent!.status?.groupDetail === 'Compact');
+    const s = agent.status!;
+    expect(s.groups).toHaveLength(61);
+    expect(s.groups!.find((g) => g.name === 'group-00007')).toEqual({ name: 'group-00007', state: 'Programmed', appliedGeneration: 1 });
+    expect(s.groups!.find((g) => g.name === 'bad')).toMatchObject({ state: 'Invalid', vni: 100, message: expect.stringMatching(/^InvalidSpec: vteps\[0\]\.ip/) });
+    // Counts are of every group, whatever the listing.
+    expect(s.summary).toEqual({ groups: 61, paths: 120, macs: 60, invalid: 1 });
+    expect(JSON.stringify(s).length).toBeLessThan(8 * 1024);
+    expect(await agent.metrics.statusBytes.get()).toMatchObject({ values: [{ value: expect.any(Number) }] });
+
+    // A change through updateSpec (one VtepGroup): that group's entry follows, still short.
+    agent.updateSpec({ groups: [{ ...groupsOf(1, 7)[0]!, generation: 2, vteps: [{ vtep: '192.0.2.2', weight: 1 }] }] });
+    await settle(agent, () => agent!.status?.groups?.find((g) => g.name === 'group-00007')?.appliedGeneration === 2);
+    expect(agent.status!.groups!.find((g) => g.name === 'group-00007')).toEqual({ name: 'group-00007', state: 'Programmed', appliedGeneration: 2 });
+
+    agent.updateSpec({ removed: groupsOf(55).map((g) => g.name) });
+    await settle(agent, () => agent!.status?.groupDetail === 'Full' && agent!.status.groups?.length === 6);
+    expect(agent.status!.groups!.find((g) => g.name === 'group-00059')).toMatchObject({ vni: 100, macs: 1, paths: [{ vtep: '192.0.2.2', weight: 3 }, { vtep: '192.0.2.3', weight: 1 }], nexthopGroupId: expect.any(Number), ofGroupId: expect.any(Number) });
+  });
+
+  it('10,000 groups: Ready, and a status well under what etcd accepts', async () => {
+    const statuses: VtepNodeStateStatus[] = [];
+    const kernel = new MemoryKernel();
+    const ovs = new MemoryOvs();
+    agent = new Agent({ kernel, ovs, logger: silentLogger, registry: new Registry(), onStatus: (s) => statuses.push(s), auditIntervalMs: 0, retryMinMs: 1, retryMaxMs: 5 });
+    await agent.start();
+    agent.setSpec(spec(groupsOf(10_000)));
+    await settle(agent, () => ready(agent!.status), 200);
+    const s = agent.status!;
+    const bytes = Buffer.byteLength(JSON.stringify(s));
+    process.stdout.write(`status at 10,000 groups: ${bytes} bytes, groupDetail ${s.groupDetail}\n`);
+    expect(s.groupDetail).toBe('Compact');
+    expect(s.groups).toHaveLength(10_000);
+    expect(s.summary).toMatchObject({ groups: 10_000, macs: 10_000, paths: 20_000 });
+    expect(bytes).toBeLessThan(1024 * 1024);
+    // The full form would not have fitted beside the spec in etcd's 1.5 MiB.
+    const full = statuses.find((x) => x.groupDetail === 'Full' && (x.groups?.length ?? 0) > 5_000);
+    expect(full).toBeUndefined();
+  }, 120_000);
+});

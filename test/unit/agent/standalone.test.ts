@@ -10,7 +10,7 @@ import type { SpecTarget } from '../../../src/agent/kube/node-state-source.js';
 type Spec = Parameters<SpecTarget['setSpec']>[0];
 
 /** Records what the state file told the agent. */
-class Recorder implements SpecTarget {
+class Recorder implements Pick<SpecTarget, 'setSpec' | 'rejectSpec'> {
   readonly specs: Spec[] = [];
   readonly rejections: string[] = [];
   setSpec(spec: Spec): void {
@@ -133,5 +133,18 @@ describe('standalone state file', { timeout: 30_000 }, () => {
     replace('{"apiVersion": ');
     await until('a rejection', () => agent.rejections.length > 0);
     expect(agent.rejections[0]).toMatch(/is not valid JSON/);
+  });
+
+  it('refuses groupsFrom VtepGroups (there is no apiserver to read them from); the previous state stays', async () => {
+    const agent = new Recorder();
+    replace(JSON.stringify(stateObject(2)));
+    source = new StateFileSource(path, 'node-a', agent, silentLogger, { pollMs: 20, settleMs: 50 });
+    await source.start();
+    const fromGroups = stateObject(0, 2) as { spec: Record<string, unknown> };
+    fromGroups.spec.groupsFrom = 'VtepGroups';
+    replace(JSON.stringify(fromGroups));
+    await until('a rejection', () => agent.rejections.length > 0);
+    expect(agent.rejections[0]).toMatch(/spec\.groupsFrom: VtepGroups needs Kubernetes mode/);
+    expect(agent.specs.map((s) => s.groups.length)).toEqual([2]);
   });
 });

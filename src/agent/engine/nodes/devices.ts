@@ -157,12 +157,13 @@ export function createDevicesNode(deps: { nodeState: NodeStateNode; ovs: OvsNode
 
   return {
     name: 'devices',
-    inputs: [{ node: nodeState }, { node: ovs }],
+    // Only the VNIs of the groups matter here, not the groups themselves.
+    inputs: [{ node: nodeState, handler: () => (nodeState.data.tracked.fabricChanged || nodeState.data.tracked.vnisChanged ? 'unhandled' : 'unchanged') }, { node: ovs }],
     data,
     recompute() {
       const spec = nodeState.data.spec;
       const f = spec?.fabric;
-      const vnis = f?.kernel.manage ? [...new Set([...spec!.groups.map((g) => g.vni), ...ovs.data.portsByVni.keys()])].sort((a, b) => a - b) : [];
+      const vnis = f?.kernel.manage ? [...new Set([...nodeState.data.vnis.keys(), ...ovs.data.portsByVni.keys()])].sort((a, b) => a - b) : [];
       const previous = { devices: data.devices, exportPorts: data.exportPorts };
       data.devices = f ? build(f, vnis) : new Map();
       if (!f) data.exportPorts = new Map();

@@ -494,16 +494,17 @@ export function createKernelDesiredNode(deps: {
     const spec = nodeState.data.spec;
     if (spec) {
       // Forget assignments of groups that left the spec, so their ids can be reused.
-      const names = new Set(spec.groups.map((g) => g.name));
-      for (const name of [...groupIds.keys()]) if (!names.has(name)) forgetId(groupIds, name);
-      for (const name of [...lastGood.keys()]) if (!names.has(name)) lastGood.delete(name);
+      const groups = nodeState.data.groups;
+      for (const name of [...groupIds.keys()]) if (!groups.has(name)) forgetId(groupIds, name);
+      for (const name of [...lastGood.keys()]) if (!groups.has(name)) lastGood.delete(name);
       // VTEPs whose nexthop ids stay assigned: those of the spec, and of the versions kept (last good).
-      const ips = new Set(spec.groups.flatMap((g) => g.vteps.map((v) => v.vtep)));
+      const ips = new Set<string>();
+      for (const g of groups.values()) for (const v of g.vteps) ips.add(v.vtep);
       for (const g of lastGood.values()) for (const v of g.vteps) ips.add(v.vtep);
       for (const ip of [...vtepIds.keys()]) if (!ips.has(ip)) forgetId(vtepIds, ip);
       computeConflicts(spec.fabric);
-      computeContested(spec.fabric, spec.groups);
-      for (const g of sortedGroups(spec.groups)) addGroup(spec.fabric, g);
+      computeContested(spec.fabric, groups.values());
+      for (const g of sortedGroups(groups.values())) addGroup(spec.fabric, g);
     }
     settleFlood();
     data.tracked.full = true;
@@ -555,7 +556,7 @@ export function createKernelDesiredNode(deps: {
   const onLinks = (): HandlerResult => {
     const spec = nodeState.data.spec;
     if (!spec) return 'unchanged';
-    const names = new Set(spec.groups.map((g) => fdbHome(spec.fabric, links.data.byName, g.vni).device));
+    const names = new Set([...nodeState.data.vnis.keys()].map((vni) => fdbHome(spec.fabric, links.data.byName, vni).device));
     for (const ifindex of links.data.tracked.changed) {
       const link = links.data.byIndex.get(ifindex);
       if (link && names.has(link.name)) return 'unhandled';
@@ -611,6 +612,6 @@ export function createKernelDesiredNode(deps: {
   };
 }
 
-function sortedGroups(groups: SpecGroup[]): SpecGroup[] {
+function sortedGroups(groups: Iterable<SpecGroup>): SpecGroup[] {
   return [...groups].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

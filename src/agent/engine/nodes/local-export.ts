@@ -130,7 +130,7 @@ export function createLocalExportNode(deps: { nodeState: NodeStateNode; devices:
     recompute() {
       declared.clear();
       declaredBy.clear();
-      for (const g of nodeState.data.spec?.groups ?? []) declare(g);
+      if (nodeState.data.spec) for (const g of nodeState.data.groups.values()) declare(g);
       rebuild();
       return 'updated';
     },

@@ -272,7 +272,7 @@ export function createStatusNode(deps: {
     const spec = nodeState.data.spec;
     const range = spec?.fabric.ovs.groupIdRange;
     data.conflicts = [...kernelDesired.data.conflicts];
-    const vnis = new Set([...(spec?.groups ?? []).map((g) => g.vni), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys(), ...ovs.data.portsByVni.keys()]);
+    const vnis = new Set([...(spec ? nodeState.data.vnis.keys() : []), ...floodList.data.vteps.keys(), ...groupIds.data.floodGroupOf.keys(), ...ovs.data.portsByVni.keys()]);
     const floodVnis: number[] = [];
     data.flood = [...vnis].sort((a, b) => a - b).map((vni) => {
       const ofGroupId = groupIds.data.floodGroupOf.get(vni);

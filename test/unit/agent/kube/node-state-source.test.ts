@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeApiError, KubeUnreachableError, WatchDecodeError, decodeWatchLine } from '../../../../src/agent/kube/api.js';
 import { ApiserverHealth } from '../../../../src/agent/kube/apiserver-health.js';
 import { NodeStateSource, VTEP_NODE_STATES_PATH, type ObservedNodeState } from '../../../../src/agent/kube/node-state-source.js';
-import type { NodeSpec } from '../../../../src/agent/model.js';
+import type { NodeSpec, SpecUpdate } from '../../../../src/agent/model.js';
 import { silentLogger } from '../../../../src/util/log.js';
 import { FakeTransport } from './fake-transport.js';
 
@@ -25,9 +25,13 @@ function nodeState(generation: number, rv: string, weight = 1, status?: unknown)
 
 class Target {
   specs: NodeSpec[] = [];
+  updates: SpecUpdate[] = [];
   rejections: string[] = [];
   setSpec(spec: NodeSpec): void {
     this.specs.push(spec);
+  }
+  updateSpec(update: SpecUpdate): void {
+    this.updates.push(update);
   }
   rejectSpec(message: string): void {
     this.rejections.push(message);
