@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { OperatorProcess, eventually } from './operator-process.js';
-import { FABRIC, apply, createNode, find, getJson, groupYaml, groupsOfNode, reportProgrammed } from './objects.js';
+import { FABRIC, apply, createNode, degradedOf, getJson, groupYaml, groupsOfNode, nodeStateWrites, reportProgrammed, rolledUp as rolledUpIn } from './objects.js';
 
 const skip = missingControlPlane();
 
@@ -31,12 +31,7 @@ describe.skipIf(skip)('operator: a node with 40,000 MACs from VtepGroups', () =>
     await cp?.stop();
   }, 60_000);
 
-  const rolledUp = async (group: string): Promise<string | undefined> => {
-    const vg = await find(cp, 'vg', group);
-    return vg && vg.status?.observedGeneration === vg.metadata.generation ? vg.status.ready : undefined;
-  };
-  const degraded = async (group: string) => ((await getJson(cp, 'vg', group)).status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded') as { status: string; reason: string } | undefined;
-  const nodeStateWrites = async () => (await op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb: 'apply' })) + (await op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb: 'delete' }));
+  const rolledUp = (group: string) => rolledUpIn(cp, group);
 
   it('keeps the VtepNodeState as it was (no write) while four groups of 10,000 MACs come to the node, and rolls them up from its report', async () => {
     await apply(cp, FABRIC);
@@ -45,7 +40,7 @@ describe.skipIf(skip)('operator: a node with 40,000 MACs from VtepGroups', () =>
     await apply(cp, groupYaml('small', 100, ['02:aa:00:00:00:01'], [{ ip: '198.51.100.2' }]));
     await eventually('small on both nodes', async () => (await rolledUp('small')) === '0/2');
     const before = await getJson(cp, 'vns', 'node-a');
-    const writesBefore = await nodeStateWrites();
+    const writesBefore = await nodeStateWrites(op);
 
     // Four groups of 10,000 MACs for the nodes labelled role=big: ~2 MiB as
     // groups copied into one node's spec (over etcd's limit before issue 20).
@@ -64,7 +59,7 @@ describe.skipIf(skip)('operator: a node with 40,000 MACs from VtepGroups', () =>
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(after.spec).toEqual(before.spec);
     expect(after.spec.groupsFrom).toBe('VtepGroups');
-    expect(await nodeStateWrites()).toBe(writesBefore);
+    expect(await nodeStateWrites(op)).toBe(writesBefore);
     const { stdout } = await cp.kubectl('get', '--raw', '/apis/evpn.ecmp.dev/v1alpha1/vtepnodestates/node-a');
     expect(Buffer.byteLength(stdout)).toBeLessThan(8 * 1024);
 
@@ -76,7 +71,7 @@ describe.skipIf(skip)('operator: a node with 40,000 MACs from VtepGroups', () =>
     // The agent reports them: READY 1/1, nothing Degraded (no SpecTooLarge or other refusal of the operator's own).
     await reportProgrammed(cp, 'node-a');
     await eventually('the big groups 1/1', async () => (await Promise.all([0, 1, 2, 3].map((i) => rolledUp(`big-${i}`)))).every((r) => r === '1/1'), 60_000);
-    for (let i = 0; i < 4; i++) expect(await degraded(`big-${i}`)).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    for (let i = 0; i < 4; i++) expect(await degradedOf(cp, `big-${i}`)).toMatchObject({ status: 'False', reason: 'AsExpected' });
     expect((await getJson(cp, 'vg', 'big-0')).status.macCount).toBe(10_000);
     // node-b does not take them and reports only its own group.
     await reportProgrammed(cp, 'node-b');

@@ -157,6 +157,24 @@ export async function readyColumn(cp: ControlPlane, resource: string, name: stri
   return stdout.trim();
 }
 
+/** What `kubectl get vg NAME` shows for the group's nodes ("ready/total"), once rolled up at the group's current generation. */
+export async function rolledUp(cp: ControlPlane, group: string): Promise<string | undefined> {
+  const vg = await find(cp, 'vg', group);
+  return vg && vg.status?.observedGeneration === vg.metadata.generation ? (vg.status.ready as string) : undefined;
+}
+
+/** The group's Degraded condition. */
+export async function degradedOf(cp: ControlPlane, group: string): Promise<{ status: string; reason: string; message: string } | undefined> {
+  const vg = await getJson(cp, 'vg', group);
+  return (vg.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
+}
+
+/** The operator's writes of VtepNodeState objects (specs and deletions; not the liveness marks on status), by its own metrics. */
+export async function nodeStateWrites(op: { counter(name: string, labels: Record<string, string>): Promise<number> }): Promise<number> {
+  const count = (verb: string) => op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb });
+  return (await count('apply')) + (await count('delete'));
+}
+
 export async function eventsFor(cp: ControlPlane, kind: string, name: string): Promise<Array<{ type: string; reason: string; message: string; count: number }>> {
   const list = await getJson<{ items: Array<{ type: string; reason: string; message: string; count: number }> }>(
     cp, 'events', '-n', 'default', '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`,

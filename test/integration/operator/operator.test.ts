@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { OperatorProcess, eventually } from './operator-process.js';
-import { FABRIC, apply, createNode, eventsFor, find, getJson, groupYaml, groupsOfNode, readyColumn, reportProgrammed } from './objects.js';
+import { FABRIC, apply, createNode, degradedOf, eventsFor, find, getJson, groupYaml, groupsOfNode, nodeStateWrites, readyColumn, reportProgrammed, rolledUp as rolledUpIn } from './objects.js';
 
 const skip = missingControlPlane();
 
@@ -29,13 +29,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     expect(code).toBe(0);
   }, 60_000);
 
-  /** What `kubectl get vg NAME` shows for the group's nodes: "ready/total" at the group's current generation. */
-  const rolledUp = async (group: string): Promise<string | undefined> => {
-    const vg = await find(cp, 'vg', group);
-    return vg && vg.status?.observedGeneration === vg.metadata.generation ? vg.status.ready : undefined;
-  };
-  /** The operator's writes of VtepNodeState objects (specs and deletions; not the liveness marks on status). */
-  const nodeStateWrites = async () => (await op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb: 'apply' })) + (await op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb: 'delete' }));
+  const rolledUp = (group: string) => rolledUpIn(cp, group);
 
   it('serves /healthz, /readyz (once its caches synced) and Prometheus /metrics', async () => {
     await eventually('ready', async () => (await fetch(`${op.healthUrl}/readyz`)).status === 200);
@@ -122,14 +116,14 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     // agents read it from the VtepGroup, so no node's object is written.
     const versions = async () => Object.fromEntries((await getJson<{ items: Array<{ metadata: { name: string; resourceVersion: string } }> }>(cp, 'vns')).items.map((v) => [v.metadata.name, v.metadata.resourceVersion]));
     const versionsBefore = await versions();
-    const writesBefore = await nodeStateWrites();
+    const writesBefore = await nodeStateWrites(op);
     await cp.kubectl('patch', 'vg', 'web', '--type=merge', '-p', JSON.stringify({ spec: { vteps: [{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3' }] } }));
     await eventually('web 0/3 at generation 2', async () => (await rolledUp('web')) === '0/3');
     web = await getJson(cp, 'vg', 'web');
     expect(web.status.observedGeneration).toBe(2);
     expect(web.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Progressing', observedGeneration: 2 });
     await new Promise((r) => setTimeout(r, 2_000)); // anything trailing would show by now
-    expect(await nodeStateWrites()).toBe(writesBefore);
+    expect(await nodeStateWrites(op)).toBe(writesBefore);
     expect(await versions()).toEqual(versionsBefore);
     for (const n of ['node-a', 'node-d', 'node-e']) {
       const taken = (await groupsOfNode(cp, n)).find((g) => g.name === 'web');
@@ -165,10 +159,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
   it('rolls up what nodes refuse (a MAC two groups claim on that node) as Degraded with conditions and Events; groups that share no node do not conflict', async () => {
     await apply(cp, groupYaml('shop', 300, ['02:00:00:00:03:01', '02:00:00:00:03:02'], [{ ip: '198.51.100.7' }]));
     await apply(cp, groupYaml('shop-dup', 300, ['02:00:00:00:03:02', '02:00:00:00:03:03'], [{ ip: '198.51.100.8' }]));
-    const degraded = async (name: string) => {
-      const vg = await getJson(cp, 'vg', name);
-      return (vg.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded') as { status: string; reason: string; message: string } | undefined;
-    };
+    const degraded = (name: string) => degradedOf(cp, name);
     // The operator does not compare groups: whether they collide is each node's business.
     await eventually('shop and shop-dup rolled up', async () => (await rolledUp('shop')) === '0/3' && (await rolledUp('shop-dup')) === '0/3');
     expect((await degraded('shop'))?.status).toBe('False');
