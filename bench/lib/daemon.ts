@@ -87,14 +87,19 @@ export class CliDaemon {
     return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
   }
 
-  /** User + system CPU seconds consumed so far (/proc/PID/stat fields 14 and 15). */
+  /** User + system CPU seconds consumed so far. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return ticks / 100; // USER_HZ is 100 on Linux
+    return cpuSecondsOf(this.pid);
   }
+}
+
+/** User + system CPU seconds process `pid` consumed so far (/proc/PID/stat fields 14 and 15). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100; // USER_HZ is 100 on Linux
 }
 
 /** Waits until `check` returns a value other than undefined/false; the error names `what`. */

@@ -59,16 +59,17 @@ export interface Extras {
   /** B5: FDB adds + deletes per second, and for how long. */
   churnPerSecond: number;
   churnSeconds: number;
-  /** B6: VtepGroups × Nodes on the apiserver, and the idle period watched. */
+  /** B6: VtepGroups × Nodes on the apiserver (one agent's watch per node), the VtepGroup changes timed, and the idle period watched. */
   operatorGroups: number;
   operatorNodes: number;
+  operatorChanges: number;
   idleSeconds: number;
   /** B7/B8: distinct flows injected per measurement. */
   flows: number;
 }
 
-export const FULL_EXTRAS: Extras = { bigGroupMacs: 10_000, changes: 200, churnPerSecond: 1000, churnSeconds: 60, operatorGroups: 1000, operatorNodes: 100, idleSeconds: 60, flows: 10_000 };
-export const SMOKE_EXTRAS: Extras = { bigGroupMacs: 500, changes: 10, churnPerSecond: 200, churnSeconds: 3, operatorGroups: 10, operatorNodes: 3, idleSeconds: 3, flows: 1000 };
+export const FULL_EXTRAS: Extras = { bigGroupMacs: 10_000, changes: 200, churnPerSecond: 1000, churnSeconds: 60, operatorGroups: 1000, operatorNodes: 100, operatorChanges: 50, idleSeconds: 60, flows: 10_000 };
+export const SMOKE_EXTRAS: Extras = { bigGroupMacs: 500, changes: 10, churnPerSecond: 200, churnSeconds: 3, operatorGroups: 10, operatorNodes: 3, operatorChanges: 5, idleSeconds: 3, flows: 1000 };
 
 export function extrasOf(scale: Scale): Extras {
   return scale.name === 'smoke' ? SMOKE_EXTRAS : FULL_EXTRAS;

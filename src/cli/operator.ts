@@ -27,7 +27,7 @@ Flags:
                                  service account's); a node whose agent stops renewing its Lease for the
                                  Lease's duration (three of the agent's intervals) is marked not Ready
   --agent-grace-period DURATION  how long a node whose agent never renewed a Lease may stay silent (default 30s)
-  --workers N                    concurrent reconciles (default 4)
+  --workers N                    concurrent reconciles, hence writes in flight (default 16)
   --log-level LEVEL              debug | info | warn | error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
 export { parseDuration };
@@ -46,7 +46,7 @@ export const operatorCommand: Command = {
       'lease-duration': { type: 'string', default: '15s' },
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
-      workers: { type: 'string', default: '4' },
+      workers: { type: 'string', default: '16' },
       'heartbeat-namespace': { type: 'string' },
       'agent-grace-period': { type: 'string', default: '30s' },
       'log-level': { type: 'string' },

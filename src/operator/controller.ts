@@ -10,22 +10,33 @@
  * Lease, see liveness.ts; a node whose agent went silent gets its status
  * conditions set Unknown, and counts as not ready in the roll-ups),
  * `vg/<name>` (a VtepGroup's status), `ef/<name>` (an EvpnFabric's status).
- * The desired world (`computePlan`) is shared by all keys and recomputed
- * only when a fabric, group or node changed in a way that matters.
+ *
+ * Node specs carry no groups (plan.ts): the agents read the VtepGroups
+ * themselves, so a VtepGroup change wakes only its own status key, and the
+ * shared plan (fabrics × Nodes) is recomputed only when a fabric or a
+ * node's membership or address changed. Each group's nodes are worked out
+ * from that plan once per plan and group generation. A VtepNodeState status
+ * event wakes only the groups whose entry in it changed (node-reports.ts).
+ *
+ * Writes run concurrently: every worker has at most one request in flight,
+ * and the queue never hands one key to two workers, so `--workers` is the
+ * number of writes in flight.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { groupAppliesTo } from '../api/membership.js';
 import { COORDINATION_V1, HEARTBEAT_SELECTOR } from '../kube/heartbeat.js';
 import type { Logger } from '../util/log.js';
 import { WorkQueue, runWorkers, type HandleResult, type WorkQueueMetrics } from '../util/workqueue.js';
 import { containsDesired } from './compare.js';
 import { findCondition } from './conditions.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
-import { isConflict, isNotFound, type KubeClient, ResourceApi } from './kube/client.js';
+import { isConflict, isNotFound, KubeApiError, type KubeClient, ResourceApi } from './kube/client.js';
 import { WatchedCache, type ChangeKind } from './kube/informer.js';
 import { AgentLiveness, markedNotReporting, notReportingConditions, type HeartbeatLease } from './liveness.js';
 import type { OperatorMetrics } from './metrics.js';
 import { API_VERSION, FIELD_MANAGER, VTEP_IP_ANNOTATION, type Condition, type EvpnFabric, type Node, type VtepGroup, type VtepNodeState } from './model.js';
-import { computePlan, type Plan } from './plan.js';
+import { NodeReports } from './node-reports.js';
+import { computePlan, planGroup, type GroupPlan, type Plan } from './plan.js';
 import { fabricStatus, groupStatus } from './status.js';
 
 export interface ControllerOptions {
@@ -84,8 +95,12 @@ export class Controller {
 
   private worldVersion = 0;
   private planCache: { version: number; plan: Plan } | undefined;
+  /** Each group against the plan, valid for one plan version and one version of the group (groupPlan). */
+  private readonly groupPlans = new Map<string, { key: string; plan: GroupPlan | undefined }>();
+  /** What the nodes' agents last said about each group. */
+  private readonly reports = new NodeReports();
   private readonly nodeDigests = new Map<string, string>();
-  /** What the plan last read of each fabric and group (see specChanged). */
+  /** What the plan last read of each fabric (see specChanged). */
   private readonly objectDigests = new Map<string, string>();
   private readonly written = new Map<string, Written<unknown>>();
   /** Node problems already announced by an Event (reason+message), so each is told once. */
@@ -146,7 +161,7 @@ export class Controller {
     const resync = setInterval(() => this.enqueueAll(), this.options.resyncMs ?? 600_000);
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     try {
-      await runWorkers(this.queue, this.options.workers ?? 4, (key) => this.reconcile(key), this.log);
+      await runWorkers(this.queue, this.options.workers ?? 16, (key) => this.reconcile(key), this.log);
     } finally {
       clearInterval(resync);
     }
@@ -170,25 +185,28 @@ export class Controller {
     this.enqueueAll();
   }
 
+  /**
+   * A group's spec concerns its own status only: no node spec lists it, and
+   * no other group's verdict depends on it (what groups on one node do to
+   * each other, the node's agent decides and reports).
+   */
   private onGroup(kind: ChangeKind, obj: VtepGroup): void {
-    const key = `vg/${obj.metadata.name}`;
-    if (kind === 'delete') this.lastStatusWrite.delete(key);
-    if (!this.specChanged(key, kind, obj)) {
-      this.queue.add(key);
+    const name = obj.metadata.name;
+    if (kind === 'delete') {
+      this.lastStatusWrite.delete(`vg/${name}`);
+      this.groupPlans.delete(name);
       return;
     }
-    // Any group can change another's verdict (MAC conflicts, id ranges).
-    this.worldVersion++;
-    this.enqueueAll();
+    this.queue.add(`vg/${name}`);
   }
 
   /**
-   * Whether an event changed what the plan reads of a fabric or group: its
-   * spec (which moves `generation`), its identity, or its deletion. Status
+   * Whether an event changed what the plan reads of a fabric: its spec
+   * (which moves `generation`), its identity, or its deletion. Status
    * writes — most of the events, and many of them our own — change none of
    * that and must not make every node's spec be re-checked.
    */
-  private specChanged(key: string, kind: ChangeKind, obj: EvpnFabric | VtepGroup): boolean {
+  private specChanged(key: string, kind: ChangeKind, obj: EvpnFabric): boolean {
     if (kind === 'delete') {
       this.objectDigests.delete(key);
       return true;
@@ -218,23 +236,26 @@ export class Controller {
     else this.nodeDigests.set(name, digest);
     this.worldVersion++;
     this.queue.add(`vns/${name}`);
+    // Its labels may move it into or out of any group.
     for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
     for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
   }
 
   private onState(kind: ChangeKind, state: VtepNodeState): void {
     const node = state.metadata.name;
+    let changed: string[];
     if (kind === 'delete') {
       this.liveness.forget(node);
       this.reportingNow.delete(node);
+      changed = this.reports.forget(node);
     } else {
       this.liveness.observeReport(node, state.status?.lastReportTime);
+      changed = this.reports.observe(state);
     }
     // Also when the verdict stands: someone may have overwritten the mark.
     this.queue.add(`hb/${node}`);
     this.queue.add(`vns/${node}`);
-    const groups = new Set([...(state.spec?.groups ?? []).map((g) => g.name), ...(state.status?.groups ?? []).map((g) => g.name)]);
-    for (const g of groups) this.queue.add(`vg/${g}`);
+    for (const g of changed) this.queue.add(`vg/${g}`);
     if (state.spec?.fabric) this.queue.add(`ef/${state.spec.fabric}`);
   }
 
@@ -255,20 +276,33 @@ export class Controller {
     return this.liveness.verdict(node).reporting;
   }
 
+  /** Node specs first (what the agents wait for), then the roll-ups. */
   private enqueueAll(): void {
-    for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
-    for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
     const nodes = new Set([...this.nodes.list().map((n) => n.metadata.name), ...this.states.list().map((s) => s.metadata.name)]);
     for (const n of nodes) this.queue.add(`vns/${n}`);
+    for (const g of this.groups.list()) this.queue.add(`vg/${g.metadata.name}`);
+    for (const f of this.fabrics.list()) this.queue.add(`ef/${f.metadata.name}`);
     for (const s of this.states.list()) this.queue.add(`hb/${s.metadata.name}`);
   }
 
   /** The desired world, recomputed only when its inputs changed. */
   plan(): Plan {
     if (this.planCache?.version !== this.worldVersion) {
-      this.planCache = { version: this.worldVersion, plan: computePlan(this.fabrics.list(), this.groups.list(), this.nodes.list()) };
+      this.planCache = { version: this.worldVersion, plan: computePlan(this.fabrics.list(), this.nodes.list()) };
     }
     return this.planCache.plan;
+  }
+
+  /** `group` against the current plan, worked out again only when the plan or the group's spec moved. */
+  private groupPlan(group: VtepGroup): GroupPlan | undefined {
+    const plan = this.plan();
+    const m = group.metadata;
+    const key = `${this.planCache!.version}/${m.uid}/${m.generation}/${m.deletionTimestamp ?? ''}`;
+    const cached = this.groupPlans.get(m.name);
+    if (cached?.key === key) return cached.plan;
+    const gp = planGroup(group, plan);
+    this.groupPlans.set(m.name, { key, plan: gp });
+    return gp;
   }
 
   // ------------------------------------------------------------ reconcile
@@ -331,12 +365,6 @@ export class Controller {
       this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: undefined });
       return 'written';
     }
-    if (plan.tooLarge.has(name)) {
-      // etcd would refuse it (spec-size.ts): the node keeps the spec it has,
-      // and the node, its fabric and its groups say why.
-      this.verifiedSpecs.delete(name);
-      return 'unchanged';
-    }
     const planVersion = this.planCache!.version;
     const verified = this.verifiedSpecs.get(name);
     const rv = actual?.metadata.resourceVersion;
@@ -347,11 +375,20 @@ export class Controller {
       if (rv !== undefined) this.verifiedSpecs.set(name, { resourceVersion: rv, planVersion });
       return 'unchanged';
     }
-    const applied = await this.stateApi.apply(
-      { apiVersion: API_VERSION, kind: 'VtepNodeState', metadata: { name, ownerReferences }, spec: desired },
-      FIELD_MANAGER,
-    );
-    this.log.info(actual ? 'updated VtepNodeState spec' : 'created VtepNodeState', { node: name, fabric: desired.fabric, groups: desired.groups.map((g) => `${g.name}@${g.generation}`) });
+    let applied: VtepNodeState;
+    try {
+      applied = await this.stateApi.apply({ apiVersion: API_VERSION, kind: 'VtepNodeState', metadata: { name, ownerReferences }, spec: desired }, FIELD_MANAGER);
+    } catch (err) {
+      // apply() asks for strict field validation: a CRD that predates a field
+      // we write refuses the object instead of silently dropping the field
+      // (a dropped groupsFrom would read as "Spec" with no groups: every
+      // agent would withdraw its groups).
+      if (err instanceof KubeApiError && err.status >= 400 && err.status < 500 && /unknown field/i.test(err.detail)) {
+        this.log.error('the VtepNodeState CRD is older than this operator: apply the CRDs of this release (README, Upgrading); the node keeps its spec', { node: name, detail: err.detail });
+      }
+      throw err;
+    }
+    this.log.info(actual ? 'updated VtepNodeState spec' : 'created VtepNodeState', { node: name, fabric: desired.fabric, localVtepIP: desired.localVtepIP });
     this.written.set(key, { baseResourceVersion: cached?.metadata.resourceVersion, object: applied });
     return 'written';
   }
@@ -375,7 +412,7 @@ export class Controller {
     if (was !== verdict.reporting) {
       this.reportingNow.set(name, verdict.reporting);
       this.updateNotReportingGauge();
-      for (const g of new Set([...(state.spec?.groups ?? []).map((x) => x.name), ...(state.status?.groups ?? []).map((x) => x.name)])) this.queue.add(`vg/${g}`);
+      for (const g of this.groupsTouching(name, state.spec?.fabric)) this.queue.add(`vg/${g}`);
       if (state.spec?.fabric) this.queue.add(`ef/${state.spec.fabric}`);
       const involved = { apiVersion: API_VERSION, kind: 'VtepNodeState', name, uid: state.metadata.uid };
       if (!verdict.reporting) {
@@ -401,6 +438,14 @@ export class Controller {
     return 'written';
   }
 
+  /** Groups whose roll-up reads `node`: those it reports on, and those that apply to it (rare: a liveness turn). */
+  private groupsTouching(node: string, fabric: string | undefined): Set<string> {
+    const names = new Set(this.reports.groupsOf(node));
+    const labels = this.nodes.get(node)?.metadata.labels;
+    if (fabric !== undefined) for (const g of this.groups.list()) if (groupAppliesTo(g, fabric, labels)) names.add(g.metadata.name);
+    return names;
+  }
+
   private updateNotReportingGauge(): void {
     let silent = 0;
     for (const r of this.reportingNow.values()) if (!r) silent++;
@@ -418,17 +463,17 @@ export class Controller {
     if (said === text) return;
     this.announcedNodeProblems.set(name, text);
     const node = plan.nodes.get(name);
-    this.log.warn(problem.reason === 'SpecTooLarge' ? 'node spec too large to store' : 'node cannot join its fabric', { node: name, fabric: problem.fabric, reason: problem.reason, detail: problem.message });
+    this.log.warn('node cannot join its fabric', { node: name, fabric: problem.fabric, reason: problem.reason, detail: problem.message });
     this.options.recorder.warning({ apiVersion: 'v1', kind: 'Node', name, uid: node?.metadata.uid }, problem.reason, problem.message);
   }
 
   private async reconcileGroupStatus(name: string): Promise<Outcome> {
     const key = `vg/${name}`;
-    const gp = this.plan().groups.get(name);
     const cached = this.groups.get(name);
     const actual = this.current(key, cached);
+    const gp = actual && this.groupPlan(actual);
     if (!gp || !actual) return 'unchanged';
-    const desired = groupStatus(gp, (n) => this.states.get(n), actual.status, this.now(), (n) => this.reporting(n));
+    const desired = groupStatus(gp, (n, g) => this.reports.report(n, g), actual.status, this.now(), (n) => this.reporting(n));
     if (containsDesired(actual.status, desired)) return 'unchanged';
     const delay = this.statusWriteDelay(key);
     if (delay > 0) return { deferMs: delay };

@@ -1,78 +1,73 @@
 /**
- * The operator's desired world, computed from its caches in one pure step:
- * which fabric each node belongs to, its local VTEP address, which groups
- * apply to it, and therefore the VtepNodeState spec it should have.
+ * The operator's desired world, computed from its caches in pure steps.
+ *
+ * `computePlan` (fabrics and Nodes): which fabric serves each node, its
+ * local VTEP address, and therefore the VtepNodeState spec it should have —
+ * the fabric's settings resolved, `groupsFrom: VtepGroups` and no groups:
+ * each agent reads its fabric's VtepGroups itself. No VtepGroup is an
+ * input, so a group change never touches a node's spec.
  *
  * A node belongs to at most one fabric (a VtepNodeState names one); when
  * several fabrics select it the oldest wins and the others report the node
  * as `NodeClaimedByOtherFabric`. A node selected by a fabric but without a
- * usable VTEP address gets no spec, and the fabric reports it. A node whose
- * spec would be too large to store keeps the spec it has, and the node, its
- * fabric and the groups it carries report `SpecTooLarge`.
+ * usable VTEP address gets no spec, and the fabric reports it.
+ *
+ * `planGroup` (one VtepGroup against that plan): the nodes the group
+ * applies to — the denominator of its READY — decided by the rule the
+ * agents apply to themselves (src/api/membership.ts), and what the group's
+ * fabric says about it (validate.ts).
  */
-import { resolveFabric, type ResolvedFabric } from './fabric-settings.js';
-import type { EvpnFabric, Node, NodeGroupSpec, VtepGroup, VtepNodeStateSpec } from './model.js';
+import { groupAppliesTo } from '../api/membership.js';
 import { selects } from '../api/selector.js';
-import { checkSpecSize, describeSpecTooLarge, STORED_SIZE_BUDGET, type SpecTooLarge } from './spec-size.js';
-import { byAge, validateGroups, type GroupVerdict } from './validate.js';
+import { resolveFabric, type ResolvedFabric } from './fabric-settings.js';
+import type { EvpnFabric, Node, VtepGroup, VtepNodeStateSpec } from './model.js';
+import { byAge, groupProblems, type GroupProblem } from './validate.js';
 import { localVtepAddress } from './vtep-address.js';
 
 export interface NodeProblem {
   node: string;
   fabric: string;
-  /** SpecTooLarge: the node has a spec, too large to store; it keeps the one it has. */
-  reason: 'VtepAddressMissing' | 'VtepAddressInvalid' | 'NodeClaimedByOtherFabric' | 'SpecTooLarge';
+  reason: 'VtepAddressMissing' | 'VtepAddressInvalid' | 'NodeClaimedByOtherFabric';
   message: string;
 }
 
 export interface FabricPlan {
   fabric: EvpnFabric;
   resolved: ResolvedFabric;
-  /** Nodes assigned to this fabric (selected, not claimed by an older fabric), sorted. */
+  /** Nodes assigned to this fabric (selected, not claimed by an older fabric, with a VTEP address), sorted. */
   nodes: string[];
   /** Selected nodes this fabric cannot serve, with why. */
   problems: NodeProblem[];
 }
 
-export interface GroupPlan {
-  group: VtepGroup;
-  verdict: GroupVerdict;
-  /** Nodes of the group's fabric its selector picks, sorted: the denominator of READY. */
-  nodes: string[];
-  /** Nodes among them whose spec, with this group in it, is too large to store. */
-  tooLarge: SpecTooLarge[];
-}
-
 export interface Plan {
   fabrics: Map<string, FabricPlan>;
-  groups: Map<string, GroupPlan>;
   /** Desired VtepNodeState spec per node; nodes absent here must have none. */
   specs: Map<string, VtepNodeStateSpec>;
-  /** The Node objects the specs were rendered for (owner references need their uid). */
+  /** The Node objects the specs were rendered for (owner references need their uid, membership their labels). */
   nodes: Map<string, Node>;
   /** Per-node problems, keyed by node name. */
   nodeProblems: Map<string, NodeProblem>;
-  /** Nodes whose desired spec is too large to store: the operator does not write it (see spec-size.ts). */
-  tooLarge: Map<string, SpecTooLarge>;
 }
 
-function fabricByAge(a: EvpnFabric, b: EvpnFabric): number {
-  return byAge(a as unknown as VtepGroup, b as unknown as VtepGroup);
+export interface GroupPlan {
+  group: VtepGroup;
+  /** What the group's fabric says about it (FabricNotFound, AddressFamilyMismatch); empty when fine. */
+  problems: GroupProblem[];
+  /** Nodes of the group's fabric the group applies to, sorted: the denominator of READY. */
+  nodes: string[];
 }
 
-/** `specBudget`: bytes a node's stored VtepNodeState may reach (tests lower it). */
-export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readonly VtepGroup[], nodeObjs: readonly Node[], specBudget = STORED_SIZE_BUDGET): Plan {
+export function computePlan(fabricObjs: readonly EvpnFabric[], nodeObjs: readonly Node[]): Plan {
   const fabrics = new Map<string, FabricPlan>();
-  const resolved = new Map<string, ResolvedFabric>();
-  for (const f of [...fabricObjs].sort(fabricByAge)) {
+  for (const f of [...fabricObjs].sort(byAge)) {
     if (f.metadata.deletionTimestamp) continue;
     const r = resolveFabric(f);
-    resolved.set(r.name, r);
     fabrics.set(r.name, { fabric: f, resolved: r, nodes: [], problems: [] });
   }
 
   const nodes = new Map<string, Node>();
-  const nodeFabric = new Map<string, { fabric: FabricPlan; vtepIP: string }>();
+  const specs = new Map<string, VtepNodeStateSpec>();
   const nodeProblems = new Map<string, NodeProblem>();
   for (const node of [...nodeObjs].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const name = node.metadata.name;
@@ -91,58 +86,25 @@ export function computePlan(fabricObjs: readonly EvpnFabric[], groupObjs: readon
         continue;
       }
       owner = fp;
-      const address = localVtepAddress(node, fp.resolved);
+      const r = fp.resolved;
+      const address = localVtepAddress(node, r);
       if (address.ok) {
         fp.nodes.push(name);
-        nodeFabric.set(name, { fabric: fp, vtepIP: address.ip });
+        specs.set(name, { fabric: r.name, localVtepIP: address.ip, vxlan: r.vxlan, ovs: r.ovs, kernel: r.kernel, groupsFrom: 'VtepGroups', groups: [] });
       } else {
-        const problem: NodeProblem = { node: name, fabric: fp.resolved.name, reason: address.reason, message: address.message };
+        const problem: NodeProblem = { node: name, fabric: r.name, reason: address.reason, message: address.message };
         fp.problems.push(problem);
         nodeProblems.set(name, problem);
       }
     }
   }
-
-  const verdicts = validateGroups(
-    groupObjs.filter((g) => !g.metadata.deletionTimestamp),
-    resolved,
-  );
-  const groups = new Map<string, GroupPlan>();
-  const specs = new Map<string, VtepNodeStateSpec>();
-  for (const [name, { fabric, vtepIP }] of nodeFabric) {
-    const r = fabric.resolved;
-    specs.set(name, { fabric: r.name, localVtepIP: vtepIP, vxlan: r.vxlan, ovs: r.ovs, kernel: r.kernel, groupsFrom: 'Spec', groups: [] });
-  }
-  for (const g of [...groupObjs].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
-    const verdict = verdicts.get(g.metadata.name);
-    if (!verdict) continue; // being deleted
-    const fp = fabrics.get(g.spec.fabric);
-    const selected = fp ? fp.nodes.filter((n) => selects(g.spec.nodeSelector, nodes.get(n)?.metadata.labels)) : [];
-    groups.set(g.metadata.name, { group: g, verdict, nodes: selected, tooLarge: [] });
-    if (!verdict.rendered) continue;
-    const rendered = renderGroup(g, verdict);
-    for (const n of selected) specs.get(n)!.groups.push(rendered);
-  }
-  const tooLarge = new Map<string, SpecTooLarge>();
-  for (const [name, spec] of specs) {
-    const problem = checkSpecSize(name, spec, specBudget);
-    if (!problem) continue;
-    tooLarge.set(name, problem);
-    const nodeProblem: NodeProblem = { node: name, fabric: spec.fabric, reason: 'SpecTooLarge', message: describeSpecTooLarge(problem) };
-    fabrics.get(spec.fabric)!.problems.push(nodeProblem);
-    nodeProblems.set(name, nodeProblem);
-    for (const g of spec.groups) groups.get(g.name)!.tooLarge.push(problem);
-  }
-  return { fabrics, groups, specs, nodes, nodeProblems, tooLarge };
+  return { fabrics, specs, nodes, nodeProblems };
 }
 
-/** A group as a node's spec carries it: defaults resolved, MACs normalised, stamped with the generation. */
-export function renderGroup(g: VtepGroup, verdict: GroupVerdict): NodeGroupSpec {
-  return {
-    name: g.metadata.name,
-    generation: g.metadata.generation ?? 0,
-    vni: g.spec.vni,
-    vteps: (g.spec.vteps ?? []).map((v) => ({ ip: v.ip, weight: v.weight ?? 1 })),
-    macs: verdict.macs,
-  };
+/** The group against `plan`: its problems and the nodes it applies to; undefined for a group being deleted. */
+export function planGroup(group: VtepGroup, plan: Plan): GroupPlan | undefined {
+  if (group.metadata.deletionTimestamp) return undefined;
+  const fp = plan.fabrics.get(group.spec.fabric);
+  const nodes = fp ? fp.nodes.filter((n) => groupAppliesTo(group, fp.resolved.name, plan.nodes.get(n)?.metadata.labels)) : [];
+  return { group, problems: groupProblems(group, fp?.resolved), nodes };
 }

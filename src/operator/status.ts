@@ -5,70 +5,96 @@
  * reports that group `Programmed` at the group's current generation
  * (`appliedGeneration`), so READY `3/3` means "this exact version is live on
  * three nodes", and bumping the group drops it to `0/3` until the agents
- * report again. A node counts as ready for its fabric when its agent has
- * observed the latest spec (`status.observedGeneration` = the object's
- * generation), says `Ready=True`, and the spec it observed is the one the
- * operator wants now. A node whose agent stopped reporting (its heartbeat,
- * see liveness.ts) counts as ready for nothing, whatever its status says.
+ * report again. The nodes a group applies to (the denominator) come from the
+ * plan (planGroup: the membership rule the agents apply to themselves).
+ *
+ * What a node refuses — a MAC another group on that node claims too, ids its
+ * ranges no longer have, VTEPs it cannot use — its agent reports as the
+ * group's state `Invalid` with a message that starts with the reason
+ * (`MacConflict: ...`); the group is Degraded while any node says so, with
+ * how many nodes, which, and the first reasons. A node counts as ready for
+ * its fabric when its agent has observed the latest spec
+ * (`status.observedGeneration` = the object's generation), says
+ * `Ready=True`, and the spec it observed is the one the operator wants now.
+ * A node whose agent stopped reporting (its heartbeat, see liveness.ts)
+ * counts as ready for nothing, whatever its status says.
  */
 import { findCondition, listForMessage, mergeConditions, type ConditionInput } from './conditions.js';
+import { nodeGroupOf } from '../api/membership.js';
 import type { EvpnFabricStatus, VtepGroupStatus, VtepNodeState, VtepNodeStateSpec } from './model.js';
+import type { GroupReport } from './node-reports.js';
 import type { FabricPlan, GroupPlan } from './plan.js';
 import { containsDesired } from './compare.js';
-import { describeSpecTooLarge } from './spec-size.js';
 
 export type StateLookup = (node: string) => VtepNodeState | undefined;
+/** What `node` last reported about `group` (NodeReports.report). */
+export type ReportLookup = (node: string, group: string) => GroupReport | undefined;
 /** Whether a node's agent is alive (renews its heartbeat); everyone, when not given. */
 export type ReportingLookup = (node: string) => boolean;
 const everyoneReports: ReportingLookup = () => true;
 
-export type NodeGroupReadiness = 'Programmed' | 'Pending' | 'Invalid';
+/** A node's refusal of a group: the reason its agent put first in the message, and the rest. */
+interface Refusal {
+  node: string;
+  reason: string;
+  detail: string;
+}
 
-/** How `node` reports `group` at generation `generation`. */
-export function nodeGroupReadiness(state: VtepNodeState | undefined, group: string, generation: number): { state: NodeGroupReadiness; message?: string } {
-  const entry = state?.status?.groups?.find((g) => g.name === group);
-  if (!entry || entry.appliedGeneration !== generation) return { state: 'Pending' };
-  if (entry.state === 'Programmed') return { state: 'Programmed' };
-  if (entry.state === 'Invalid') return { state: 'Invalid', message: entry.message };
-  return { state: 'Pending' };
+/** `MacConflict: MAC ... withheld` → reason MacConflict; a message without one is `Invalid`. */
+function refusalOf(node: string, message: string | undefined): Refusal {
+  const m = /^([A-Z][A-Za-z0-9]*): ?([\s\S]*)$/.exec(message ?? '');
+  return m ? { node, reason: m[1]!, detail: m[2]! } : { node, reason: 'Invalid', detail: message ?? '' };
+}
+
+/**
+ * "3 of 100 node(s) report the group Invalid: MacConflict on 2 (node-a, node-b): MAC ...; IdRangeExhausted on 1 (node-c): ..."
+ * and the reason most nodes give (the condition's reason).
+ */
+function describeRefusals(refusals: readonly Refusal[], total: number): { reason: string; message: string } {
+  const byReason = new Map<string, Refusal[]>();
+  for (const r of refusals) {
+    const list = byReason.get(r.reason);
+    if (list) list.push(r);
+    else byReason.set(r.reason, [r]);
+  }
+  const ranked = [...byReason.values()].sort((a, b) => b.length - a.length);
+  const parts = ranked.slice(0, 3).map((rs) => `${rs[0]!.reason} on ${rs.length} (${listForMessage(rs.map((r) => r.node), 3)})${rs[0]!.detail ? `: ${rs[0]!.detail}` : ''}`);
+  const more = ranked.length > 3 ? `; and ${ranked.length - 3} other reason(s)` : '';
+  return { reason: ranked[0]![0]!.reason, message: `${refusals.length} of ${total} node(s) report the group Invalid: ${parts.join('; ')}${more}` };
 }
 
 export function groupStatus(
   plan: GroupPlan,
-  lookup: StateLookup,
+  lookup: ReportLookup,
   previous: VtepGroupStatus | undefined,
   now: Date,
   reporting: ReportingLookup = everyoneReports,
 ): VtepGroupStatus {
+  const name = plan.group.metadata.name;
   const generation = plan.group.metadata.generation ?? 0;
   const total = plan.nodes.length;
   let ready = 0;
-  const invalid: string[] = [];
+  const refusals: Refusal[] = [];
   const silent: string[] = [];
-  let invalidMessage: string | undefined;
-  if (plan.verdict.rendered) {
-    for (const node of plan.nodes) {
-      if (!reporting(node)) {
-        silent.push(node);
-        continue;
-      }
-      const r = nodeGroupReadiness(lookup(node), plan.group.metadata.name, generation);
-      if (r.state === 'Programmed') ready++;
-      else if (r.state === 'Invalid') {
-        invalid.push(node);
-        invalidMessage ??= r.message;
-      }
+  for (const node of plan.nodes) {
+    if (!reporting(node)) {
+      silent.push(node);
+      continue;
     }
+    const r = lookup(node, name);
+    if (r?.state === 'Programmed' && r.appliedGeneration === generation) ready++;
+    // Whatever generation it names: Invalid is the node's latest word on the
+    // group (a refused version keeps the last good one's appliedGeneration).
+    else if (r?.state === 'Invalid') refusals.push(refusalOf(node, r.message));
   }
 
-  // Nodes whose spec is too large to store keep the one they have: the group
-  // is held up where that one lacks its current generation.
-  const blocked = plan.tooLarge.filter((p) => !lookup(p.node)?.spec?.groups.some((g) => g.name === plan.group.metadata.name && g.generation === generation));
   const conditions: ConditionInput[] = [];
-  const problems = plan.verdict.problems;
-  if (!plan.verdict.rendered) {
-    const p = problems.find((x) => x.reason !== 'MacConflict') ?? problems[0]!;
-    conditions.push({ type: 'Ready', status: 'False', reason: p.reason, message: `not rendered to any node: ${p.message}`, observedGeneration: generation });
+  const problem = plan.problems[0];
+  const progress = `programmed on ${ready} of ${total} node(s) at generation ${generation}`;
+  if (problem?.reason === 'FabricNotFound') {
+    conditions.push({ type: 'Ready', status: 'False', reason: problem.reason, message: `applies to no node: ${problem.message}`, observedGeneration: generation });
+  } else if (problem) {
+    conditions.push({ type: 'Ready', status: 'False', reason: problem.reason, message: `${problem.message}; ${progress}`, observedGeneration: generation });
   } else if (total === 0) {
     conditions.push({ type: 'Ready', status: 'True', reason: 'NoNodesSelected', message: 'no node of the fabric matches the group', observedGeneration: generation });
   } else if (ready === total) {
@@ -78,36 +104,19 @@ export function groupStatus(
       type: 'Ready',
       status: 'False',
       reason: 'AgentNotReporting',
-      message: `programmed on ${ready} of ${total} node(s) at generation ${generation}; the agent of ${silent.length} node(s) is not reporting (${listForMessage(silent)})`,
+      message: `${progress}; the agent of ${silent.length} node(s) is not reporting (${listForMessage(silent)})`,
       observedGeneration: generation,
     });
+  } else if (ready + refusals.length === total) {
+    conditions.push({ type: 'Ready', status: 'False', reason: 'NodesRejected', message: `${progress}; ${refusals.length} refuse it (see Degraded)`, observedGeneration: generation });
   } else {
-    conditions.push({ type: 'Ready', status: 'False', reason: 'Progressing', message: `programmed on ${ready} of ${total} node(s) at generation ${generation}`, observedGeneration: generation });
+    conditions.push({ type: 'Ready', status: 'False', reason: 'Progressing', message: progress, observedGeneration: generation });
   }
-  if (problems.length > 0) {
-    conditions.push({
-      type: 'Degraded',
-      status: 'True',
-      reason: problems[0]!.reason,
-      message: problems.map((p) => p.message).join('; '),
-      observedGeneration: generation,
-    });
-  } else if (blocked.length > 0) {
-    conditions.push({
-      type: 'Degraded',
-      status: 'True',
-      reason: 'SpecTooLarge',
-      message: `generation ${generation} cannot reach ${blocked.length} node(s) (${listForMessage(blocked.map((p) => p.node))}): ${describeSpecTooLarge(blocked[0]!)}`,
-      observedGeneration: generation,
-    });
-  } else if (invalid.length > 0) {
-    conditions.push({
-      type: 'Degraded',
-      status: 'True',
-      reason: 'NodesRejected',
-      message: `${invalid.length} node(s) report the group Invalid (${listForMessage(invalid)})${invalidMessage ? `: ${invalidMessage}` : ''}`,
-      observedGeneration: generation,
-    });
+  if (problem) {
+    conditions.push({ type: 'Degraded', status: 'True', reason: problem.reason, message: plan.problems.map((p) => p.message).join('; '), observedGeneration: generation });
+  } else if (refusals.length > 0) {
+    const { reason, message } = describeRefusals(refusals, total);
+    conditions.push({ type: 'Degraded', status: 'True', reason, message, observedGeneration: generation });
   } else {
     conditions.push({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: '', observedGeneration: generation });
   }
@@ -117,7 +126,7 @@ export function groupStatus(
     nodesTotal: total,
     ready: `${ready}/${total}`,
     vtepCount: plan.group.spec.vteps?.length ?? 0,
-    macCount: plan.verdict.macs.length,
+    macCount: nodeGroupOf(plan.group).macs.length,
     conditions: mergeConditions(previous?.conditions, conditions, now),
   };
 }
@@ -140,7 +149,7 @@ export function fabricStatus(
 ): EvpnFabricStatus {
   const generation = plan.fabric.metadata.generation ?? 0;
   // Nodes without a usable address are selected too: they count against READY.
-  const unusable = plan.problems.filter((p) => p.reason !== 'NodeClaimedByOtherFabric' && p.reason !== 'SpecTooLarge');
+  const unusable = plan.problems.filter((p) => p.reason !== 'NodeClaimedByOtherFabric');
   const selected = plan.nodes.length + unusable.length;
   const silent = plan.nodes.filter((n) => !reporting(n));
   const ready = plan.nodes.filter((n) => reporting(n) && nodeReady(lookup(n), desired(n))).length;

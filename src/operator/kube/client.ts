@@ -107,7 +107,12 @@ export class ResourceApi<T extends { metadata: { name: string; namespace?: strin
     return this.client.request('PUT', this.itemPath(obj.metadata.name), { verb: 'update', resource: this.plural, body: obj });
   }
 
-  /** Server-side apply: `obj` is the full intent of `fieldManager`; fields it no longer sets are removed. */
+  /**
+   * Server-side apply: `obj` is the full intent of `fieldManager`; fields it
+   * no longer sets are removed. Strict field validation: a field the CRD does
+   * not know (an older CRD than the program) fails the request instead of
+   * being pruned in silence.
+   */
   apply(obj: T, fieldManager: string): Promise<T> {
     return this.client.request('PATCH', this.itemPath(obj.metadata.name), {
       verb: 'apply',
@@ -116,7 +121,7 @@ export class ResourceApi<T extends { metadata: { name: string; namespace?: strin
       contentType: 'application/apply-patch+yaml',
       // force: the operator is the only legitimate owner of these fields
       // (DESIGN 3); a conflict means someone edited spec by hand.
-      query: { fieldManager, force: 'true' },
+      query: { fieldManager, force: 'true', fieldValidation: 'Strict' },
     });
   }
 

@@ -1,4 +1,5 @@
 /** Test objects and kubectl shortcuts shared by the operator suites. */
+import { groupAppliesTo, nodeGroupOf, type GroupObject } from '../../../src/api/membership.js';
 import { KubeClient, KubeApiError, ResourceApi } from '../../../src/operator/kube/client.js';
 import type { HeartbeatLease } from '../../../src/operator/liveness.js';
 import type { ControlPlane } from '../../harness/kube.js';
@@ -93,15 +94,37 @@ export class Heartbeats {
   }
 }
 
+/** A group as the played agent reports it: state and message (Programmed with no message by default). */
+export type PlayedReport = { state: 'Programmed' | 'Pending' | 'Invalid'; message?: string };
+
+/**
+ * The groups `node`'s agent takes, the way an agent picks them
+ * (groupsFrom: VtepGroups): the VtepGroups of the fabric its spec names
+ * whose nodeSelector picks its Node (src/api/membership.ts).
+ */
+export async function groupsOfNode(cp: ControlPlane, node: string): Promise<Array<{ name: string; generation: number; vni: number; vteps: Array<{ ip: string; weight: number }>; macs: string[] }>> {
+  const vns = await getJson(cp, 'vns', node);
+  const labels = (await getJson(cp, 'node', node)).metadata.labels as Record<string, string> | undefined;
+  const groups = (await getJson<{ items: GroupObject[] }>(cp, 'vg')).items;
+  return groups.filter((g) => groupAppliesTo(g, vns.spec.fabric, labels)).map(nodeGroupOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
 /**
  * Writes a VtepNodeState status the way the node's agent does after
- * programming: every group of the current spec Programmed at its generation,
- * observedGeneration = the object's generation, Ready=True. The played agent
- * also renews its heartbeat Lease once, promising the next renewal within
+ * programming: every group it takes (groupsOfNode) Programmed at its
+ * generation — or as `as` says for that group —, observedGeneration = the
+ * object's generation, Ready=True. The played agent also renews its
+ * heartbeat Lease once, promising the next renewal within
  * `leaseDurationSeconds` (an hour by default: these suites are not about
  * liveness).
  */
-export async function reportProgrammed(cp: ControlPlane, node: string, only?: (group: string) => boolean, leaseDurationSeconds = 3600): Promise<void> {
+export async function reportProgrammed(
+  cp: ControlPlane,
+  node: string,
+  only?: (group: string) => boolean,
+  leaseDurationSeconds = 3600,
+  as: (group: string) => PlayedReport | undefined = () => undefined,
+): Promise<void> {
   const heartbeats = new Heartbeats(cp);
   try {
     await heartbeats.beat(node, leaseDurationSeconds);
@@ -109,7 +132,7 @@ export async function reportProgrammed(cp: ControlPlane, node: string, only?: (g
     heartbeats.close();
   }
   const vns = await getJson(cp, 'vns', node);
-  const groups = (vns.spec.groups ?? []) as Array<{ name: string; generation: number; vni: number; vteps: Array<{ ip: string; weight: number }>; macs: string[] }>;
+  const groups = (await groupsOfNode(cp, node)).filter((g) => !only || only(g.name));
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const status = {
     observedGeneration: vns.metadata.generation,
@@ -118,11 +141,13 @@ export async function reportProgrammed(cp: ControlPlane, node: string, only?: (g
       { type: 'OvsSynced', status: 'True', reason: 'Synced', message: '', lastTransitionTime: now },
     ],
     summary: { groups: groups.length, paths: groups.reduce((n, g) => n + g.vteps.length, 0), macs: groups.reduce((n, g) => n + g.macs.length, 0), invalid: 0 },
-    groups: groups
-      .filter((g) => !only || only(g.name))
-      .map((g) => ({ name: g.name, vni: g.vni, appliedGeneration: g.generation, paths: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })), macs: g.macs.length, state: 'Programmed', message: '' })),
+    groups: groups.map((g) => {
+      const r = as(g.name) ?? { state: 'Programmed' };
+      return { name: g.name, vni: g.vni, appliedGeneration: g.generation, paths: g.vteps.map((v) => ({ vtep: v.ip, weight: v.weight })), macs: g.macs.length, state: r.state, message: r.message ?? '' };
+    }),
     lastSyncTime: now,
   };
+  // A merge patch replaces the whole groups list, as the agent's own status write does.
   await cp.kubectl('patch', 'vns', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
 }
 
@@ -130,6 +155,24 @@ export async function reportProgrammed(cp: ControlPlane, node: string, only?: (g
 export async function readyColumn(cp: ControlPlane, resource: string, name: string): Promise<string> {
   const { stdout } = await cp.kubectl('get', resource, name, '--no-headers', '-o', 'custom-columns=READY:.status.ready');
   return stdout.trim();
+}
+
+/** What `kubectl get vg NAME` shows for the group's nodes ("ready/total"), once rolled up at the group's current generation. */
+export async function rolledUp(cp: ControlPlane, group: string): Promise<string | undefined> {
+  const vg = await find(cp, 'vg', group);
+  return vg && vg.status?.observedGeneration === vg.metadata.generation ? (vg.status.ready as string) : undefined;
+}
+
+/** The group's Degraded condition. */
+export async function degradedOf(cp: ControlPlane, group: string): Promise<{ status: string; reason: string; message: string } | undefined> {
+  const vg = await getJson(cp, 'vg', group);
+  return (vg.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
+}
+
+/** The operator's writes of VtepNodeState objects (specs and deletions; not the liveness marks on status), by its own metrics. */
+export async function nodeStateWrites(op: { counter(name: string, labels: Record<string, string>): Promise<number> }): Promise<number> {
+  const count = (verb: string) => op.counter('evpn_operator_api_requests_total', { resource: 'vtepnodestates', verb });
+  return (await count('apply')) + (await count('delete'));
 }
 
 export async function eventsFor(cp: ControlPlane, kind: string, name: string): Promise<Array<{ type: string; reason: string; message: string; count: number }>> {

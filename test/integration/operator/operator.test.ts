@@ -1,12 +1,14 @@
 /**
  * The operator against a real kube-apiserver + etcd (+ kube-controller-manager
  * for garbage collection), run as a process. Nodes are plain objects; the
- * agent's side is played by writing VtepNodeState status with kubectl.
+ * agent's side is played by writing VtepNodeState status with kubectl, for
+ * the groups an agent would take (the fabric's VtepGroups whose selector
+ * picks its Node).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { OperatorProcess, eventually } from './operator-process.js';
-import { FABRIC, apply, createNode, eventsFor, find, getJson, groupYaml, readyColumn, reportProgrammed } from './objects.js';
+import { FABRIC, apply, createNode, degradedOf, eventsFor, find, getJson, groupYaml, groupsOfNode, nodeStateWrites, readyColumn, reportProgrammed, rolledUp as rolledUpIn } from './objects.js';
 
 const skip = missingControlPlane();
 
@@ -27,10 +29,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     expect(code).toBe(0);
   }, 60_000);
 
-  const groupsOf = async (node: string): Promise<string[] | undefined> => {
-    const vns = await find(cp, 'vns', node);
-    return vns ? (vns.spec.groups as Array<{ name: string }>).map((g) => g.name) : undefined;
-  };
+  const rolledUp = (group: string) => rolledUpIn(cp, group);
 
   it('serves /healthz, /readyz (once its caches synced) and Prometheus /metrics', async () => {
     await eventually('ready', async () => (await fetch(`${op.healthUrl}/readyz`)).status === 200);
@@ -46,7 +45,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     for (const l of op.lines) expect(l).toMatchObject({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String), component: 'operator' });
   });
 
-  it('renders one VtepNodeState per selected node, follows labels, and Node deletion garbage-collects it', async () => {
+  it('renders one VtepNodeState per selected node (the fabric resolved, groupsFrom VtepGroups), counts group nodes by label, and Node deletion garbage-collects it', async () => {
     await apply(cp, FABRIC);
     await apply(cp, groupYaml('web', 100, ['02:00:00:00:00:aa', '02:00:00:00:00:ab'], [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3' }]));
     await apply(cp, groupYaml('db', 200, ['02:00:00:00:00:bb'], [{ ip: '198.51.100.4' }], '  nodeSelector: {matchLabels: {role: db}}'));
@@ -56,11 +55,7 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await createNode(cp, 'node-off', '192.0.2.9', {}); // not selected by the fabric
 
     await eventually('three VtepNodeStates', async () => (await getJson(cp, 'vns')).items.length === 3);
-    expect(await groupsOf('node-a')).toEqual(['db', 'web']);
-    expect(await groupsOf('node-b')).toEqual(['web']);
-    expect(await groupsOf('node-c')).toEqual(['web']);
     expect(await find(cp, 'vns', 'node-off')).toBeUndefined();
-
     const a = await getJson(cp, 'vns', 'node-a');
     const nodeA = await getJson(cp, 'node', 'node-a');
     expect(a.spec).toMatchObject({
@@ -69,23 +64,21 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
       vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
       ovs: { bridge: 'br-evpn', groupIdRange: { start: 65536, size: 65536 }, selectionMethod: 'dp_hash', bucketLayout: 'slots' },
       kernel: { manage: true, protocol: 236 },
+      groupsFrom: 'VtepGroups',
     });
-    expect(a.spec.groups[1]).toEqual({
-      name: 'web',
-      generation: 1,
-      vni: 100,
-      vteps: [{ ip: '198.51.100.2', weight: 3 }, { ip: '198.51.100.3', weight: 1 }],
-      macs: ['02:00:00:00:00:aa', '02:00:00:00:00:ab'],
-    });
+    expect(a.spec.groups ?? []).toEqual([]);
     expect(a.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'node-a', uid: nodeA.metadata.uid, controller: true }]);
     const managed = await getJson(cp, 'vns', 'node-a', '--show-managed-fields');
     expect(managed.metadata.managedFields).toContainEqual(expect.objectContaining({ manager: 'evpn-ecmp-operator', operation: 'Apply' }));
+    // Which nodes a group applies to is its status: READY's denominator.
+    await eventually('web on 3 nodes, db on 1', async () => (await rolledUp('web')) === '0/3' && (await rolledUp('db')) === '0/1');
 
     // Label a node out of the group's selector, then out of the fabric's.
     await cp.kubectl('label', 'node', 'node-a', 'role-');
-    await eventually('db removed from node-a', async () => JSON.stringify(await groupsOf('node-a')) === '["web"]');
+    await eventually('db on no node', async () => (await rolledUp('db')) === '0/0');
     await cp.kubectl('label', 'node', 'node-c', 'evpn-');
     await eventually('node-c VtepNodeState removed', async () => (await find(cp, 'vns', 'node-c')) === undefined);
+    await eventually('web on 2 nodes', async () => (await rolledUp('web')) === '0/2');
 
     // The owner reference lets the garbage collector remove the VtepNodeState
     // of a deleted Node, even with no operator running.
@@ -93,14 +86,14 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await cp.kubectl('delete', 'node', 'node-b');
     await eventually('node-b VtepNodeState garbage-collected', async () => (await find(cp, 'vns', 'node-b')) === undefined, 60_000);
     op = await OperatorProcess.start(cp);
-    expect(await groupsOf('node-a')).toEqual(['web']);
+    await eventually('web on node-a only', async () => (await rolledUp('web')) === '0/1');
   });
 
-  it('rolls node status up into READY only at the current generation', async () => {
+  it('rolls node status up into READY only at the current generation; a weight change writes the group status and no VtepNodeState', async () => {
     // Fresh nodes for this test; node-a from the first test keeps serving "web".
     await createNode(cp, 'node-d', '192.0.2.4', { evpn: 'on' });
     await createNode(cp, 'node-e', '192.0.2.5', { evpn: 'on' });
-    await eventually('specs for node-d and node-e', async () => (await groupsOf('node-d'))?.includes('web') && (await groupsOf('node-e'))?.includes('web'));
+    await eventually('specs for node-d and node-e', async () => (await find(cp, 'vns', 'node-d')) !== undefined && (await find(cp, 'vns', 'node-e')) !== undefined);
     await eventually('web 0/3', async () => (await readyColumn(cp, 'vg', 'web')) === '0/3');
 
     await reportProgrammed(cp, 'node-a');
@@ -119,21 +112,24 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await eventually('fabric 3/3', async () => (await readyColumn(cp, 'ef', 'default')) === '3/3');
     expect((await eventsFor(cp, 'VtepGroup', 'web')).some((e) => e.reason === 'Ready' && e.type === 'Normal')).toBe(true);
 
-    // A new generation: no node has it until the agents report again.
+    // A new generation: no node has it until the agents report again; the
+    // agents read it from the VtepGroup, so no node's object is written.
+    const versions = async () => Object.fromEntries((await getJson<{ items: Array<{ metadata: { name: string; resourceVersion: string } }> }>(cp, 'vns')).items.map((v) => [v.metadata.name, v.metadata.resourceVersion]));
+    const versionsBefore = await versions();
+    const writesBefore = await nodeStateWrites(op);
     await cp.kubectl('patch', 'vg', 'web', '--type=merge', '-p', JSON.stringify({ spec: { vteps: [{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3' }] } }));
-    await eventually('web 0/3 after the bump', async () => (await readyColumn(cp, 'vg', 'web')) === '0/3');
+    await eventually('web 0/3 at generation 2', async () => (await rolledUp('web')) === '0/3');
     web = await getJson(cp, 'vg', 'web');
     expect(web.status.observedGeneration).toBe(2);
-    await eventually('generation 2 in every spec', async () => {
-      for (const n of ['node-a', 'node-d', 'node-e']) {
-        const vns = await getJson(cp, 'vns', n);
-        const g = (vns.spec.groups as Array<{ name: string; generation: number; vteps: unknown }>).find((x) => x.name === 'web');
-        if (g?.generation !== 2) return false;
-        expect(g.vteps).toEqual([{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3', weight: 1 }]);
-      }
-      return true;
-    });
-    for (const n of ['node-a', 'node-d', 'node-e']) await reportProgrammed(cp, n);
+    expect(web.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Progressing', observedGeneration: 2 });
+    await new Promise((r) => setTimeout(r, 2_000)); // anything trailing would show by now
+    expect(await nodeStateWrites(op)).toBe(writesBefore);
+    expect(await versions()).toEqual(versionsBefore);
+    for (const n of ['node-a', 'node-d', 'node-e']) {
+      const taken = (await groupsOfNode(cp, n)).find((g) => g.name === 'web');
+      expect(taken).toMatchObject({ generation: 2, vteps: [{ ip: '198.51.100.2', weight: 1 }, { ip: '198.51.100.3', weight: 1 }] });
+      await reportProgrammed(cp, n);
+    }
     await eventually('web 3/3 again', async () => (await readyColumn(cp, 'vg', 'web')) === '3/3');
   });
 
@@ -160,39 +156,53 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await eventually('burst nodes gone', async () => (await getJson(cp, 'vns')).items.every((v: { metadata: { name: string } }) => !v.metadata.name.startsWith('burst-')), 60_000);
   }, 120_000);
 
-  it('surfaces a MAC conflict on both groups as conditions and Events, leaving other groups alone', async () => {
+  it('rolls up what nodes refuse (a MAC two groups claim on that node) as Degraded with conditions and Events; groups that share no node do not conflict', async () => {
     await apply(cp, groupYaml('shop', 300, ['02:00:00:00:03:01', '02:00:00:00:03:02'], [{ ip: '198.51.100.7' }]));
     await apply(cp, groupYaml('shop-dup', 300, ['02:00:00:00:03:02', '02:00:00:00:03:03'], [{ ip: '198.51.100.8' }]));
-    const degraded = async (name: string) => {
-      const vg = await getJson(cp, 'vg', name);
-      return (vg.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded') as { status: string; reason: string; message: string } | undefined;
-    };
+    const degraded = (name: string) => degradedOf(cp, name);
+    // The operator does not compare groups: whether they collide is each node's business.
+    await eventually('shop and shop-dup rolled up', async () => (await rolledUp('shop')) === '0/3' && (await rolledUp('shop-dup')) === '0/3');
+    expect((await degraded('shop'))?.status).toBe('False');
+
+    // node-a's agent withholds the contested MAC from both and says so; the others program them.
+    const conflict = { state: 'Invalid' as const, message: 'MacConflict: MAC 02:00:00:00:03:02 on VNI 300 claimed by two groups: withheld from both; the other 1 MAC(s) are programmed' };
+    await reportProgrammed(cp, 'node-a', undefined, 3600, (g) => (g.startsWith('shop') ? conflict : undefined));
+    await reportProgrammed(cp, 'node-d');
+    await reportProgrammed(cp, 'node-e');
     for (const name of ['shop', 'shop-dup']) {
       const c = await eventually(`${name} Degraded`, async () => {
         const d = await degraded(name);
         return d?.status === 'True' ? d : undefined;
       });
       expect(c.reason).toBe('MacConflict');
-      expect(c.message).toContain('02:00:00:00:03:02');
+      expect(c.message).toBe(`1 of 3 node(s) report the group Invalid: MacConflict on 1 (node-a): ${conflict.message.slice('MacConflict: '.length)}`);
+      await eventually(`${name} 2/3`, async () => (await readyColumn(cp, 'vg', name)) === '2/3');
       const events = await eventually(`${name} MacConflict event`, async () => {
         const ev = await eventsFor(cp, 'VtepGroup', name);
         return ev.some((e) => e.reason === 'MacConflict') ? ev : undefined;
       });
       expect(events.find((e) => e.reason === 'MacConflict')!.type).toBe('Warning');
     }
-    // The contested MAC is withheld from both; the others stay.
-    const spec = await getJson(cp, 'vns', 'node-a');
-    const macsOf = (g: string) => (spec.spec.groups as Array<{ name: string; macs: string[] }>).find((x) => x.name === g)?.macs;
-    expect(macsOf('shop')).toEqual(['02:00:00:00:03:01']);
-    expect(macsOf('shop-dup')).toEqual(['02:00:00:00:03:03']);
     // Other groups are unaffected.
     expect((await degraded('web'))?.status).toBe('False');
     expect(await readyColumn(cp, 'vg', 'web')).toBe('3/3');
 
-    // Resolving the conflict clears the condition.
+    // Resolved on the node: the condition clears, with an Event.
     await cp.kubectl('patch', 'vg', 'shop-dup', '--type=merge', '-p', JSON.stringify({ spec: { macs: ['02:00:00:00:03:03'] } }));
+    await reportProgrammed(cp, 'node-a');
     await eventually('shop recovered', async () => (await degraded('shop'))?.status === 'False');
     expect((await eventsFor(cp, 'VtepGroup', 'shop')).some((e) => e.reason === 'Recovered')).toBe(true);
+
+    // One MAC in one VNI for two groups that never share a node: no conflict anywhere.
+    await cp.kubectl('label', 'node', 'node-a', 'pin=a');
+    await cp.kubectl('label', 'node', 'node-d', 'pin=d');
+    await apply(cp, groupYaml('solo-a', 310, ['02:00:00:00:03:10'], [{ ip: '198.51.100.9' }], '  nodeSelector: {matchLabels: {pin: a}}'));
+    await apply(cp, groupYaml('solo-d', 310, ['02:00:00:00:03:10'], [{ ip: '198.51.100.10' }], '  nodeSelector: {matchLabels: {pin: d}}'));
+    await reportProgrammed(cp, 'node-a');
+    await reportProgrammed(cp, 'node-d');
+    await eventually('solo-a and solo-d 1/1', async () => (await rolledUp('solo-a')) === '1/1' && (await rolledUp('solo-d')) === '1/1');
+    expect((await degraded('solo-a'))?.status).toBe('False');
+    expect((await degraded('solo-d'))?.status).toBe('False');
   });
 
   it('reports a group of a missing fabric and a node without a VTEP address instead of failing', async () => {
@@ -256,12 +266,13 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     } finally {
       await cp.restartApiserver();
     }
-    // A group created after the outage reaches every selected node's VtepNodeState ...
+    // A group created after the outage is rolled up over every selected node ...
     await apply(cp, groupYaml('after-outage', 500, ['02:00:00:00:05:01'], [{ ip: '198.51.100.5' }]));
-    await eventually('after-outage rendered on node-a', async () => (await groupsOf('node-a'))?.includes('after-outage') === true, 60_000);
+    await eventually('after-outage rolled up over node-a and node-e', async () => (await rolledUp('after-outage')) === '0/2', 60_000);
     // ... and a Node labelled after it is selected, so the Node watch resumed too.
     await createNode(cp, 'node-after', '192.0.2.50', { evpn: 'on' });
-    await eventually('node-after VtepNodeState', async () => (await groupsOf('node-after'))?.includes('after-outage') === true, 60_000);
+    await eventually('node-after VtepNodeState', async () => (await find(cp, 'vns', 'node-after')) !== undefined, 60_000);
+    await eventually('after-outage over node-after too', async () => (await rolledUp('after-outage')) === '0/3', 60_000);
     expect(op.running).toBe(true);
     expect(op.stderrText).toEqual([]);
   }, 120_000);
