@@ -1,13 +1,16 @@
 /**
  * B10 — end to end in the lab (src/lab: a real kube-apiserver and etcd, the
  * operator, three nodes each with its agent, Open vSwitch and FRR): many
- * single-MAC VtepGroups selecting the two server nodes, created with one
- * `kubectl create` of a List, as a user would.
+ * single-MAC VtepGroups selecting the two server nodes, created at once
+ * (8 requests in flight: `kubectl create -f` of a List sends them one at a
+ * time, ~47 ms each here, and the system keeps up with that pace) and
+ * deleted with one deletecollection request.
  *
- *  - created → every group reads `2/2` (goal ≤ 5 s, from the moment kubectl
- *    returned; how long kubectl took is in the note);
- *  - deleted (`kubectl delete -l`) → both nodes' kernels hold none of the
- *    groups' FDB entries or fdb nexthop groups (goal ≤ 5 s).
+ *  - created → every group reads `2/2` (goal ≤ 5 s, from the last create's
+ *    answer; from the first is in the note);
+ *  - deleted → both nodes' kernels hold none of the groups' FDB entries or
+ *    fdb nexthop groups (goal ≤ 5 s, from the deletecollection's answer;
+ *    from its start is in the note).
  *
  * The lab's processes run the compiled CLI, as the other benchmarks do.
  */
@@ -16,7 +19,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab/lab.js';
-import { CLI, until } from './lib/daemon.js';
+import { KubeClient, ResourceApi } from '../src/operator/kube/client.js';
+import { CLI, cpuSecondsOf, until } from './lib/daemon.js';
 import type { Figure } from './lib/report.js';
 import type { Scale } from './lib/scale.js';
 
@@ -31,7 +35,15 @@ function macOf(i: number): string {
 }
 
 /** Group i: two VTEPs, node-a's and one of the benchmarking range (RFC 2544), weights 3:1. */
-function groupOf(i: number): object {
+interface GroupObject {
+  apiVersion?: string;
+  kind?: string;
+  spec?: object;
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { ready?: string };
+}
+
+function groupOf(i: number): GroupObject {
   return {
     apiVersion: 'evpn.ecmp.dev/v1alpha1',
     kind: 'VtepGroup',
@@ -71,33 +83,44 @@ export async function benchLab(scale: Scale): Promise<Figure[]> {
     });
     const netns = SERVERS.map((n) => lab.netns(n));
     const groupsBefore = netns.map(nexthopGroups);
-    const readyCount = async () => {
-      const { stdout } = await lab.cp.kubectl('get', 'vtepgroups', '-l', LABEL, '-o', 'jsonpath={range .items[*]}{.status.ready}{"\\n"}{end}');
-      return stdout.split('\n').filter((r) => r === '2/2').length;
-    };
+    const client = new KubeClient(lab.cp.kubeConfig);
+    try {
+      const groups = new ResourceApi<GroupObject>(client, '/apis/evpn.ecmp.dev/v1alpha1', 'vtepgroups');
+      const readyCount = async () => (await groups.list({ labelSelector: LABEL })).items.filter((g) => g.status?.ready === '2/2').length;
 
-    const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: count }, (_, i) => groupOf(i)) });
-    const t0 = performance.now();
-    await lab.cp.kubectlInput(list, 'create', '-f', '-');
-    const created = performance.now();
-    await until(`${count} groups 2/2`, async () => (await readyCount()) === count, 120_000, 50);
-    const readyMs = performance.now() - created;
-    // What `2/2` claims, checked where it matters.
-    const entries = netns.map(kernelEntries);
-    if (entries.some((n) => n !== count)) throw new Error(`every group reads 2/2 but the server nodes' kernels hold ${entries.join(' and ')} of the ${count} entries`);
-    figures.push({
-      bench: 'B10', what: `lab: ${count.toLocaleString('en')} VtepGroups created → all 2/2`, ours: readyMs, unit: 'ms', goal: { on: 'value', max: 5000 },
-      note: `from kubectl create's return; the create itself took ${Math.round(created - t0)} ms`,
-    });
+      // Where the time goes: CPU seconds of the processes on the path, from the first create to all 2/2.
+      const watched = (await lab.processes()).filter((p) => p.pid !== undefined && /^(kube-apiserver|etcd|operator|node-[bc]\/agent)$/.test(p.name));
+      const cpu = () => watched.map((p) => cpuSecondsOf(p.pid!));
+      const cpu0 = cpu();
+      const pending = Array.from({ length: count }, (_, i) => groupOf(i));
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let g = pending.shift(); g; g = pending.shift()) await groups.create(g);
+      }));
+      const created = performance.now();
+      await until(`${count} groups 2/2`, async () => (await readyCount()) === count, 120_000, 100);
+      const readyAt = performance.now();
+      const spent = cpu().map((c, i) => `${watched[i]!.name} ${(c - cpu0[i]!).toFixed(1)}`).join(', ');
+      // What `2/2` claims, checked where it matters.
+      const entries = netns.map(kernelEntries);
+      if (entries.some((n) => n !== count)) throw new Error(`every group reads 2/2 but the server nodes' kernels hold ${entries.join(' and ')} of the ${count} entries`);
+      figures.push({
+        bench: 'B10', what: `lab: ${count.toLocaleString('en')} VtepGroups created → all 2/2`, ours: readyAt - created, unit: 'ms', goal: { on: 'value', max: 5000 },
+        note: `from the last create's answer; ${Math.round(readyAt - t0)} ms from the first create (creating took ${Math.round(created - t0)} ms, 8 in flight); CPU seconds meanwhile: ${spent}`,
+      });
 
-    const d0 = performance.now();
-    await lab.cp.kubectl('delete', 'vtepgroups', '-l', LABEL, '--wait=false');
-    const deleted = performance.now();
-    await until('the server nodes\' kernels clear', () => netns.every((ns, i) => kernelEntries(ns) === 0 && nexthopGroups(ns) <= groupsBefore[i]!), 120_000, 50);
-    figures.push({
-      bench: 'B10', what: `lab: ${count.toLocaleString('en')} VtepGroups deleted → kernels clear`, ours: performance.now() - deleted, unit: 'ms', goal: { on: 'value', max: 5000 },
-      note: `from kubectl delete's return (it took ${Math.round(deleted - d0)} ms); FDB entries and fdb nexthop groups on node-b and node-c`,
-    });
+      const d0 = performance.now();
+      await client.request('DELETE', groups.collectionPath, { verb: 'delete', resource: 'vtepgroups', query: { labelSelector: LABEL }, timeoutMs: 120_000 });
+      const deleted = performance.now();
+      await until('the server nodes\' kernels clear', () => netns.every((ns, i) => kernelEntries(ns) === 0 && nexthopGroups(ns) <= groupsBefore[i]!), 120_000, 50);
+      const clearAt = performance.now();
+      figures.push({
+        bench: 'B10', what: `lab: ${count.toLocaleString('en')} VtepGroups deleted → kernels clear`, ours: clearAt - deleted, unit: 'ms', goal: { on: 'value', max: 5000 },
+        note: `from the deletecollection's answer (it took ${Math.round(deleted - d0)} ms; ${Math.round(clearAt - d0)} ms from its start); FDB entries and fdb nexthop groups on node-b and node-c`,
+      });
+    } finally {
+      client.close();
+    }
   } finally {
     await Lab.down(dir).catch((err: unknown) => process.stderr.write(`bench: B10 lab down: ${String(err)}\n`));
     rmSync(dir, { recursive: true, force: true });

@@ -156,6 +156,19 @@ describe.skipIf(skip)('evpn-ecmp operator', () => {
     await eventually('burst nodes gone', async () => (await getJson(cp, 'vns')).items.every((v: { metadata: { name: string } }) => !v.metadata.name.startsWith('burst-')), 60_000);
   }, 120_000);
 
+  it('waits one coalescing interval before a new group\'s first status write, so its nodes\' first reports can be in it', async () => {
+    const writes = () => op.lines.filter((l) => l.msg === 'updated VtepGroup status' && l.group === 'fresh');
+    const before = Date.now();
+    await apply(cp, groupYaml('fresh', 310, ['02:00:00:00:03:10'], [{ ip: '198.51.100.9' }]));
+    // The three nodes report it at once, as agents watching VtepGroups do.
+    await Promise.all(['node-a', 'node-d', 'node-e'].map((n) => reportProgrammed(cp, n)));
+    await eventually('fresh 3/3', async () => (await readyColumn(cp, 'vg', 'fresh')) === '3/3');
+    const first = writes()[0]!;
+    // Never before the interval (1 s) from the create, whatever the machine's speed.
+    expect(Date.parse(first.ts as string) - before).toBeGreaterThanOrEqual(1_000);
+    await cp.kubectl('delete', 'vg', 'fresh');
+  });
+
   it('rolls up what nodes refuse (a MAC two groups claim on that node) as Degraded with conditions and Events; groups that share no node do not conflict', async () => {
     await apply(cp, groupYaml('shop', 300, ['02:00:00:00:03:01', '02:00:00:00:03:02'], [{ ip: '198.51.100.7' }]));
     await apply(cp, groupYaml('shop-dup', 300, ['02:00:00:00:03:02', '02:00:00:00:03:03'], [{ ip: '198.51.100.8' }]));
