@@ -224,8 +224,8 @@ export class Agent {
     this.auditDue = false;
     this.learnedDue = false;
     if (learned) await this.of.pollLearned();
-    await this.kernel.intake();
-    if (audit) await this.kernel.audit(this.settings);
+    this.kernel.intake();
+    if (audit) this.kernel.requestAudit();
     this.runEngine();
     const spec = this.settings;
     if (spec) {
