@@ -166,6 +166,7 @@ export class Agent {
   debugEngine() {
     const g = this.graph;
     return {
+      kernelRead: this.kernel.complete,
       graph: g.engine.describe(),
       stats: g.engine.nodeStats(),
       desired: { ofGroups: g.ofDesired.data.groups.size, ofFlows: g.ofDesired.data.flows.size, kernelGroups: g.kernelDesired.data.groups.size, kernelFdb: g.kernelDesired.data.fdb.size },
@@ -232,7 +233,7 @@ export class Agent {
       await this.kernel.sync(spec, () => this.runEngine());
       this.of.ensureConnected();
       if (audit) await this.of.audit();
-      const outcome = await this.of.sync(this.graph.ofDesired.data, since);
+      const outcome = await this.of.sync(this.graph.ofDesired.data, since, this.kernel.complete);
       // Not answered yet (OVS unreachable or backing off): keep waiting from the same moment.
       if (outcome === 'blocked' && since !== undefined) this.pendingSince = Math.min(since, this.pendingSince ?? since);
     }

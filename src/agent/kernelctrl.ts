@@ -158,7 +158,10 @@ export class KernelCtrl {
       return;
     }
     this.floodSuspects = r.floodSuspects;
-    if (r.why === 'start') this.firstDumpDone = true;
+    if (r.why === 'start') {
+      this.firstDumpDone = true;
+      this.opts.graph.nexthops.markKernelRead();
+    }
     if (r.drift.length > 0) {
       this.opts.metrics.drift.inc({ dataplane: 'kernel' }, r.drift.length);
       this.opts.onDrift(`kernel: ${summarize(r.drift, 3)}`);

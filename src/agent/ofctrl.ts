@@ -73,6 +73,8 @@ export class OfCtrl {
   private tally = { paths: 0, buckets: 0, floodGroups: 0 };
   /** What changed in ofDesired since the last commit, or everything. */
   private scope = { full: true, groups: new Set<number>(), flows: new Set<string>() };
+  /** Modifies or deletes were held back while the first kernel dump was partial (sync). */
+  private deferredWhilePartial = false;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -163,15 +165,32 @@ export class OfCtrl {
   /**
    * Sends the difference between ofDesired and the mirror as one atomic
    * bundle. `since` is when the oldest news it answers arrived: a commit
-   * observes the convergence time from it.
+   * observes the convergence time from it. `kernelComplete` false: the
+   * first kernel dump is still being read (only additions are made).
    */
-  async sync(desired: OfState, since: number | undefined): Promise<SyncOutcome> {
+  async sync(desired: OfState, since: number | undefined, kernelComplete = true): Promise<SyncOutcome> {
     const settings = this.settings;
     const pipeline = this.pipeline;
     if (!this.connected || !this.installed || !settings || !pipeline || Date.now() < this.retryAt) return 'blocked';
+    // The whole comparison, deferred while the kernel was partly read, is due once it is read.
+    if (kernelComplete && this.deferredWhilePartial) {
+      this.deferredWhilePartial = false;
+      this.scope.full = true;
+    }
     const scope = this.scope.full ? undefined : { groups: this.scope.groups, flows: this.scope.flows };
-    const changes = planOfSync(desired, this.installed, scope);
+    const installed = this.installed;
+    let changes = planOfSync(desired, installed, scope);
     this.scope = { full: false, groups: new Set(), flows: new Set() };
+    if (!kernelComplete) {
+      // The first kernel dump is still arriving: what OVS holds (from this
+      // agent's last run) may be right for entries not read yet, and a
+      // flood group may have more destinations than read so far. Only what
+      // OVS lacks is added now (a cold start programs OVS while the dump
+      // goes on); modifies and deletes wait for the complete dump.
+      const before = changes.length;
+      changes = changes.filter((c) => c.command === 'add' && !(c.kind === 'group' ? installed.groups.has(c.group.groupId) : installed.flows.has(c.key)));
+      if (changes.length < before) this.deferredWhilePartial = true;
+    }
     if (changes.length > 0) {
       try {
         await this.opts.port.commit({ length: changes.length, at: (i) => (i < changes.length ? pipeline.toMessage(changes[i]!) : undefined) });
@@ -184,8 +203,8 @@ export class OfCtrl {
       this.opts.log.debug('OpenFlow bundle committed', { changes: changes.length });
     }
     this.failures = 0;
-    this.synced = true;
-    this.syncMessage = '';
+    this.synced = kernelComplete;
+    this.syncMessage = kernelComplete ? '' : 'reading the kernel: only missing groups and flows added so far';
     this.setProgrammedGauges();
     return changes.length > 0 ? 'committed' : 'idle';
   }

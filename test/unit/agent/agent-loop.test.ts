@@ -483,6 +483,8 @@ describe('agent: status that cannot lie', () => {
     const ovs = new MemoryOvs();
     const a = make(kernel, ovs);
     await a.start();
+    // Ids go first come, first served: the three groups are read before the spec asks for VNI 100's flood group.
+    await settle(a, () => a.debugEngine().kernelRead);
     const f = fabric();
     // Two ids: two select groups fit; the third group and VNI 100's flood group do not.
     a.setSpec(spec([], { ovs: { ...f.ovs, groupIdRange: { start: 65536, size: 2 } } }));
