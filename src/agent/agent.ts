@@ -217,15 +217,19 @@ export class Agent {
   }
 
   private async iteration(): Promise<void> {
-    // News arriving from here on is answered by a later iteration, which measures it from its own arrival.
-    const since = this.pendingSince;
-    this.pendingSince = undefined;
     const audit = this.auditDue;
     const learned = this.learnedDue;
     this.auditDue = false;
     this.learnedDue = false;
     if (learned) await this.of.pollLearned();
-    this.kernel.intake();
+    // Taken where the kernel's news is drained, with no await in between: a
+    // change that arrived during the read above is answered (and measured)
+    // by this iteration, not committed here and counted by none. News
+    // arriving from here on is a later iteration's, measured from its own
+    // arrival. News drained before its waker marked it is measured from now.
+    let since = this.pendingSince;
+    this.pendingSince = undefined;
+    if (this.kernel.intake() > 0) since ??= performance.now();
     if (audit) this.kernel.requestAudit();
     this.runEngine();
     const spec = this.settings;

@@ -99,9 +99,10 @@ export class KernelCtrl {
 
   /**
    * Folds queued kernel news into the input nodes, and whatever part of a
-   * dump has arrived; starts a dump when news was lost.
+   * dump has arrived; starts a dump when news was lost. Returns how much
+   * news there was.
    */
-  intake(): void {
+  intake(): number {
     const news = this.opts.port.drain();
     for (const n of news) {
       // The subscription drops its queue when it loses news: what follows a resync is newer than the loss.
@@ -113,6 +114,7 @@ export class KernelCtrl {
       if (state !== 'running') this.finishReconcile(this.reconcile, state);
     }
     this.beginWanted();
+    return news.length;
   }
 
   /** Asks for an audit dump (unless one is running or due): drift in what we own is reported, the rest folded in. */
