@@ -63,7 +63,7 @@ export class RtnetlinkKernel implements KernelPort {
     this.client = new RtnetlinkClient();
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     const receiveBufferSize = this.options.receiveBufferSize ?? DEFAULT_NOTIFICATION_BUFFER_BYTES;
     this.subscription = this.client.subscribe(['link', 'neigh', 'nexthop'], {
       receiveBufferSize,
@@ -73,6 +73,7 @@ export class RtnetlinkKernel implements KernelPort {
     if (note !== undefined) {
       this.options.warn?.(`kernel notification socket: cannot get a ${receiveBufferSize}-byte receive buffer (${note}); it has ${this.subscription.receiveBufferSize} bytes, so a busy moment may cost a re-dump`);
     }
+    return Promise.resolve();
   }
 
   async dump(onBatch: (batch: KernelDumpBatch) => void): Promise<void> {
