@@ -54,7 +54,7 @@ export class KernelReconcile {
 
   constructor(
     readonly why: ReconcileWhy,
-    private readonly port: KernelPort,
+    private readonly port: Pick<KernelPort, 'dump' | 'missing'>,
     private readonly graph: Graph,
     /** Suspects an earlier dump left: removed if this dump misses them too. */
     private readonly earlierSuspects: ReadonlySet<string>,
