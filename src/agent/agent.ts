@@ -236,7 +236,7 @@ export class Agent {
     if (spec) {
       await this.kernel.sync(spec, () => this.runEngine());
       this.of.ensureConnected();
-      if (audit) await this.of.audit();
+      if (audit) this.of.requestAudit();
       const outcome = await this.of.sync(this.graph.ofDesired.data, since, this.kernel.complete);
       // Not answered yet (OVS unreachable or backing off): keep waiting from the same moment.
       if (outcome === 'blocked' && since !== undefined) this.pendingSince = Math.min(since, this.pendingSince ?? since);

@@ -57,6 +57,12 @@ interface Read {
   adoption: { groups: Map<number, number>; floodGroups: Map<number, number> };
 }
 
+interface AuditRead {
+  touched: { groups: Set<number>; flows: Set<string> };
+  read?: Read;
+  error?: unknown;
+}
+
 export class OfCtrl {
   private settings: OvsSettings | undefined;
   private pipeline: Pipeline | undefined;
@@ -73,6 +79,8 @@ export class OfCtrl {
   private tally = { paths: 0, buckets: 0, floodGroups: 0 };
   /** What changed in ofDesired since the last commit, or everything. */
   private scope = { full: true, groups: new Set<number>(), flows: new Set<string>() };
+  /** A read-back under way (requestAudit), and what commits touched since it began. */
+  private auditing: AuditRead | undefined;
   /** Modifies or deletes were held back while the first kernel dump was partial (sync). */
   private deferredWhilePartial = false;
   private stopped = false;
@@ -172,6 +180,7 @@ export class OfCtrl {
     const settings = this.settings;
     const pipeline = this.pipeline;
     if (!this.connected || !this.installed || !settings || !pipeline || Date.now() < this.retryAt) return 'blocked';
+    this.finishAudit();
     // The whole comparison, deferred while the kernel was partly read, is due once it is read.
     if (kernelComplete && this.deferredWhilePartial) {
       this.deferredWhilePartial = false;
@@ -209,22 +218,56 @@ export class OfCtrl {
     return changes.length > 0 ? 'committed' : 'idle';
   }
 
-  /** Read-back of the bridge: what differs from what we believe we installed is drift, repaired by the next sync. */
-  async audit(): Promise<void> {
+  /**
+   * Starts a read-back of the bridge; the sync after it arrives compares it
+   * (finishAudit). Commits go on meanwhile: at 100,000 flows the read takes
+   * a second or more, and awaiting it held every kernel change back that
+   * long (B5: adds and deletes of the same MAC within it never reached OVS).
+   */
+  requestAudit(): void {
     const settings = this.settings;
-    if (!this.connected || !this.installed || !settings) return;
-    let actual: Read;
-    try {
-      actual = await this.read(settings);
-    } catch (err) {
-      this.opts.log.warn('OVS audit read failed', { error: errorText(err) });
+    if (this.auditing || !this.connected || !this.installed || !settings) return;
+    const audit: AuditRead = { touched: { groups: new Set(), flows: new Set() } };
+    this.auditing = audit;
+    this.read(settings)
+      .then((read) => (audit.read = read), (err: unknown) => (audit.error = err ?? 'unknown error'))
+      .finally(() => this.opts.wake());
+  }
+
+  /**
+   * What differs between a finished read-back and what we believe we
+   * installed is drift: reported, taken as installed, and repaired by the
+   * sync that follows. Objects a commit touched since the read began are
+   * left out: the read may show them before or after it.
+   */
+  private finishAudit(): void {
+    const audit = this.auditing;
+    if (!audit || (audit.read === undefined && audit.error === undefined)) return;
+    this.auditing = undefined;
+    if (audit.error !== undefined) {
+      this.opts.log.warn('OVS audit read failed', { error: errorText(audit.error) });
       return;
     }
-    const differences = planOfSync(this.installed, actual.installed).map(describeChange);
+    const installed = this.installed;
+    if (!installed) return;
+    const actual = audit.read!.installed;
+    const { touched } = audit;
+    const differences = planOfSync(installed, actual).filter((c) => (c.kind === 'group' ? !touched.groups.has(c.group.groupId) : !touched.flows.has(c.key)));
     if (differences.length === 0) return;
     this.opts.metrics.drift.inc({ dataplane: 'ovs' }, differences.length);
-    this.opts.onDrift(`ovs: ${summarize(differences, 3)}`);
-    this.setInstalled(actual.installed);
+    this.opts.onDrift(`ovs: ${summarize(differences.map(describeChange), 3)}`);
+    for (const c of differences) {
+      if (c.kind === 'group') {
+        const now = actual.groups.get(c.group.groupId);
+        if (now) installed.groups.set(c.group.groupId, now);
+        else installed.groups.delete(c.group.groupId);
+      } else {
+        const now = actual.flows.get(c.key);
+        if (now) installed.flows.set(c.key, now);
+        else installed.flows.delete(c.key);
+      }
+    }
+    this.setInstalled(installed);
     this.scope.full = true;
   }
 
@@ -285,6 +328,7 @@ export class OfCtrl {
   }
 
   private drop(reason: string): void {
+    this.auditing = undefined;
     this.connected = false;
     this.synced = false;
     this.message = reason;
@@ -333,7 +377,12 @@ export class OfCtrl {
     const added: number[] = [];
     const deleted = new Set<number>();
     metrics.ofBundles.inc();
+    const touched = this.auditing?.touched;
     for (const c of changes) {
+      if (touched) {
+        if (c.kind === 'flow') touched.flows.add(c.key);
+        else touched.groups.add(c.group.groupId);
+      }
       if (c.kind === 'flow') {
         metrics.ofFlowMods.inc({ command: c.command });
         if (c.command === 'deleteStrict') state.flows.delete(c.key);
