@@ -35,6 +35,13 @@ import type { KernelDumpBatch, KernelPort } from './ports.js';
 
 export type ReconcileWhy = 'start' | 'resync' | 'audit';
 
+/**
+ * Dump objects folded in per step: between slices the iteration goes on to
+ * plan and commit OVS. Folding a 100,000-entry audit dump in one step held
+ * every kernel change back for a second or more (B5's profile).
+ */
+const FOLD_SLICE = 5_000;
+
 export type ReconcileState = 'running' | 'done' | 'failed';
 
 type Graph = Pick<AgentGraph, 'links' | 'nexthops' | 'fdb' | 'nodeState'>;
@@ -43,6 +50,7 @@ export class KernelReconcile {
   private readonly touched = { links: new Set<number>(), nexthops: new Set<number>(), fdb: new Set<string>(), deletedGroups: new Set<number>() };
   private readonly seen = { links: new Set<number>(), nexthops: new Set<number>(), fdb: new Set<string>() };
   private batches: KernelDumpBatch[] = [];
+  private nextBatch = 0;
   private phase: 'dumping' | 'dumped' | 'verifying' | 'verified' | 'done' | 'failed' = 'dumping';
   private missing: { nexthops: number[]; fdb: KernelFdbEntry[] } | undefined;
   /** Why the dump or a lookup failed (state 'failed'). */
@@ -86,7 +94,20 @@ export class KernelReconcile {
 
   /** Folds in what arrived and moves on; 'done' once every absence is settled. */
   step(): ReconcileState {
-    for (const batch of this.batches.splice(0)) this.fold(batch);
+    let budget = FOLD_SLICE;
+    while (this.nextBatch < this.batches.length && budget > 0) {
+      const batch = this.batches[this.nextBatch++]!;
+      budget -= (batch.links?.length ?? 0) + (batch.nexthops?.length ?? 0) + (batch.fdb?.length ?? 0);
+      this.fold(batch);
+    }
+    if (this.nextBatch === this.batches.length) {
+      this.batches = [];
+      this.nextBatch = 0;
+    } else {
+      // More is waiting: the next iteration folds it.
+      this.wake();
+      return 'running';
+    }
     if (this.phase === 'dumped') this.verify();
     if (this.phase === 'verified') this.removeMissing();
     return this.phase === 'done' ? 'done' : this.phase === 'failed' ? 'failed' : 'running';

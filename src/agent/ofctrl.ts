@@ -57,6 +57,9 @@ interface Read {
   adoption: { groups: Map<number, number>; floodGroups: Map<number, number> };
 }
 
+/** Flows translated between two turns of the event loop when the bridge is read back. */
+const READ_SLICE = 5_000;
+
 interface AuditRead {
   touched: { groups: Set<number>; flows: Set<string> };
   read?: Read;
@@ -313,7 +316,10 @@ export class OfCtrl {
     for (const d of await this.opts.port.dumpGroups()) if (pipeline.ownsGroup(d.groupId)) groups.set(d.groupId, fromGroupDesc(d));
     const installed: OfState = { groups, flows: new Map() };
     const adoption = { groups: new Map<number, number>(), floodGroups: new Map<number, number>() };
+    let translated = 0;
     for (const stats of await this.opts.port.dumpFlows(settings.cookie, settings.cookieMask)) {
+      // An audit reads while the agent goes on: let an iteration in now and then (100,000 flows take a second or more).
+      if (++translated % READ_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const flow = fromFlowStats(stats);
       // Learned flows are Open vSwitch's to write and age (see pollLearned).
       if (pipeline.isLearned(flow)) continue;

@@ -163,6 +163,31 @@ describe('kernel-reconcile: a dump folded in while notifications flow', () => {
     expect(g.fdb.data.byKey.has(fdbKey(y))).toBe(true);
   });
 
+  it('folds a large dump in slices, waking the agent for the rest, so changes are not held back behind it', async () => {
+    const entries = Array.from({ length: 12_000 }, (_, i) => learned(mac(i), 11));
+    const g = graphWith([]);
+    const k = kernelWith(entries);
+    let wakes = 0;
+    const r = new KernelReconcile('audit', k, g, new Set(), () => (wakes += 1));
+    r.begin();
+    k.send({ links: LINKS });
+    k.send({ nexthops: [MEMBER, GROUP] });
+    for (let i = 0; i < entries.length; i += 1000) k.send({ fdb: entries.slice(i, i + 1000) });
+    k.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    const sizes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const wakesBefore = wakes;
+      const state = r.step();
+      g.engine.run();
+      sizes.push(g.fdb.data.byKey.size);
+      if (state !== 'running') break;
+      expect(wakes).toBeGreaterThan(wakesBefore);
+    }
+    // At most about 5,000 entries a step (whole datagrams), all of them in the end.
+    expect(sizes.slice(0, 3)).toEqual([5000, 10000, 12000]);
+  });
+
   it('fails (and changes nothing more) when the dump fails', async () => {
     const a = learned(mac(1), 11);
     const g = graphWith([a]);
