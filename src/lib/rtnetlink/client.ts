@@ -44,8 +44,10 @@ import {
   fdbEntryRequest,
   fdbGroupRequest,
   fdbNexthopRequest,
+  getFdbEntryRequest,
   getNexthopRequest,
   newNexthopRequest,
+  type FdbLookup,
   type FdbEntryKey,
   type FdbEntrySpec,
   type FdbGroupSpec,
@@ -245,6 +247,17 @@ export class RtnetlinkClient {
   // --- lookups -----------------------------------------------------------
 
   /** One nexthop by id, or undefined (ENOENT). */
+  /** `bridge fdb get`: the entry, or undefined when the kernel has none (ENOENT). */
+  async getFdbEntry(lookup: FdbLookup): Promise<FdbEntry | undefined> {
+    try {
+      const replies = await this.transport.request(getFdbEntryRequest(lookup), `get fdb ${lookup.mac} on ifindex ${lookup.ifindex}`);
+      return replies.map(decodeBridgeFdb).find((e) => e !== undefined);
+    } catch (err) {
+      if (err instanceof KernelError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
   async getNexthop(id: number): Promise<Nexthop | undefined> {
     try {
       const [reply] = await this.transport.request(getNexthopRequest(id), `get nexthop ${id}`);

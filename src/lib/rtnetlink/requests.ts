@@ -200,6 +200,32 @@ export function deleteFdbEntryRequest(key: FdbEntryKey): Buffer {
   return message(RTM_DELNEIGH, WRITE, (w) => encodeFdbBody(w, entry));
 }
 
+/** Which FDB entry `bridge fdb get` looks up. */
+export interface FdbLookup {
+  /** The device holding the entry (the VXLAN device for `self` entries). */
+  ifindex: number;
+  mac: string;
+  /** The entry's VNI on an `external` VXLAN device (its NDA_SRC_VNI): the lookup takes it as NDA_VNI. */
+  vni?: number;
+  vlan?: number;
+  /** NTF_SELF (default) or NTF_MASTER. */
+  flags?: number;
+}
+
+/**
+ * `bridge fdb get MAC dev DEV self [vni V]` (RTM_GETNEIGH without
+ * NLM_F_DUMP). The kernel checks the request strictly
+ * (valid_fdb_get_strict in net/core/rtnetlink.c, Linux 6.18): ndm_state and
+ * ndm_type zero, only NDA_LLADDR, NDA_VLAN, NDA_VNI and NDA_MASTER; a VXLAN
+ * device looks the MAC up under NDA_VNI, else under its own VNI
+ * (vxlan_fdb_get). The reply holds one RTM_NEWNEIGH (for a flood-list
+ * entry, its first destination only), or the request fails with ENOENT.
+ */
+export function getFdbEntryRequest(lookup: FdbLookup): Buffer {
+  const entry: Partial<FdbEntry> = { family: AF_BRIDGE, ifindex: lookup.ifindex, flags: lookup.flags ?? NTF_SELF, mac: lookup.mac, vlan: lookup.vlan, vni: lookup.vni };
+  return message(RTM_GETNEIGH, NLM_F_REQUEST, (w) => encodeFdbBody(w, entry));
+}
+
 /**
  * `bridge fdb show [brport DEV]`. Without NETLINK_GET_STRICT_CHK the kernel
  * reads a 16-byte ifinfomsg header as the per-port filter (rtnl_fdb_dump's

@@ -18,9 +18,22 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { NETLINK_ROUTE } from './constants.js';
 
+/** Arguments are `level,name,value` triples; each becomes setsockopt(fd 3, level, name, (int) value). */
 const SET_OPTIONS_SCRIPT =
   'open(my $s, "+<&=", 3) or die "fdopen: $!\\n";' +
-  'for my $o (@ARGV) { setsockopt($s, 270, $o, pack("i", 1)) or die "setsockopt($o): $!\\n" }';
+  'for my $o (@ARGV) { my ($l, $n, $v) = split /,/, $o; setsockopt($s, $l, $n, pack("i", $v)) or die "setsockopt($l, $n): $!\\n" }';
+
+/** setsockopt(2) levels and names used here (include/linux/socket.h, asm-generic/socket.h). */
+export const SOL_SOCKET = 1;
+export const SOL_NETLINK = 270;
+export const SO_RCVBUFFORCE = 33;
+
+/** One socket option: an int `value` for `name` at `level`. */
+export interface SocketOption {
+  level: number;
+  name: number;
+  value: number;
+}
 
 /** This process's netlink socket bound to `port`, as /proc/self/net/netlink lists it. */
 function procNetlinkRow(port: number, protocol: number): string[] | undefined {
@@ -62,6 +75,15 @@ export function findNetlinkSocketFd(port: number, protocol = NETLINK_ROUTE): num
  * socket bound to `port`. Returns undefined on success, or why it could not.
  */
 export function enableNetlinkOptions(port: number, options: readonly number[], protocol = NETLINK_ROUTE): string | undefined {
+  return setSocketOptions(port, options.map((name) => ({ level: SOL_NETLINK, name, value: 1 })), protocol);
+}
+
+/**
+ * Sets int socket options, in order, on the netlink socket bound to `port`
+ * (one short-lived perl for all of them). Returns undefined on success, or
+ * why it could not (the options before the failing one are set).
+ */
+export function setSocketOptions(port: number, options: readonly SocketOption[], protocol = NETLINK_ROUTE): string | undefined {
   let fd: number | undefined;
   try {
     fd = findNetlinkSocketFd(port, protocol);
@@ -69,7 +91,7 @@ export function enableNetlinkOptions(port: number, options: readonly number[], p
     return `cannot read /proc: ${(err as Error).message}`;
   }
   if (fd === undefined) return `no socket with netlink port ${port} in /proc/self/net/netlink`;
-  const r = spawnSync('perl', ['-e', SET_OPTIONS_SCRIPT, ...options.map(String)], {
+  const r = spawnSync('perl', ['-e', SET_OPTIONS_SCRIPT, ...options.map((o) => `${o.level},${o.name},${Math.trunc(o.value)}`)], {
     stdio: ['ignore', 'ignore', 'pipe', fd],
     timeout: 10_000,
   });

@@ -48,7 +48,7 @@ import { decodeLink, type Link } from './link.js';
 import { forEachMessage } from './message.js';
 import { decodeFdbEntry, neighFamily, type FdbEntry } from './neigh.js';
 import { decodeNexthop, type Nexthop } from './nexthop.js';
-import { enableNetlinkOptions, netlinkSocketDrops } from './sockopt.js';
+import { enableNetlinkOptions, netlinkSocketDrops, setSocketOptions, SO_RCVBUFFORCE, SOL_SOCKET } from './sockopt.js';
 
 export type EventOp = 'new' | 'del';
 
@@ -88,7 +88,13 @@ const GROUP_NUMBERS: Record<SubscriptionGroup, number> = {
 };
 
 export interface SubscriptionOptions {
-  /** SO_RCVBUF in bytes. Larger absorbs bigger bursts before ENOBUFS. */
+  /**
+   * SO_RCVBUF in bytes: how much the kernel holds for a consumer that is
+   * busy elsewhere (Linux doubles it for bookkeeping). Above
+   * net.core.rmem_max it is set with SO_RCVBUFFORCE, which needs
+   * CAP_NET_ADMIN; without it the socket keeps what SO_RCVBUF granted
+   * (`receiveBufferNote` says why).
+   */
   receiveBufferSize?: number;
   /**
    * Events held for a consumer that reads too slowly; beyond this the queue
@@ -127,6 +133,8 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
    */
   readonly overflowDetection: 'drops' | 'enobufs';
   readonly overflowDetectionNote: string | undefined;
+  /** Why the receive buffer asked for could not be had, if it could not. */
+  readonly receiveBufferNote: string | undefined;
   private readonly port: number;
   private drops = 0;
   private readonly dropTimer: NodeJS.Timeout | undefined;
@@ -148,6 +156,11 @@ export class RtnetlinkSubscription implements AsyncIterable<RtnetlinkEvent> {
     this.port = this.sock.address().port;
     this.overflowDetectionNote = enableNetlinkOptions(this.port, [NETLINK_NO_ENOBUFS]);
     this.overflowDetection = this.overflowDetectionNote === undefined ? 'drops' : 'enobufs';
+    const wanted = opts.receiveBufferSize;
+    // SO_RCVBUF stops at net.core.rmem_max (and the kernel doubles what it grants).
+    if (wanted !== undefined && this.sock.getRecvBufferSize() < 2 * wanted) {
+      this.receiveBufferNote = setSocketOptions(this.port, [{ level: SOL_SOCKET, name: SO_RCVBUFFORCE, value: wanted }]);
+    }
     if (this.overflowDetection === 'drops') {
       this.drops = netlinkSocketDrops(this.port) ?? 0;
       this.dropTimer = setInterval(() => this.checkDrops(), opts.dropCheckIntervalMs ?? 200);
