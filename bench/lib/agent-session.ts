@@ -69,8 +69,14 @@ export class AgentSession {
     return this.generation;
   }
 
+  /**
+   * Launches the agent. BENCH_AGENT_NODE_ARGS, when set, are node's own
+   * options for the agent process only, split at spaces (e.g. `--cpu-prof
+   * --cpu-prof-dir=/tmp/prof` to profile it under a benchmark's load).
+   */
   start(extra: readonly string[] = []): CliDaemon {
     rmSync(this.statusFile, { force: true });
+    const nodeArgs = (process.env['BENCH_AGENT_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     this.agent = CliDaemon.start([
       'agent', '--node', 'bench-node',
       '--state-file', this.stateFile,
@@ -79,7 +85,7 @@ export class AgentSession {
       '--metrics-addr', `127.0.0.1:${this.metricsPort}`,
       '--health-addr', `127.0.0.1:${this.metricsPort + 1}`,
       ...extra,
-    ]);
+    ], process.env, nodeArgs);
     return this.agent;
   }
 

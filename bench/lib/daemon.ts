@@ -31,9 +31,10 @@ export class CliDaemon {
     process.once('exit', () => this.kill());
   }
 
-  static start(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliDaemon {
+  /** `nodeArgs` go to node itself, before the CLI (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = process.env, nodeArgs: readonly string[] = []): CliDaemon {
     if (!existsSync(COMPILED)) throw new Error(`${COMPILED} missing: build first (npx tsc -p tsconfig.build.json)`);
-    return new CliDaemon(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }));
+    return new CliDaemon(spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   }
 
   get pid(): number {
