@@ -216,15 +216,20 @@ export class Agent {
   }
 
   private async iteration(): Promise<void> {
-    // News arriving from here on is answered by a later iteration, which measures it from its own arrival.
-    const since = this.pendingSince;
-    this.pendingSince = undefined;
     const audit = this.auditDue;
     const learned = this.learnedDue;
     this.auditDue = false;
     this.learnedDue = false;
     if (learned) await this.of.pollLearned();
-    await this.kernel.intake();
+    // Taken where the kernel's news is drained (intake drains before its
+    // first await): a change that arrived during the read above is answered
+    // (and measured) by this iteration, not committed here and counted by
+    // none. News arriving from here on is a later iteration's, measured from
+    // its own arrival; news drained before its waker marked it, from now.
+    let since = this.pendingSince;
+    this.pendingSince = undefined;
+    const drainedAt = performance.now();
+    if ((await this.kernel.intake()) > 0) since ??= drainedAt;
     if (audit) await this.kernel.audit(this.settings);
     this.runEngine();
     const spec = this.settings;

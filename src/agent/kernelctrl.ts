@@ -80,15 +80,15 @@ export class KernelCtrl {
     applyKernelSnapshot(this.opts.graph, await this.opts.port.start());
   }
 
-  /** Folds queued kernel news into the input nodes, or dumps again when news was lost. */
-  async intake(): Promise<void> {
+  /** Folds queued kernel news into the input nodes, or dumps again when news was lost; says how much news there was. */
+  async intake(): Promise<number> {
     const { port, graph } = this.opts;
     const news = port.drain();
     const lost = news.findLast((n) => n.kind === 'resync');
     if (lost?.kind === 'resync') this.redumpWanted = lost.reason;
     if (this.redumpWanted === undefined) {
       for (const n of news) if (n.kind !== 'resync') applyKernelEvent(graph, n);
-      return;
+      return news.length;
     }
     const reason = this.redumpWanted;
     this.redumpWanted = undefined;
@@ -102,6 +102,7 @@ export class KernelCtrl {
       this.message = `kernel dump failed: ${errorText(err)}`;
       this.retryAfter(1000);
     }
+    return news.length;
   }
 
   /** What an engine run changed, desired or observed: the next plan compares only those objects. */

@@ -349,6 +349,41 @@ describe('agent control loop', () => {
     const later = ovs.commits.slice(before).flat();
     expect(later.map((m) => (m.type === 'groupMod' ? `group:${m.groupMod.command}` : `flow:${m.flowMod.command}`))).toEqual(['group:modify']);
   });
+
+  it('counts in the convergence histogram a kernel change that arrives while learned MACs are being read (issue 20, B4 flake)', async () => {
+    const kernel = new MemoryKernel();
+    // A group another EVPN speaker installed, with one MAC.
+    kernel.nexthops.set(1, { id: 1, protocol: 186, family: 4, fdb: true, gateway: '192.0.2.11' });
+    kernel.nexthops.set(2, { id: 2, protocol: 186, family: 4, fdb: true, gateway: '192.0.2.12' });
+    kernel.nexthops.set(11, { id: 11, protocol: 186, family: 0, fdb: true, members: [{ id: 1, weight: 1 }, { id: 2, weight: 1 }] });
+    kernel.learn('10/02:00:00:00:01:01', { ifindex: 10, mac: '02:00:00:00:01:01', vlan: 0, nhid: 11, state: 0x40, flags: 0x12 });
+    const ovs = new MemoryOvs();
+    const registry = new Registry();
+    const a = new Agent({ kernel, ovs, logger: silentLogger, registry, onStatus: () => undefined, auditIntervalMs: 0, learnedPollMs: 10, retryMinMs: 1, retryMaxMs: 5 });
+    agent = a;
+    await a.start();
+    a.setSpec(spec([]));
+    await settle(a, () => [...ovs.groups.values()].some((g) => g.type === 'select') && a.status?.learned?.ecmp === 1);
+    const count = async () => (await a.metrics.convergence.get()).values.find((v) => v.metricName === 'evpn_agent_convergence_seconds_count')?.value ?? 0;
+    const selectWeights = () => JSON.stringify([...ovs.groups.values()].find((g) => g.type === 'select')?.buckets);
+    const weightsBefore = selectWeights();
+    // The kernel notifies a weight change while the agent waits for Open vSwitch's answer to its learned-MAC read.
+    const dumpFlows = ovs.dumpFlows.bind(ovs);
+    let injected = false;
+    ovs.dumpFlows = async (cookie, mask) => {
+      if (!injected) {
+        injected = true;
+        kernel.nexthops.set(11, { id: 11, protocol: 186, family: 0, fdb: true, members: [{ id: 1, weight: 3 }, { id: 2, weight: 1 }] });
+        kernel.push({ kind: 'nexthop', op: 'new', nexthop: kernel.nexthops.get(11)! });
+      }
+      return dumpFlows(cookie, mask);
+    };
+    const before = await count();
+    await settle(a, () => injected && selectWeights() !== weightsBefore);
+    // Let every iteration the change caused finish.
+    for (let i = 0; i < 3; i++) await a.nextIteration();
+    expect(await count()).toBe(before + 1);
+  });
 });
 
 /**
