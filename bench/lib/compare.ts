@@ -44,6 +44,19 @@ function describePaths(paths: readonly Path[]): string {
   return [...vtepShares(asBuckets(paths))].map(([ip, s]) => `${ip} ${pct(s)}`).sort().join(', ');
 }
 
+/** The OVS group the flow of `mac` names (one `dump-flows` filtered on the MAC), or undefined. */
+export function ovsGroupOfMac(mgmtSocket: string, mac: string): number | undefined {
+  const line = ofctl(mgmtSocket, 'dump-flows', `dl_dst=${mac}`).split('\n').find((l) => /group:\d+/.test(l));
+  const group = line === undefined ? undefined : /group:(\d+)/.exec(line)?.[1];
+  return group === undefined ? undefined : Number(group);
+}
+
+/** The buckets of one OVS group as `dump-groups` shows it now, or undefined when OVS has no such group. */
+export function ovsGroupPaths(mgmtSocket: string, groupId: number): Path[] | undefined {
+  const line = ofctl(mgmtSocket, 'dump-groups', `group_id=${groupId}`).split('\n').find((l) => l.includes(`group_id=${groupId},`));
+  return line === undefined ? undefined : bucketPaths(line);
+}
+
 export interface Comparison {
   kernelEntries: number;
   ovsFlows: number;
