@@ -117,6 +117,7 @@ export async function measureChurn(session: AgentSession, ovs: OvsSandbox, scale
     const cpuSeconds = agent.cpuSeconds() - cpuBefore;
     peakRss = Math.max(peakRss, agent.memoryMiB().rss);
     const metricsAfter = await session.metrics();
+    monitor.collect();
     const latencies = run.ops.map((op) => seenAfter(monitor, op));
     const unseen = latencies.filter((l) => l === Infinity).length;
     if (process.env['B5_DEBUG']) {

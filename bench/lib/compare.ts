@@ -53,7 +53,7 @@ export function ovsGroupOfMac(mgmtSocket: string, mac: string): number | undefin
 
 /** The buckets of one OVS group as `dump-groups` shows it now, or undefined when OVS has no such group. */
 export function ovsGroupPaths(mgmtSocket: string, groupId: number): Path[] | undefined {
-  const line = ofctl(mgmtSocket, 'dump-groups', `group_id=${groupId}`).split('\n').find((l) => l.includes(`group_id=${groupId},`));
+  const line = ofctl(mgmtSocket, 'dump-groups', String(groupId)).split('\n').find((l) => l.includes(`group_id=${groupId},`));
   return line === undefined ? undefined : bucketPaths(line);
 }
 
