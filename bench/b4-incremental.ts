@@ -86,7 +86,7 @@ async function measureChanges(session: AgentSession, ovs: OvsSandbox, client: Rt
     endToEnd.push(await timeMs(async () => {
       await client.addFdbGroup({ id, replace: true, protocol: RTPROT_STATIC, members: members.map((m, k) => ({ id: m, weight: weights[k % weights.length]! })) });
       try {
-        await until('the OVS group to split as the new weights say', async () => {
+        await until('the OVS group to split as the new weights say', () => {
           const paths = ovsGroupPaths(mgmt, ovsGroup);
           return paths !== undefined && shareMismatch(want, paths) === undefined;
         }, 60_000, 1);

@@ -80,7 +80,7 @@ export interface ChurnMeasurement {
   max: number;
   unseen: number;
   paused: number;
-  /** The agent's own histogram: p99 bucket bound and mean, ms; observations. */
+  /** The agent's own histogram (one observation per commit, from the oldest change it answers): p99 bucket bound and mean, ms; observations. */
   agentP99: number;
   agentMean: number;
   agentObservations: number;
@@ -120,12 +120,6 @@ export async function measureChurn(session: AgentSession, ovs: OvsSandbox, scale
     monitor.collect();
     const latencies = run.ops.map((op) => seenAfter(monitor, op));
     const unseen = latencies.filter((l) => l === Infinity).length;
-    if (process.env['B5_DEBUG']) {
-      const t0 = run.ops[0]!.at;
-      const byWin = new Map<number, number[]>();
-      run.ops.forEach((op, i) => { const w = Math.floor((op.at - t0) / 250); (byWin.get(w) ?? byWin.set(w, []).get(w)!).push(latencies[i]!); });
-      process.stderr.write([...byWin].map(([w, l]) => `${w * 250}:${percentile(l, 50).toFixed(0)}/${percentile(l, 99).toFixed(0)}`).join(' ') + '\n');
-    }
     const [hBefore, hAfter] = [convergenceBuckets(metricsBefore), convergenceBuckets(metricsAfter)];
     const count = (name: string) => metricSum(metricsAfter, name) - metricSum(metricsBefore, name);
     const observations = count('evpn_agent_convergence_seconds_count');
@@ -176,7 +170,7 @@ const ms = (x: number) => (x === Infinity ? '∞' : x.toFixed(1));
 function describe(m: ChurnMeasurement): string {
   return `kernel → OVS per change p50 ${ms(m.p50)} ms, p99 ${ms(m.p99)} ms, max ${ms(m.max)} ms over ${m.ops} changes`
     + `${m.unseen ? ` (${m.unseen} never seen in OVS)` : ''}${m.paused ? `, monitor paused ${m.paused}×` : ''}; `
-    + `agent's own histogram p99 ≤ ${m.agentP99} ms, mean ${m.agentMean.toFixed(1)} ms over ${m.agentObservations} changes; `
+    + `agent's own histogram (one observation per OpenFlow commit, from its oldest change) p99 ≤ ${m.agentP99} ms, mean ${m.agentMean.toFixed(1)} ms over ${m.agentObservations} commits; `
     + `${m.commits} OpenFlow commits (${(m.ops / m.commits).toFixed(1)} changes each); writer ${Math.round(m.achieved)}/s; `
     + `CPU ${(m.cpuSeconds).toFixed(1)} s (${((1000 * m.cpuSeconds) / m.ops).toFixed(2)} s per 1,000 changes); catch-up ${m.catchUpMs.toFixed(0)} ms; peak RSS ${m.peakRss.toFixed(0)} MiB`;
 }
