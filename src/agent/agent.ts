@@ -166,6 +166,7 @@ export class Agent {
   debugEngine() {
     const g = this.graph;
     return {
+      kernelRead: this.kernel.complete,
       graph: g.engine.describe(),
       stats: g.engine.nodeStats(),
       desired: { ofGroups: g.ofDesired.data.groups.size, ofFlows: g.ofDesired.data.flows.size, kernelGroups: g.kernelDesired.data.groups.size, kernelFdb: g.kernelDesired.data.fdb.size },
@@ -221,23 +222,22 @@ export class Agent {
     this.auditDue = false;
     this.learnedDue = false;
     if (learned) await this.of.pollLearned();
-    // Taken where the kernel's news is drained (intake drains before its
-    // first await): a change that arrived during the read above is answered
-    // (and measured) by this iteration, not committed here and counted by
-    // none. News arriving from here on is a later iteration's, measured from
-    // its own arrival; news drained before its waker marked it, from now.
+    // Taken where the kernel's news is drained, with no await in between: a
+    // change that arrived during the read above is answered (and measured)
+    // by this iteration, not committed here and counted by none. News
+    // arriving from here on is a later iteration's, measured from its own
+    // arrival. News drained before its waker marked it is measured from now.
     let since = this.pendingSince;
     this.pendingSince = undefined;
-    const drainedAt = performance.now();
-    if ((await this.kernel.intake()) > 0) since ??= drainedAt;
-    if (audit) await this.kernel.audit(this.settings);
+    if (this.kernel.intake() > 0) since ??= performance.now();
+    if (audit) this.kernel.requestAudit();
     this.runEngine();
     const spec = this.settings;
     if (spec) {
       await this.kernel.sync(spec, () => this.runEngine());
       this.of.ensureConnected();
-      if (audit) await this.of.audit();
-      const outcome = await this.of.sync(this.graph.ofDesired.data, since);
+      if (audit) this.of.requestAudit();
+      const outcome = await this.of.sync(this.graph.ofDesired.data, since, this.kernel.complete);
       // Not answered yet (OVS unreachable or backing off): keep waiting from the same moment.
       if (outcome === 'blocked' && since !== undefined) this.pendingSince = Math.min(since, this.pendingSince ?? since);
     }

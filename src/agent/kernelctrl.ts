@@ -15,14 +15,18 @@
  * (observedAfter), so the next plan does not write it again before the
  * kernel's own notification arrives; the notification then changes nothing.
  * A lost notification (ENOBUFS, an undecodable message, a refused write)
- * becomes a fresh dump that the input nodes diff — never a restart.
+ * becomes a fresh dump that the input nodes diff — never a restart. Dumps
+ * (at start, after a loss, for the audit) are folded in while notifications
+ * keep flowing (kernel-reconcile.ts): the agent never stops mirroring for
+ * one. Nothing is written to the kernel, and the kernel is not called in
+ * sync, before the first dump is complete.
  */
 import type { Logger } from '../util/log.js';
 import type { AgentGraph } from './engine/graph.js';
-import { applyKernelEvent, applyKernelSnapshot } from './kernel-input.js';
+import { applyKernelEvent } from './kernel-input.js';
+import { KernelReconcile, type ReconcileWhy } from './kernel-reconcile.js';
 import type { AgentMetrics } from './metrics.js';
-import { fdbKey, sameNexthop, type KernelSnapshot, type NodeSettings } from './model.js';
-import { isOwnedNexthop } from './ownership.js';
+import type { KernelEvent, NodeSettings } from './model.js';
 import type { KernelPort } from './ports.js';
 import { backoff, errorText, summarize } from './retry.js';
 import { describeKernelOp, observedAfter, planKernelSync, type KernelConflict } from './sync/kernel-plan.js';
@@ -55,7 +59,13 @@ const ROUNDS = 3;
 export class KernelCtrl {
   private synced = false;
   private message = 'not synced yet';
-  private redumpWanted: string | undefined;
+  /** The dump being folded in, the one wanted next, and whether the first one is complete. */
+  private reconcile: KernelReconcile | undefined;
+  private wanted: { why: ReconcileWhy; reason?: string } | undefined;
+  private firstDumpDone = false;
+  private dumpRetryAt = 0;
+  /** Flood destinations the last dump missed while their device still floods (kernel-reconcile.ts). */
+  private floodSuspects: ReadonlySet<string> = new Set();
   /** What this process last applied to its devices' VNI filters and VLANs (device-plan.ts). */
   private readonly applied = new Map<string, { vnis: number[]; vlans: Array<{ vid: number; tunnelId?: number }> }>();
   /** Devices (or their VLAN/VNI setup) the kernel refused for good, with what was asked. */
@@ -75,34 +85,89 @@ export class KernelCtrl {
     return { synced: this.synced, message: this.message };
   }
 
-  /** Subscribes and dumps; the dump goes into the input nodes. */
+  /** Subscribes, then starts the first dump (folded in by the iterations that follow). */
   async start(): Promise<void> {
-    applyKernelSnapshot(this.opts.graph, await this.opts.port.start());
+    await this.opts.port.start();
+    this.want('start');
+    this.beginWanted();
   }
 
-  /** Folds queued kernel news into the input nodes, or dumps again when news was lost; says how much news there was. */
-  async intake(): Promise<number> {
-    const { port, graph } = this.opts;
-    const news = port.drain();
-    const lost = news.findLast((n) => n.kind === 'resync');
-    if (lost?.kind === 'resync') this.redumpWanted = lost.reason;
-    if (this.redumpWanted === undefined) {
-      for (const n of news) if (n.kind !== 'resync') applyKernelEvent(graph, n);
-      return news.length;
+  /** True once the first dump is folded in: before that, the nodes hold only part of the kernel. */
+  get complete(): boolean {
+    return this.firstDumpDone;
+  }
+
+  /**
+   * Folds queued kernel news into the input nodes, and whatever part of a
+   * dump has arrived; starts a dump when news was lost. Returns how much
+   * news there was.
+   */
+  intake(): number {
+    const news = this.opts.port.drain();
+    for (const n of news) {
+      // The subscription drops its queue when it loses news: what follows a resync is newer than the loss.
+      if (n.kind === 'resync') this.want('resync', n.reason);
+      else this.observe(n);
     }
-    const reason = this.redumpWanted;
-    this.redumpWanted = undefined;
-    // Everything drained precedes the dump, which supersedes it.
-    this.opts.metrics.kernelResyncs.inc({ reason });
-    this.opts.log.info('kernel notifications lost or unreadable: dumping again and diffing', { reason });
-    try {
-      applyKernelSnapshot(graph, await port.dump());
-    } catch (err) {
-      this.redumpWanted = reason;
-      this.message = `kernel dump failed: ${errorText(err)}`;
-      this.retryAfter(1000);
+    if (this.reconcile) {
+      const state = this.reconcile.step();
+      if (state !== 'running') this.finishReconcile(this.reconcile, state);
     }
+    this.beginWanted();
     return news.length;
+  }
+
+  /** Asks for an audit dump (unless one is running or due): drift in what we own is reported, the rest folded in. */
+  requestAudit(): void {
+    if (!this.reconcile && !this.wanted) this.want('audit');
+    this.beginWanted();
+  }
+
+  /** A kernel change, as notified or as an acknowledged write leaves it, into the input nodes. */
+  private observe(ev: KernelEvent): void {
+    applyKernelEvent(this.opts.graph, ev);
+    this.reconcile?.noteEvent(ev);
+  }
+
+  private want(why: ReconcileWhy, reason?: string): void {
+    // A loss outranks an audit; the first dump outranks both (it is a full read).
+    if (this.wanted?.why === 'start' || (this.wanted?.why === 'resync' && why === 'audit')) return;
+    this.wanted = reason === undefined ? { why } : { why, reason };
+  }
+
+  private beginWanted(): void {
+    const wanted = this.wanted;
+    if (this.reconcile || !wanted || Date.now() < this.dumpRetryAt) return;
+    this.wanted = undefined;
+    if (wanted.why === 'resync') {
+      const reason = wanted.reason ?? 'unknown';
+      this.opts.metrics.kernelResyncs.inc({ reason });
+      this.opts.log.info('kernel notifications lost or unreadable: dumping again and diffing', { reason });
+    }
+    this.reconcile = new KernelReconcile(wanted.why, this.opts.port, this.opts.graph, this.floodSuspects, this.opts.wake);
+    this.reconcile.begin();
+  }
+
+  private finishReconcile(r: KernelReconcile, state: 'done' | 'failed'): void {
+    this.reconcile = undefined;
+    if (state === 'failed') {
+      const error = errorText(r.error);
+      this.message = `kernel dump failed: ${error}`;
+      this.opts.log.warn(r.why === 'audit' ? 'kernel audit dump failed' : 'kernel dump failed; retrying', { error });
+      if (r.why !== 'audit') this.want(r.why, r.why === 'resync' ? 'dump-failed' : undefined);
+      this.dumpRetryAt = Date.now() + 1000;
+      this.wakeAfter(1000);
+      return;
+    }
+    this.floodSuspects = r.floodSuspects;
+    if (r.why === 'start') {
+      this.firstDumpDone = true;
+      this.opts.graph.nexthops.markKernelRead();
+    }
+    if (r.drift.length > 0) {
+      this.opts.metrics.drift.inc({ dataplane: 'kernel' }, r.drift.length);
+      this.opts.onDrift(`kernel: ${summarize(r.drift, 3)}`);
+    }
   }
 
   /** What an engine run changed, desired or observed: the next plan compares only those objects. */
@@ -124,12 +189,19 @@ export class KernelCtrl {
   async sync(spec: NodeSettings, runEngine: () => void): Promise<void> {
     const { graph, port, metrics } = this.opts;
     const fabric = spec.fabric;
+    if (!this.firstDumpDone) {
+      this.synced = false;
+      this.message = 'reading the kernel';
+      return;
+    }
     if (!fabric.kernel.manage) {
       this.synced = true;
       this.message = '';
       return;
     }
     if (Date.now() < this.retryAt) return;
+    // After lost news or a refused write the nodes may be wrong: write again once the dump that follows is in.
+    if (this.reconcile?.why === 'resync' || this.wanted?.why === 'resync') return;
     for (let round = 0; round < ROUNDS; round++) {
       const devices = planDevices(graph.devices.data.devices, graph.devices.data.complete, graph.links.data.byName, this.applied, this.refused);
       if (devices.ops.length > 0) {
@@ -159,7 +231,7 @@ export class KernelCtrl {
           return;
         }
         metrics.kernelWrites.inc({ op: op.op });
-        applyKernelEvent(graph, observedAfter(op, fabric));
+        this.observe(observedAfter(op, fabric));
       }
       this.opts.log.debug('kernel writes applied', { count: plan.ops.length });
       runEngine();
@@ -195,7 +267,7 @@ export class KernelCtrl {
     try {
       graph.links.replaceAll(await port.links());
     } catch (err) {
-      this.redumpWanted = 'write-failed';
+      this.want('resync', 'write-failed');
       this.opts.log.warn('reading links after device writes failed', { error: errorText(err) });
     }
     runEngine();
@@ -240,27 +312,8 @@ export class KernelCtrl {
     this.failures += 1;
     const delay = backoff(this.failures, this.opts.retryMinMs, this.opts.retryMaxMs);
     this.opts.log.warn('kernel write refused; re-dumping and retrying', { op: what, error: errorText(err), retryInMs: delay });
-    this.redumpWanted = 'write-failed';
+    this.want('resync', 'write-failed');
     this.retryAfter(delay);
-  }
-
-  /** Read-back of the kernel: differences in objects we own are drift; the dump then replaces what the input nodes hold. */
-  async audit(spec: NodeSettings | undefined): Promise<void> {
-    let snapshot: KernelSnapshot;
-    try {
-      snapshot = await this.opts.port.dump();
-    } catch (err) {
-      this.opts.log.warn('kernel audit dump failed', { error: errorText(err) });
-      return;
-    }
-    if (spec) {
-      const differences = this.differences(snapshot, spec);
-      if (differences.length > 0) {
-        this.opts.metrics.drift.inc({ dataplane: 'kernel' }, differences.length);
-        this.opts.onDrift(`kernel: ${summarize(differences, 3)}`);
-      }
-    }
-    applyKernelSnapshot(this.opts.graph, snapshot);
   }
 
   close(): void {
@@ -271,34 +324,15 @@ export class KernelCtrl {
 
   private retryAfter(delayMs: number): void {
     this.retryAt = Date.now() + delayMs;
+    this.wakeAfter(delayMs);
+  }
+
+  private wakeAfter(delayMs: number): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
       this.opts.wake();
     }, delayMs);
     t.unref();
     this.timers.add(t);
-  }
-
-  /** Our nexthops and FDB entries as the engine holds them, against a fresh dump. */
-  private differences(snapshot: KernelSnapshot, spec: NodeSettings): string[] {
-    const { graph } = this.opts;
-    const out: string[] = [];
-    const fabric = spec.fabric;
-    const seen = new Map(snapshot.nexthops.map((n) => [n.id, n]));
-    for (const [id, nh] of graph.nexthops.data.byId) {
-      if (!isOwnedNexthop(nh, fabric)) continue;
-      const now = seen.get(id);
-      if (!now) out.push(`nexthop ${id} vanished`);
-      else if (!sameNexthop(now, nh)) out.push(`nexthop ${id} changed`);
-    }
-    for (const nh of snapshot.nexthops) if (isOwnedNexthop(nh, fabric) && !graph.nexthops.data.byId.has(nh.id)) out.push(`nexthop ${nh.id} appeared`);
-    const fdb = new Map(snapshot.fdb.map((e) => [fdbKey(e), e]));
-    for (const [key, e] of graph.fdb.data.byKey) {
-      if (!isOwnedNexthop(e.nhid === undefined ? undefined : graph.nexthops.data.byId.get(e.nhid), fabric)) continue;
-      const now = fdb.get(key);
-      if (!now) out.push(`fdb ${e.mac} vanished`);
-      else if (now.nhid !== e.nhid) out.push(`fdb ${e.mac} changed`);
-    }
-    return out;
   }
 }

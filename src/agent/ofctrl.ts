@@ -57,6 +57,15 @@ interface Read {
   adoption: { groups: Map<number, number>; floodGroups: Map<number, number> };
 }
 
+/** Flows translated between two turns of the event loop when the bridge is read back. */
+const READ_SLICE = 5_000;
+
+interface AuditRead {
+  touched: { groups: Set<number>; flows: Set<string> };
+  read?: Read;
+  error?: unknown;
+}
+
 export class OfCtrl {
   private settings: OvsSettings | undefined;
   private pipeline: Pipeline | undefined;
@@ -73,6 +82,10 @@ export class OfCtrl {
   private tally = { paths: 0, buckets: 0, floodGroups: 0 };
   /** What changed in ofDesired since the last commit, or everything. */
   private scope = { full: true, groups: new Set<number>(), flows: new Set<string>() };
+  /** A read-back under way (requestAudit), and what commits touched since it began. */
+  private auditing: AuditRead | undefined;
+  /** Modifies or deletes were held back while the first kernel dump was partial (sync). */
+  private deferredWhilePartial = false;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -163,15 +176,33 @@ export class OfCtrl {
   /**
    * Sends the difference between ofDesired and the mirror as one atomic
    * bundle. `since` is when the oldest news it answers arrived: a commit
-   * observes the convergence time from it.
+   * observes the convergence time from it. `kernelComplete` false: the
+   * first kernel dump is still being read (only additions are made).
    */
-  async sync(desired: OfState, since: number | undefined): Promise<SyncOutcome> {
+  async sync(desired: OfState, since: number | undefined, kernelComplete = true): Promise<SyncOutcome> {
     const settings = this.settings;
     const pipeline = this.pipeline;
     if (!this.connected || !this.installed || !settings || !pipeline || Date.now() < this.retryAt) return 'blocked';
+    this.finishAudit();
+    // The whole comparison, deferred while the kernel was partly read, is due once it is read.
+    if (kernelComplete && this.deferredWhilePartial) {
+      this.deferredWhilePartial = false;
+      this.scope.full = true;
+    }
     const scope = this.scope.full ? undefined : { groups: this.scope.groups, flows: this.scope.flows };
-    const changes = planOfSync(desired, this.installed, scope);
+    const installed = this.installed;
+    let changes = planOfSync(desired, installed, scope);
     this.scope = { full: false, groups: new Set(), flows: new Set() };
+    if (!kernelComplete) {
+      // The first kernel dump is still arriving: what OVS holds (from this
+      // agent's last run) may be right for entries not read yet, and a
+      // flood group may have more destinations than read so far. Only what
+      // OVS lacks is added now (a cold start programs OVS while the dump
+      // goes on); modifies and deletes wait for the complete dump.
+      const before = changes.length;
+      changes = changes.filter((c) => c.command === 'add' && !(c.kind === 'group' ? installed.groups.has(c.group.groupId) : installed.flows.has(c.key)));
+      if (changes.length < before) this.deferredWhilePartial = true;
+    }
     if (changes.length > 0) {
       try {
         await this.opts.port.commit({ length: changes.length, at: (i) => (i < changes.length ? pipeline.toMessage(changes[i]!) : undefined) });
@@ -184,28 +215,62 @@ export class OfCtrl {
       this.opts.log.debug('OpenFlow bundle committed', { changes: changes.length });
     }
     this.failures = 0;
-    this.synced = true;
-    this.syncMessage = '';
+    this.synced = kernelComplete;
+    this.syncMessage = kernelComplete ? '' : 'reading the kernel: only missing groups and flows added so far';
     this.setProgrammedGauges();
     return changes.length > 0 ? 'committed' : 'idle';
   }
 
-  /** Read-back of the bridge: what differs from what we believe we installed is drift, repaired by the next sync. */
-  async audit(): Promise<void> {
+  /**
+   * Starts a read-back of the bridge; the sync after it arrives compares it
+   * (finishAudit). Commits go on meanwhile: at 100,000 flows the read takes
+   * a second or more, and awaiting it held every kernel change back that
+   * long (B5: adds and deletes of the same MAC within it never reached OVS).
+   */
+  requestAudit(): void {
     const settings = this.settings;
-    if (!this.connected || !this.installed || !settings) return;
-    let actual: Read;
-    try {
-      actual = await this.read(settings);
-    } catch (err) {
-      this.opts.log.warn('OVS audit read failed', { error: errorText(err) });
+    if (this.auditing || !this.connected || !this.installed || !settings) return;
+    const audit: AuditRead = { touched: { groups: new Set(), flows: new Set() } };
+    this.auditing = audit;
+    this.read(settings)
+      .then((read) => (audit.read = read), (err: unknown) => (audit.error = err ?? 'unknown error'))
+      .finally(() => this.opts.wake());
+  }
+
+  /**
+   * What differs between a finished read-back and what we believe we
+   * installed is drift: reported, taken as installed, and repaired by the
+   * sync that follows. Objects a commit touched since the read began are
+   * left out: the read may show them before or after it.
+   */
+  private finishAudit(): void {
+    const audit = this.auditing;
+    if (!audit || (audit.read === undefined && audit.error === undefined)) return;
+    this.auditing = undefined;
+    if (audit.error !== undefined) {
+      this.opts.log.warn('OVS audit read failed', { error: errorText(audit.error) });
       return;
     }
-    const differences = planOfSync(this.installed, actual.installed).map(describeChange);
+    const installed = this.installed;
+    if (!installed) return;
+    const actual = audit.read!.installed;
+    const { touched } = audit;
+    const differences = planOfSync(installed, actual).filter((c) => (c.kind === 'group' ? !touched.groups.has(c.group.groupId) : !touched.flows.has(c.key)));
     if (differences.length === 0) return;
     this.opts.metrics.drift.inc({ dataplane: 'ovs' }, differences.length);
-    this.opts.onDrift(`ovs: ${summarize(differences, 3)}`);
-    this.setInstalled(actual.installed);
+    this.opts.onDrift(`ovs: ${summarize(differences.map(describeChange), 3)}`);
+    for (const c of differences) {
+      if (c.kind === 'group') {
+        const now = actual.groups.get(c.group.groupId);
+        if (now) installed.groups.set(c.group.groupId, now);
+        else installed.groups.delete(c.group.groupId);
+      } else {
+        const now = actual.flows.get(c.key);
+        if (now) installed.flows.set(c.key, now);
+        else installed.flows.delete(c.key);
+      }
+    }
+    this.setInstalled(installed);
     this.scope.full = true;
   }
 
@@ -251,7 +316,10 @@ export class OfCtrl {
     for (const d of await this.opts.port.dumpGroups()) if (pipeline.ownsGroup(d.groupId)) groups.set(d.groupId, fromGroupDesc(d));
     const installed: OfState = { groups, flows: new Map() };
     const adoption = { groups: new Map<number, number>(), floodGroups: new Map<number, number>() };
+    let translated = 0;
     for (const stats of await this.opts.port.dumpFlows(settings.cookie, settings.cookieMask)) {
+      // An audit reads while the agent goes on: let an iteration in now and then (100,000 flows take a second or more).
+      if (++translated % READ_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const flow = fromFlowStats(stats);
       // Learned flows are Open vSwitch's to write and age (see pollLearned).
       if (pipeline.isLearned(flow)) continue;
@@ -266,6 +334,7 @@ export class OfCtrl {
   }
 
   private drop(reason: string): void {
+    this.auditing = undefined;
     this.connected = false;
     this.synced = false;
     this.message = reason;
@@ -314,7 +383,12 @@ export class OfCtrl {
     const added: number[] = [];
     const deleted = new Set<number>();
     metrics.ofBundles.inc();
+    const touched = this.auditing?.touched;
     for (const c of changes) {
+      if (touched) {
+        if (c.kind === 'flow') touched.flows.add(c.key);
+        else touched.groups.add(c.group.groupId);
+      }
       if (c.kind === 'flow') {
         metrics.ofFlowMods.inc({ command: c.command });
         if (c.command === 'deleteStrict') state.flows.delete(c.key);

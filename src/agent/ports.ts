@@ -9,21 +9,39 @@
  * is the pipeline's (openflow/pipeline.ts) to say.
  */
 import type { BundleSource, FlowStats, GroupDesc } from '../lib/openflow/index.js';
-import type { KernelEvent, KernelLink, KernelSnapshot, OvsInterface } from './model.js';
+import type { KernelEvent, KernelFdbEntry, KernelLink, KernelNexthop, OvsInterface } from './model.js';
 import type { DeviceOp } from './sync/device-plan.js';
 import type { KernelOp } from './sync/kernel-plan.js';
 
 /** Observed kernel changes, or the news that some were lost (ENOBUFS, malformed). */
 export type KernelNews = KernelEvent | { kind: 'resync'; reason: string };
 
+/** Part of a dump as it arrives: the links whole (first), then nexthops and FDB entries a datagram at a time. */
+export interface KernelDumpBatch {
+  links?: KernelLink[];
+  nexthops?: KernelNexthop[];
+  fdb?: KernelFdbEntry[];
+}
+
 export interface KernelPort {
+  /** Subscribes to links, neighbours and nexthops: from then on every change is queued (drain), during dumps too. */
+  start(): Promise<void>;
   /**
-   * Subscribes to links, neighbours and nexthops, then dumps them: events
-   * that arrive during the dump stay queued and are replayed after it.
+   * Dumps links, then nexthops, then FDB entries, handing each part over as
+   * it arrives while notifications keep queuing. A dump is a walk, not a
+   * snapshot: under churn it may repeat an object, and Linux 6.18's VXLAN
+   * FDB dump also skips entries that exist all along (it resumes each
+   * datagram at a position in a list that deletions shift, and flags
+   * nothing), so absence from a dump proves nothing: see `missing`.
    */
-  start(): Promise<KernelSnapshot>;
-  /** A fresh dump (after a loss), with the same queuing. */
-  dump(): Promise<KernelSnapshot>;
+  dump(onBatch: (batch: KernelDumpBatch) => void): Promise<void>;
+  /**
+   * Of these nexthop ids and FDB entries, those the kernel does not hold now,
+   * by one lookup each (RTM_GETNEXTHOP, RTM_GETNEIGH). A flood-list entry
+   * (all-zeros MAC, one per destination) is reported missing only when the
+   * device has no flood list at all: a lookup shows one destination.
+   */
+  missing(nexthops: readonly number[], fdb: readonly KernelFdbEntry[]): Promise<{ nexthops: number[]; fdb: KernelFdbEntry[] }>;
   /** Everything queued now. */
   drain(): KernelNews[];
   /** Resolves when news is queued. */

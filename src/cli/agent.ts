@@ -54,7 +54,7 @@ Flags:
                            addresses (off by default: unauthenticated, and a recompute costs seconds
                            of CPU at scale)
   --audit-interval SEC     drift audit period in seconds (default 30; 0 = off)
-  --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default: system default)
+  --netlink-rcvbuf BYTES   receive buffer of the kernel notification socket (default 16 MiB)
   --log-level LEVEL        debug, info, warn, error (default $EVPN_ECMP_LOG_LEVEL or info)`;
 
 export const agentCommand: Command = {
@@ -119,7 +119,7 @@ export const agentCommand: Command = {
         heartbeat: { namespace: values['heartbeat-namespace'] ?? podNamespace(), intervalMs: heartbeatIntervalMs },
       });
     const statusWriter = statusFile ? new StatusFileWriter(statusFile, log) : undefined;
-    const kernel = new RtnetlinkKernel(rcvbuf ? { receiveBufferSize: rcvbuf } : {});
+    const kernel = new RtnetlinkKernel({ ...(rcvbuf ? { receiveBufferSize: rcvbuf } : {}), warn: (message) => log.warn(message) });
     const agent = new Agent({
       kernel,
       ovs: new OvsBridge(rundir, connectOvsdb, log),

@@ -14,6 +14,7 @@ import {
   IFF_UP,
   KernelError,
   NTF_MASTER,
+  ResyncNeededError,
   NTF_SELF,
   RtnetlinkClient,
   type FdbEntry,
@@ -22,15 +23,30 @@ import {
   type RtnetlinkEvent,
   type RtnetlinkSubscription,
 } from '../../lib/rtnetlink/index.js';
-import { ZERO_MAC, type KernelEvent, type KernelFdbEntry, type KernelLink, type KernelNexthop, type KernelSnapshot } from '../model.js';
-import type { KernelNews, KernelPort } from '../ports.js';
+import { ZERO_MAC, type KernelEvent, type KernelFdbEntry, type KernelLink, type KernelNexthop } from '../model.js';
+import type { KernelDumpBatch, KernelNews, KernelPort } from '../ports.js';
 import type { KernelOp } from '../sync/kernel-plan.js';
 import type { DeviceOp } from '../sync/device-plan.js';
 import { ownerAlias, type DesiredDevice } from '../engine/nodes/devices.js';
 
+/**
+ * The notification socket's receive buffer by default: what the kernel holds
+ * while the agent is busy before it must drop notifications (and the agent
+ * re-dump everything). The system default (net.core.rmem_default, 208 KiB)
+ * is about 300 FDB notifications (each skb takes ~0.7 KiB of it), 60 ms at
+ * 5,000 changes/s: a pause for one garbage collection on a loaded node
+ * overflows it, and the re-dump of 100,000 entries that follows overflows it
+ * again. 16 MiB (the kernel books 32) is about 45,000 notifications, a
+ * second of the kernel's own FDB write rate; the memory is taken only while
+ * notifications wait.
+ */
+export const DEFAULT_NOTIFICATION_BUFFER_BYTES = 16 * 1024 * 1024;
+
 export interface RtnetlinkKernelOptions {
-  /** SO_RCVBUF of the notification socket (bytes). */
+  /** SO_RCVBUF of the notification socket (bytes; default DEFAULT_NOTIFICATION_BUFFER_BYTES). */
   receiveBufferSize?: number;
+  /** Told when the socket cannot get that buffer (SO_RCVBUFFORCE needs CAP_NET_ADMIN). */
+  warn?: (message: string) => void;
   /**
    * Notifications held while the agent is busy; past it they are replaced
    * by one `resync` (a re-dump). The library's default keeps the queue near
@@ -47,21 +63,54 @@ export class RtnetlinkKernel implements KernelPort {
     this.client = new RtnetlinkClient();
   }
 
-  async start(): Promise<KernelSnapshot> {
+  start(): Promise<void> {
+    const receiveBufferSize = this.options.receiveBufferSize ?? DEFAULT_NOTIFICATION_BUFFER_BYTES;
     this.subscription = this.client.subscribe(['link', 'neigh', 'nexthop'], {
-      ...(this.options.receiveBufferSize ? { receiveBufferSize: this.options.receiveBufferSize } : {}),
+      receiveBufferSize,
       ...(this.options.maxQueuedEvents ? { maxQueuedEvents: this.options.maxQueuedEvents } : {}),
     });
-    return this.dump();
+    const note = this.subscription.receiveBufferNote;
+    if (note !== undefined) {
+      this.options.warn?.(`kernel notification socket: cannot get a ${receiveBufferSize}-byte receive buffer (${note}); it has ${this.subscription.receiveBufferSize} bytes, so a busy moment may cost a re-dump`);
+    }
+    return Promise.resolve();
   }
 
-  async dump(): Promise<KernelSnapshot> {
-    const [links, nexthops, fdb] = [await this.client.listLinks(), await this.client.listNexthops(), await this.client.listFdb()];
-    return {
-      links: links.map(toLink),
-      nexthops: nexthops.map(toNexthop),
-      fdb: fdb.map(toFdbEntry).filter((e): e is KernelFdbEntry => e !== undefined),
-    };
+  async dump(onBatch: (batch: KernelDumpBatch) => void): Promise<void> {
+    // Links are few and their dump is consistent (an interrupted one is redone).
+    onBatch({ links: (await this.client.listLinks()).map(toLink) });
+    // Nexthops and FDB entries stream: each datagram's worth is handed on as
+    // it is decoded, so nothing holds the whole dump. An interrupted dump
+    // (NLM_F_DUMP_INTR) is not redone: the consumer confirms every absence
+    // by a lookup anyway (see KernelPort.dump).
+    await streamed(this.client.nexthopBatches(), (batch) => onBatch({ nexthops: batch.map(toNexthop) }));
+    await streamed(this.client.fdbBatches(), (batch) => {
+      const fdb: KernelFdbEntry[] = [];
+      for (const e of batch) {
+        const entry = toFdbEntry(e);
+        if (entry) fdb.push(entry);
+      }
+      if (fdb.length > 0) onBatch({ fdb });
+    });
+  }
+
+  async missing(nexthops: readonly number[], fdb: readonly KernelFdbEntry[]): Promise<{ nexthops: number[]; fdb: KernelFdbEntry[] }> {
+    const out = { nexthops: [] as number[], fdb: [] as KernelFdbEntry[] };
+    for (const id of nexthops) if ((await this.client.getNexthop(id)) === undefined) out.nexthops.push(id);
+    // One lookup per device and flood list: it answers for all its destinations.
+    const floodChecked = new Map<string, boolean>();
+    for (const e of fdb) {
+      const lookup = { ifindex: e.ifindex, mac: e.mac, flags: e.flags & (NTF_SELF | NTF_MASTER) || NTF_SELF, ...(e.vni !== undefined ? { vni: e.vni } : {}), ...(e.vlan ? { vlan: e.vlan } : {}) };
+      if (e.mac === ZERO_MAC) {
+        const key = `${e.ifindex}/${e.vni ?? ''}`;
+        let gone = floodChecked.get(key);
+        if (gone === undefined) floodChecked.set(key, (gone = (await this.client.getFdbEntry(lookup)) === undefined));
+        if (gone) out.fdb.push(e);
+        continue;
+      }
+      if ((await this.client.getFdbEntry(lookup)) === undefined) out.fdb.push(e);
+    }
+    return out;
   }
 
   drain(): KernelNews[] {
@@ -171,6 +220,15 @@ export class RtnetlinkKernel implements KernelPort {
 /** On the single (external) device an entry is keyed by its VNI: NDA_SRC_VNI. */
 function srcVniOf(op: { srcVni?: number }): { srcVni?: number } {
   return op.srcVni === undefined ? {} : { srcVni: op.srcVni };
+}
+
+/** Feeds each batch of a dump to `use`; an interrupted dump (the kernel's NLM_F_DUMP_INTR) ends normally. */
+async function streamed<T>(batches: AsyncIterable<T[]>, use: (batch: T[]) => void): Promise<void> {
+  try {
+    for await (const batch of batches) use(batch);
+  } catch (err) {
+    if (!(err instanceof ResyncNeededError)) throw err;
+  }
 }
 
 /** Deleting what is already gone is success: the goal state holds. */

@@ -491,7 +491,8 @@ export function createKernelDesiredNode(deps: {
     data.nexthops.clear();
     data.groups.clear();
     data.fdb.clear();
-    const spec = nodeState.data.spec;
+    // Ids adopted and versions kept after a restart rest on what the kernel holds: nothing is placed before it is read.
+    const spec = nexthops.data.kernelRead ? nodeState.data.spec : undefined;
     if (spec) {
       // Forget assignments of groups that left the spec, so their ids can be reused.
       const groups = nodeState.data.groups;
@@ -513,6 +514,7 @@ export function createKernelDesiredNode(deps: {
 
   const onNodeState = (): HandlerResult => {
     const spec = nodeState.data.spec;
+    if (!nexthops.data.kernelRead) return 'unchanged';
     if (!spec || nodeState.data.tracked.fabricChanged) return 'unhandled';
     const byName = nodeState.data.groups;
     const changed = [...nodeState.data.tracked.changedGroups];
@@ -555,7 +557,7 @@ export function createKernelDesiredNode(deps: {
 
   const onLinks = (): HandlerResult => {
     const spec = nodeState.data.spec;
-    if (!spec) return 'unchanged';
+    if (!spec || !nexthops.data.kernelRead) return 'unchanged';
     const names = new Set([...nodeState.data.vnis.keys()].map((vni) => fdbHome(spec.fabric, links.data.byName, vni).device));
     for (const ifindex of links.data.tracked.changed) {
       const link = links.data.byIndex.get(ifindex);
@@ -569,8 +571,9 @@ export function createKernelDesiredNode(deps: {
   };
 
   const onNexthops = (): HandlerResult => {
+    if (nexthops.data.tracked.kernelReadNow) return 'unhandled';
     const spec = nodeState.data.spec;
-    if (!spec) return 'unchanged';
+    if (!spec || !nexthops.data.kernelRead) return 'unchanged';
     const range = spec.fabric.kernel.nexthopIdRange;
     for (const id of nexthops.data.tracked.changed) {
       const nh = nexthops.data.byId.get(id);

@@ -17,6 +17,13 @@ import { sameNexthop, type KernelNexthop } from '../../model.js';
 
 export interface NexthopsData {
   byId: Map<number, KernelNexthop>;
+  /**
+   * True once a whole dump of the kernel (links, nexthops, FDB entries) is
+   * in: before that, absence from these nodes says nothing, and a choice
+   * that rests on what the kernel holds (which ids to adopt after a
+   * restart, what to keep of a group whose spec is invalid) must wait.
+   */
+  kernelRead: boolean;
   /** member id → ids of the groups that list it. */
   groupsOfMember: Map<number, Set<number>>;
   tracked: {
@@ -24,21 +31,32 @@ export interface NexthopsData {
     changed: Set<number>;
     /** Groups that disappeared in this run. */
     deletedGroups: Set<number>;
+    /** kernelRead became true in this run. */
+    kernelReadNow: boolean;
   };
 }
 
 export interface NexthopsNode extends EngineNode<NexthopsData> {
   upsert(nexthop: KernelNexthop): void;
   remove(id: number): void;
+  /** A snapshot: the kernel's nexthops, whole (the kernel counts as read from then on). */
   replaceAll(nexthops: KernelNexthop[]): void;
+  /** The first whole dump of the kernel is in (kernel-reconcile.ts folded it). */
+  markKernelRead(): void;
 }
 
 export function createNexthopsNode(): NexthopsNode {
-  const queue: Array<{ nh?: KernelNexthop; removed?: number; snapshot?: KernelNexthop[] }> = [];
+  const queue: Array<{ nh?: KernelNexthop; removed?: number; snapshot?: KernelNexthop[]; read?: true }> = [];
   const data: NexthopsData = {
     byId: new Map(),
     groupsOfMember: new Map(),
-    tracked: { changed: new Set(), deletedGroups: new Set() },
+    kernelRead: false,
+    tracked: { changed: new Set(), deletedGroups: new Set(), kernelReadNow: false },
+  };
+  const read = (): void => {
+    if (data.kernelRead) return;
+    data.kernelRead = true;
+    data.tracked.kernelReadNow = true;
   };
 
   const unindex = (nh: KernelNexthop): void => {
@@ -83,6 +101,7 @@ export function createNexthopsNode(): NexthopsNode {
     upsert: (nh) => queue.push({ nh }),
     remove: (id) => queue.push({ removed: id }),
     replaceAll: (snapshot) => queue.push({ snapshot }),
+    markKernelRead: () => queue.push({ read: true }),
     recompute() {
       for (const item of queue.splice(0)) {
         if (item.nh) put(item.nh);
@@ -92,13 +111,16 @@ export function createNexthopsNode(): NexthopsNode {
           const seen = new Set(item.snapshot.map((n) => n.id));
           for (const id of [...data.byId.keys()]) if (!seen.has(id)) del(id);
           for (const nh of item.snapshot) put(nh);
+          read();
         }
+        if (item.read) read();
       }
-      return data.tracked.changed.size > 0 ? 'updated' : 'unchanged';
+      return data.tracked.changed.size > 0 || data.tracked.kernelReadNow ? 'updated' : 'unchanged';
     },
     clearTracked() {
       data.tracked.changed.clear();
       data.tracked.deletedGroups.clear();
+      data.tracked.kernelReadNow = false;
     },
   };
 }
