@@ -20,6 +20,11 @@
  *    churn: one or two of 100,000 per dump), and a bare snapshot would
  *    withdraw their flows. Links are dumped consistently (an interrupted
  *    link dump is redone), so a missing link is gone.
+ *  - the bridge's copy of a MAC (`extern_learn master <bridge>`, which FRR's
+ *    zebra writes beside the VXLAN device's own entry, same key) is not the
+ *    entry itself: a dump returns a port's bridge entries first
+ *    (rtnl_fdb_dump), and the device's own entry that follows is not a
+ *    repeat. The fdb node keeps the device's own (model.ts, bridgeCopyYields).
  *  - a flood-list destination cannot be looked up on its own (the lookup
  *    shows a device's first destination): one missing from a dump while its
  *    device still floods somewhere is a suspect, removed only if the next
@@ -29,7 +34,7 @@
  */
 import type { AgentGraph } from './engine/graph.js';
 import { applyKernelEvent } from './kernel-input.js';
-import { fdbKey, isFloodKey, sameNexthop, type FabricSettings, type KernelEvent, type KernelFdbEntry } from './model.js';
+import { fdbKey, isFloodKey, NTF_MASTER, sameNexthop, type FabricSettings, type KernelEvent, type KernelFdbEntry } from './model.js';
 import { isOwnedFdbEntry, isOwnedNexthop } from './ownership.js';
 import type { KernelDumpBatch, KernelPort } from './ports.js';
 
@@ -48,6 +53,7 @@ type Graph = Pick<AgentGraph, 'links' | 'nexthops' | 'fdb' | 'nodeState'>;
 
 export class KernelReconcile {
   private readonly touched = { links: new Set<number>(), nexthops: new Set<number>(), fdb: new Set<string>(), deletedGroups: new Set<number>() };
+  /** fdb: keys (seenKey) of the entries the dump returned, the bridge's copies apart. */
   private readonly seen = { links: new Set<number>(), nexthops: new Set<number>(), fdb: new Set<string>() };
   private batches: KernelDumpBatch[] = [];
   private nextBatch = 0;
@@ -143,10 +149,11 @@ export class KernelReconcile {
     }
     for (const entry of batch.fdb ?? []) {
       const key = fdbKey(entry);
-      if (seen.fdb.has(key)) continue;
-      seen.fdb.add(key);
+      const seenAs = seenKey(key, entry);
+      if (seen.fdb.has(seenAs)) continue;
+      seen.fdb.add(seenAs);
       if (touched.fdb.has(key) || (entry.nhid !== undefined && touched.deletedGroups.has(entry.nhid))) continue;
-      if (fabric) {
+      if (fabric && seenAs === key) {
         const old = graph.fdb.data.byKey.get(key);
         if (old && isOwnedFdbEntry(old, graph.nexthops.data.byId, fabric) && old.nhid !== entry.nhid) this.drift.push(`fdb ${entry.mac} changed`);
       }
@@ -160,7 +167,7 @@ export class KernelReconcile {
     const nexthops: number[] = [];
     for (const id of graph.nexthops.data.byId.keys()) if (!seen.nexthops.has(id) && !touched.nexthops.has(id)) nexthops.push(id);
     const fdb: KernelFdbEntry[] = [];
-    for (const [key, entry] of graph.fdb.data.byKey) if (!seen.fdb.has(key) && !touched.fdb.has(key)) fdb.push(entry);
+    for (const [key, entry] of graph.fdb.data.byKey) if (!seen.fdb.has(seenKey(key, entry)) && !touched.fdb.has(key)) fdb.push(entry);
     this.phase = 'verifying';
     if (nexthops.length === 0 && fdb.length === 0) {
       this.missing = { nexthops: [], fdb: [] };
@@ -189,7 +196,7 @@ export class KernelReconcile {
     }
     const gone = new Set(missing.fdb.map(fdbKey));
     for (const [key, entry] of graph.fdb.data.byKey) {
-      if (this.seen.fdb.has(key) || touched.fdb.has(key)) continue;
+      if (this.seen.fdb.has(seenKey(key, entry)) || touched.fdb.has(key)) continue;
       if (gone.has(key) || (isFloodKey(key) && this.earlierSuspects.has(key))) {
         if (fabric && isOwnedFdbEntry(entry, graph.nexthops.data.byId, fabric)) this.drift.push(`fdb ${entry.mac} vanished`);
         graph.fdb.remove(entry);
@@ -205,4 +212,9 @@ export class KernelReconcile {
     this.phase = 'failed';
     this.wake();
   }
+}
+
+/** The bridge's copy of a key's MAC is seen apart from the device's own entry (both are kernel entries). */
+function seenKey(key: string, entry: Pick<KernelFdbEntry, 'flags'>): string {
+  return (entry.flags & NTF_MASTER) !== 0 ? [key, 'master'].join('/') : key;
 }

@@ -151,7 +151,7 @@ export interface KernelFdbEntry {
   dst?: string;
   /** NUD_* */
   state: number;
-  /** NTF_* */
+  /** NTF_*; the bridge's own entries carry NTF_MASTER (set by the edge: see bridgeCopyYields). */
   flags: number;
 }
 
@@ -185,6 +185,20 @@ export function fdbKey(e: { ifindex: number; mac: string; vlan: number; vni?: nu
   if (e.vni !== undefined) parts.push(`v${e.vni}`);
   if (e.mac === ZERO_MAC && e.dst !== undefined) parts.push(e.dst);
   return parts.join('/');
+}
+
+/**
+ * One key, two kernel entries: FRR's zebra writes a remote MAC with
+ * NTF_SELF|NTF_MASTER, and the kernel keeps it twice on the VXLAN device
+ * (rtnl_fdb_add, net/core/rtnetlink.c): the device's own entry (NTF_SELF,
+ * with its nhid or dst: the one mirrored) and the bridge's copy (`master
+ * <bridge>`, neither), both with the key device/MAC/VLAN 0. The bridge's
+ * copy never stands in for the device's own: it does not replace it, and
+ * its deletion does not remove it. Bridge entries carry NTF_MASTER here (the
+ * edge sets it from NDA_MASTER: br_fdb.c's fdb_fill_info sets no flag).
+ */
+export function bridgeCopyYields(held: Pick<KernelFdbEntry, 'flags'>, incoming: Pick<KernelFdbEntry, 'flags'>): boolean {
+  return (incoming.flags & NTF_MASTER) !== 0 && (held.flags & NTF_SELF) !== 0;
 }
 
 export function isFloodKey(key: string): boolean {

@@ -287,7 +287,11 @@ export function toNexthop(n: Nexthop): KernelNexthop {
 
 export function toFdbEntry(e: FdbEntry): KernelFdbEntry | undefined {
   if (e.mac === undefined || e.mac === '') return undefined;
-  const entry: KernelFdbEntry = { ifindex: e.ifindex, mac: e.mac.toLowerCase(), vlan: e.vlan ?? 0, state: e.state, flags: e.flags };
+  // The bridge reports its entries with NDA_MASTER and no NTF_MASTER flag
+  // (br_fdb.c, fdb_fill_info): flagged here, so that its copy of a MAC the
+  // VXLAN device also holds is told apart (model.ts, bridgeCopyYields).
+  const flags = e.master !== undefined && (e.flags & NTF_SELF) === 0 ? e.flags | NTF_MASTER : e.flags;
+  const entry: KernelFdbEntry = { ifindex: e.ifindex, mac: e.mac.toLowerCase(), vlan: e.vlan ?? 0, state: e.state, flags };
   // On a collect_metadata device (single VXLAN device) an entry is keyed by
   // its NDA_SRC_VNI. NDA_VNI is the remote VNI, sent only where it differs
   // from the device's: not part of the entry's identity.

@@ -61,6 +61,8 @@ describe('rtnetlink translation', () => {
     expect(toNexthop({ id: 20, family: 0, scope: 0, protocol: 236, flags: 0, fdb: true, blackhole: false, group: [{ id: 1, weight: 300 }] })).toEqual({ id: 20, protocol: 236, family: 0, fdb: true, members: [{ id: 1, weight: 300 }] });
     expect(toNexthop({ id: 1, family: 10, scope: 0, protocol: 4, flags: 0, fdb: true, blackhole: false, gateway: '2001:db8::1' }).family).toBe(6);
     expect(toFdbEntry({ family: 7, ifindex: 5, state: 0x42, flags: 2, ndmType: 0, mac: '02:00:00:00:00:AA', nhid: 20 })).toEqual({ ifindex: 5, mac: '02:00:00:00:00:aa', vlan: 0, state: 0x42, flags: 2, nhid: 20 });
+    // The bridge's entry (`extern_learn master br0`): the kernel sends NDA_MASTER and no NTF_MASTER flag; the edge flags it.
+    expect(toFdbEntry({ family: 7, ifindex: 5, state: 0x02, flags: 0x10, ndmType: 0, mac: '02:00:00:00:00:AA', master: 4 })).toEqual({ ifindex: 5, mac: '02:00:00:00:00:aa', vlan: 0, state: 0x02, flags: 0x14 });
   });
 });
 

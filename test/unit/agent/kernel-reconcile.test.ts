@@ -11,7 +11,7 @@ import { applyKernelEvent, applyKernelSnapshot } from '../../../src/agent/kernel
 import { KernelReconcile, type ReconcileState } from '../../../src/agent/kernel-reconcile.js';
 import { fdbKey, ZERO_MAC, type KernelEvent, type KernelFdbEntry, type KernelLink, type KernelNexthop } from '../../../src/agent/model.js';
 import type { KernelDumpBatch } from '../../../src/agent/ports.js';
-import { fdbGroup, fdbNh, mac, vxlan } from './fixtures.js';
+import { fdbGroup, fdbNh, mac, spec, vxlan } from './fixtures.js';
 
 function learned(m: string, nhid: number): KernelFdbEntry {
   return { ifindex: 10, mac: m, vlan: 0, nhid, state: 0x40, flags: 0x12 };
@@ -186,6 +186,56 @@ describe('kernel-reconcile: a dump folded in while notifications flow', () => {
     }
     // At most about 5,000 entries a step (whole datagrams), all of them in the end.
     expect(sizes.slice(0, 3)).toEqual([5000, 10000, 12000]);
+  });
+
+  it('keeps the VXLAN device\'s own (self) entry of a MAC that also has a bridge (master) entry, whichever the dump returns first', async () => {
+    // FRR's zebra writes a remote MAC with NTF_SELF|NTF_MASTER: the kernel
+    // keeps it twice on the VXLAN device, `self extern_learn` (with nhid or
+    // dst) and `extern_learn master <bridge>` (neither); both have the key
+    // ifindex/MAC/VLAN 0. rtnl_fdb_dump (net/core/rtnetlink.c) returns a
+    // port's bridge entries before the device's own.
+    const viaGroup = learned(mac(1), 11);
+    const single: KernelFdbEntry = { ifindex: 10, mac: mac(2), vlan: 0, dst: '192.0.2.2', state: 0x40, flags: 0x12 };
+    const bridgeCopy = (e: KernelFdbEntry): KernelFdbEntry => ({ ifindex: e.ifindex, mac: e.mac, vlan: 0, state: 0x40, flags: 0x14 });
+    for (const why of ['start', 'audit'] as const) {
+      // At start the nodes hold nothing; at an audit they hold the entries as notified (bridge copy first, as rtnl_fdb_add writes it).
+      const g = graphWith(why === 'start' ? [] : [bridgeCopy(viaGroup), viaGroup, bridgeCopy(single), single]);
+      g.nodeState.set(spec([]));
+      g.engine.run();
+      const k = kernelWith([viaGroup, single]);
+      const r = new KernelReconcile(why, k, g, new Set(), () => undefined);
+      r.begin();
+      k.send({ links: LINKS });
+      k.send({ nexthops: [MEMBER, GROUP] });
+      k.send({ fdb: [bridgeCopy(viaGroup), viaGroup, bridgeCopy(single), single] });
+      k.end();
+      expect(await finish(g, r)).toBe('done');
+      expect(g.fdb.data.byKey.get(fdbKey(viaGroup))).toEqual(viaGroup);
+      expect(g.fdb.data.byKey.get(fdbKey(single))).toEqual(single);
+      expect(g.evpnFdb.data.learned).toEqual({ ecmp: 1, singlePath: 1, invalid: {} });
+      expect(r.drift).toEqual([]);
+    }
+  });
+
+  it('a notification of the bridge\'s copy (added or deleted) leaves the VXLAN device\'s own entry of the MAC in place', () => {
+    const own = learned(mac(1), 11);
+    const bridgeCopy: KernelFdbEntry = { ifindex: 10, mac: mac(1), vlan: 0, state: 0x02, flags: 0x14 };
+    const g = graphWith([]);
+    g.nodeState.set(spec([]));
+    g.engine.run();
+    // rtnl_fdb_add with NTF_SELF|NTF_MASTER notifies the bridge's entry, then the device's; a later refresh may notify the bridge's alone.
+    for (const ev of [{ op: 'new', entry: bridgeCopy }, { op: 'new', entry: own }, { op: 'new', entry: bridgeCopy }] as const) applyKernelEvent(g, { kind: 'fdb', ...ev });
+    g.engine.run();
+    expect(g.fdb.data.byKey.get(fdbKey(own))).toEqual(own);
+    expect(g.evpnFdb.data.learned.ecmp).toBe(1);
+    // `bridge fdb del MAC dev evpn-100 master`: the bridge's copy goes, the device's entry stays.
+    applyKernelEvent(g, { kind: 'fdb', op: 'del', entry: bridgeCopy });
+    g.engine.run();
+    expect(g.evpnFdb.data.learned.ecmp).toBe(1);
+    applyKernelEvent(g, { kind: 'fdb', op: 'del', entry: own });
+    g.engine.run();
+    expect(g.fdb.data.byKey.size).toBe(0);
+    expect(g.evpnFdb.data.learned.ecmp).toBe(0);
   });
 
   it('fails (and changes nothing more) when the dump fails', async () => {

@@ -15,7 +15,7 @@
  * linger until the next dump (what Open Virtual Network does).
  */
 import type { EngineNode } from '../engine.js';
-import { fdbKey, sameFdbEntry, type KernelFdbEntry } from '../../model.js';
+import { bridgeCopyYields, fdbKey, sameFdbEntry, type KernelFdbEntry } from '../../model.js';
 import { KeyIndex } from './key-index.js';
 
 export interface FdbData {
@@ -27,14 +27,15 @@ export interface FdbData {
 
 export interface FdbNode extends EngineNode<FdbData> {
   upsert(entry: KernelFdbEntry): void;
-  remove(entry: Pick<KernelFdbEntry, 'ifindex' | 'mac' | 'vlan' | 'dst'>): void;
+  /** With NTF_MASTER in `flags` (the bridge's copy deleted), the device's own entry of the key stays. */
+  remove(entry: Pick<KernelFdbEntry, 'ifindex' | 'mac' | 'vlan' | 'dst'> & Partial<Pick<KernelFdbEntry, 'flags'>>): void;
   /** The kernel deleted nexthop `id`; if it was a group, its FDB entries are gone too. */
   nexthopDeleted(id: number): void;
   replaceAll(entries: KernelFdbEntry[]): void;
 }
 
 export function createFdbNode(): FdbNode {
-  type Item = { entry?: KernelFdbEntry; removed?: string; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
+  type Item = { entry?: KernelFdbEntry; removed?: string; removedFlags?: number; nhDeleted?: number; snapshot?: KernelFdbEntry[] };
   const queue: Item[] = [];
   const data: FdbData = { byKey: new Map(), byNhid: new KeyIndex(), tracked: { changed: new Set() } };
 
@@ -47,7 +48,7 @@ export function createFdbNode(): FdbNode {
   };
   const put = (entry: KernelFdbEntry, key = fdbKey(entry)): void => {
     const old = data.byKey.get(key);
-    if (old && sameFdbEntry(old, entry)) return;
+    if (old && (sameFdbEntry(old, entry) || bridgeCopyYields(old, entry))) return;
     if (old) del(key);
     data.byKey.set(key, entry);
     if (entry.nhid !== undefined) data.byNhid.add(entry.nhid, key);
@@ -59,13 +60,16 @@ export function createFdbNode(): FdbNode {
     inputs: [],
     data,
     upsert: (entry) => queue.push({ entry }),
-    remove: (entry) => queue.push({ removed: fdbKey(entry) }),
+    remove: (entry) => queue.push({ removed: fdbKey(entry), removedFlags: entry.flags ?? 0 }),
     nexthopDeleted: (id) => queue.push({ nhDeleted: id }),
     replaceAll: (snapshot) => queue.push({ snapshot }),
     recompute() {
       for (const item of queue.splice(0)) {
         if (item.entry) put(item.entry);
-        if (item.removed !== undefined) del(item.removed);
+        if (item.removed !== undefined) {
+          const old = data.byKey.get(item.removed);
+          if (!old || !bridgeCopyYields(old, { flags: item.removedFlags ?? 0 })) del(item.removed);
+        }
         if (item.nhDeleted !== undefined) for (const key of [...(data.byNhid.get(item.nhDeleted) ?? [])]) del(key);
         if (item.snapshot) {
           // Each key built once (100,000 entries per dump at scale).
