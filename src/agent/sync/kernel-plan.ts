@@ -19,7 +19,7 @@
  */
 import type { KernelDesiredData } from '../engine/nodes/kernel-desired.js';
 import type { LocalExportData } from '../engine/nodes/local-export.js';
-import { NTF_EXT_LEARNED, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_STATIC, sameMembers, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
+import { NTF_EXT_LEARNED, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_STATIC, sameMembers, ZERO_MAC, type FabricSettings, type KernelEvent, type KernelFdbEntry, type KernelNexthop, type NexthopMember } from '../model.js';
 import { inRange, isOwnedFdbEntry, isOwnedNexthop } from '../ownership.js';
 
 export type KernelOp =
@@ -171,9 +171,12 @@ export function observedAfter(op: KernelOp, fabric: FabricSettings): KernelEvent
     case 'delFlood':
       return { kind: 'fdb', op: 'del', entry: withVni({ ifindex: op.ifindex, mac: ZERO_MAC, vlan: 0, dst: op.dst, state: 0, flags: 0 }, op.srcVni) };
     case 'setLocalMac':
-      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: NUD_NOARP, flags: 0 } };
+      // A bridge entry, flagged as the edge flags those the kernel reports:
+      // a lookup of it (kernel-reconcile) then asks the bridge, not the port
+      // (a veth has no fdb get: EOPNOTSUPP).
+      return { kind: 'fdb', op: 'new', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: NUD_NOARP, flags: NTF_MASTER } };
     case 'delLocalMac':
-      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: 0, flags: 0 } };
+      return { kind: 'fdb', op: 'del', entry: { ifindex: op.ifindex, mac: op.mac, vlan: op.vlan, state: 0, flags: NTF_MASTER } };
   }
 }
 

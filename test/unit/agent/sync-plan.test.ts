@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
+import { observedAfter, planKernelSync } from '../../../src/agent/sync/kernel-plan.js';
+import { NTF_MASTER, NTF_SELF } from '../../../src/agent/model.js';
 import { planOfSync, sameGroup, type OfState } from '../../../src/agent/openflow/diff.js';
 import type { KernelFdbEntry, KernelNexthop, OfFlow, OfGroup } from '../../../src/agent/model.js';
 import { flowKey } from '../../../src/agent/openflow/pipeline.js';
@@ -52,6 +53,13 @@ describe('kernel sync plan', () => {
     const plan = planKernelSync(desired, { nexthops: new Map([[8, fdbGroup(8, [])]]), fdb }, F);
     expect(plan.ops.some((o) => o.op === 'setFdb')).toBe(false);
     expect([...plan.conflicts.values()]).toEqual([{ object: 'fdb 02:00:00:00:00:aa on ifindex 10', reason: 'held by an extern_learn entry this agent did not write' }]);
+  });
+
+  it('holds an exported local MAC, once written, as the bridge entry it is (a lookup of it must ask the bridge: a veth has no fdb get)', () => {
+    const written = observedAfter({ op: 'setLocalMac', ifindex: 20, mac: '02:00:00:00:01:01', vlan: 0 }, F);
+    expect(written.kind === 'fdb' && written.entry.flags & (NTF_MASTER | NTF_SELF)).toBe(NTF_MASTER);
+    const deleted = observedAfter({ op: 'delLocalMac', ifindex: 20, mac: '02:00:00:00:01:01', vlan: 0 }, F);
+    expect(deleted.kind === 'fdb' && deleted.entry.flags & (NTF_MASTER | NTF_SELF)).toBe(NTF_MASTER);
   });
 });
 
