@@ -114,6 +114,16 @@ describe.skipIf(skip)('agent write scope (RBAC + ValidatingAdmissionPolicy)', ()
     }), 'create', '-f', '-');
     const { stdout } = await cp.kubectl('create', 'token', AGENT_SA, '-n', NS, '--bound-object-kind', 'Pod', '--bound-object-name', 'agent-a');
     token = stdout.trim();
+    // The apiserver loads admission policies through an informer, so a policy
+    // helm just created is enforced a moment later (under load, more than a
+    // test's first request: a write to node-b's status went through once).
+    // Wait for it on an object of its own, so no test's object is written.
+    await cp.kubectlInput(nodeState('policy-probe'), 'create', '-f', '-');
+    const deadline = Date.now() + 60_000;
+    while ((await patchAsAgent('policy-probe', '/status', { observedGeneration: 1 })).code !== 403) {
+      if (Date.now() > deadline) throw new Error('the agent admission policy was not enforced within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }, 180_000);
   afterAll(async () => {
     await cp?.stop();
