@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab/lab.js';
 import { KubeClient, ResourceApi } from '../src/operator/kube/client.js';
+import { inParallel } from '../test/harness/parallel.js';
 import { CLI, cpuSecondsOf, until } from './lib/daemon.js';
 import type { Figure } from './lib/report.js';
 import type { Scale } from './lib/scale.js';
@@ -94,9 +95,7 @@ export async function benchLab(scale: Scale): Promise<Figure[]> {
       const cpu0 = cpu();
       const pending = Array.from({ length: count }, (_, i) => groupOf(i));
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        for (let g = pending.shift(); g; g = pending.shift()) await groups.create(g);
-      }));
+      await inParallel(pending, 8, (g) => groups.create(g));
       const created = performance.now();
       await until(`${count} groups 2/2`, async () => (await readyCount()) === count, 120_000, 100);
       const readyAt = performance.now();

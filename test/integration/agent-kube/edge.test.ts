@@ -16,23 +16,12 @@ import { createMetricsRegistry, type Registry } from '../../../src/util/metrics.
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { eventually } from '../operator/operator-process.js';
 import { getJson } from '../operator/objects.js';
+import { nodeStateJson } from './node-state.js';
 
 const skip = missingControlPlane();
 
 function nodeStateYaml(name: string, weight: number): string {
-  return JSON.stringify({
-    apiVersion: 'evpn.ecmp.dev/v1alpha1',
-    kind: 'VtepNodeState',
-    metadata: { name },
-    spec: {
-      fabric: 'default',
-      localVtepIP: '192.0.2.1',
-      vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
-      ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan' },
-      kernel: {},
-      groups: [{ name: 'web', generation: 1, vni: 100, vteps: [{ ip: '198.51.100.2', weight }], macs: ['02:00:00:00:00:aa'] }],
-    },
-  });
+  return nodeStateJson(name, { groups: [{ name: 'web', generation: 1, vni: 100, vteps: [{ ip: '198.51.100.2', weight }], macs: ['02:00:00:00:00:aa'] }] });
 }
 
 function status(invalid?: Record<string, number>): VtepNodeStateStatus {

@@ -22,6 +22,8 @@ import { eventually } from '../operator/operator-process.js';
 import { createNode, getJson } from '../operator/objects.js';
 import { KubeAgentProcess } from './agent-process.js';
 import { ApiserverRelay } from './apiserver-relay.js';
+import { nodeStateJson } from './node-state.js';
+import { inParallel } from '../../harness/parallel.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']) ?? missingControlPlane();
 const NS = 'evpn-system';
@@ -56,27 +58,8 @@ function group(g: number): VtepGroupObject {
   };
 }
 
-const NODE_STATE = JSON.stringify({
-  apiVersion: 'evpn.ecmp.dev/v1alpha1',
-  kind: 'VtepNodeState',
-  metadata: { name: NODE },
-  spec: {
-    fabric: 'default',
-    localVtepIP: '192.0.2.1',
-    vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
-    ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan' },
-    kernel: {},
-    groupsFrom: 'VtepGroups',
-  },
-});
-
-/** Runs `work` over `items` with at most `width` at a time. */
-async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
+/** The VtepNodeState the operator writes when the agent reads the groups itself: settings, no groups. */
+const NODE_STATE = nodeStateJson(NODE, { groupsFrom: 'VtepGroups' });
 
 describe.skipIf(skip)(`a node with ${GROUPS * MACS_PER_GROUP} MACs from ${GROUPS} VtepGroups (apiserver, kernel, OVS)`, () => {
   let cp: ControlPlane;

@@ -17,6 +17,7 @@ import { eventually } from '../operator/operator-process.js';
 import { apply, createNode, getJson, groupYaml } from '../operator/objects.js';
 import { KubeAgentProcess } from './agent-process.js';
 import { ApiserverRelay } from './apiserver-relay.js';
+import { nodeStateJson } from './node-state.js';
 
 const skip = missingPrerequisites([...KERNEL_TOOLS, ...OVS_TOOLS, 'curl']) ?? missingControlPlane();
 const NS = 'evpn-system';
@@ -25,19 +26,7 @@ const NODE = 'node-a';
 const MAC = (n: number) => `02:00:00:00:00:${n.toString(16).padStart(2, '0')}`;
 
 /** The VtepNodeState the operator writes when the agent reads the groups itself: settings, no groups. */
-const NODE_STATE = JSON.stringify({
-  apiVersion: 'evpn.ecmp.dev/v1alpha1',
-  kind: 'VtepNodeState',
-  metadata: { name: NODE },
-  spec: {
-    fabric: 'default',
-    localVtepIP: '192.0.2.1',
-    vxlan: { port: 4789, deviceTemplate: 'evpn-{vni}' },
-    ovs: { bridge: 'br-evpn', tunnelPort: 'evpn-vxlan' },
-    kernel: {},
-    groupsFrom: 'VtepGroups',
-  },
-});
+const NODE_STATE = nodeStateJson(NODE, { groupsFrom: 'VtepGroups' });
 
 interface GroupStatus {
   name: string;

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeApiError, KubeUnreachableError, WatchDecodeError, decodeWatchLine } from '../../../../src/agent/kube/api.js';
 import { ApiserverHealth } from '../../../../src/agent/kube/apiserver-health.js';
 import { NodeStateSource, VTEP_NODE_STATES_PATH, type ObservedNodeState } from '../../../../src/agent/kube/node-state-source.js';
-import type { NodeSpec, SpecUpdate } from '../../../../src/agent/model.js';
 import { silentLogger } from '../../../../src/util/log.js';
 import { FakeTransport } from './fake-transport.js';
+import { SpecTarget } from './spec-target.js';
 
 function nodeState(generation: number, rv: string, weight = 1, status?: unknown): Record<string, unknown> {
   return {
@@ -23,20 +23,6 @@ function nodeState(generation: number, rv: string, weight = 1, status?: unknown)
   };
 }
 
-class Target {
-  specs: NodeSpec[] = [];
-  updates: SpecUpdate[] = [];
-  rejections: string[] = [];
-  setSpec(spec: NodeSpec): void {
-    this.specs.push(spec);
-  }
-  updateSpec(update: SpecUpdate): void {
-    this.updates.push(update);
-  }
-  rejectSpec(message: string): void {
-    this.rejections.push(message);
-  }
-}
 
 const until = async (what: string, check: () => boolean, timeoutMs = 2000) => {
   const deadline = Date.now() + timeoutMs;
@@ -55,7 +41,7 @@ describe('NodeStateSource (this node\'s VtepNodeState: list + watch)', () => {
 
   function setup(listAnswers: Array<{ rv: string; items: unknown[] } | Error>, retryMinMs = 1) {
     const api = new FakeTransport();
-    const target = new Target();
+    const target = new SpecTarget();
     const observed: ObservedNodeState[] = [];
     const health = new ApiserverHealth(silentLogger);
     let lists = 0;

@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeApiError } from '../../../../src/agent/kube/api.js';
 import { ApiserverHealth } from '../../../../src/agent/kube/apiserver-health.js';
 import { NodeStateSource, NODES_PATH, VTEP_GROUPS_PATH, VTEP_NODE_STATES_PATH } from '../../../../src/agent/kube/node-state-source.js';
-import type { NodeSpec, SpecUpdate } from '../../../../src/agent/model.js';
 import { silentLogger } from '../../../../src/util/log.js';
 import { FakeTransport, type OpenWatch, type RecordedRequest } from './fake-transport.js';
+import { SpecTarget } from './spec-target.js';
 
 type Obj = Record<string, unknown>;
 
@@ -49,25 +49,6 @@ function node(labels: Record<string, string>): Obj {
   return { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', labels, resourceVersion: String(Math.random()) } };
 }
 
-class Target {
-  specs: NodeSpec[] = [];
-  updates: SpecUpdate[] = [];
-  rejections: string[] = [];
-  setSpec(spec: NodeSpec): void {
-    this.specs.push(spec);
-  }
-  updateSpec(update: SpecUpdate): void {
-    this.updates.push(update);
-  }
-  rejectSpec(message: string): void {
-    this.rejections.push(message);
-  }
-  /** The last update, in short: `+name@generation` and `-name`. */
-  get last(): string[] {
-    const u = this.updates.at(-1);
-    return u ? [...(u.groups ?? []).map((g) => `+${g.name}@${g.generation}${g.invalid ? '!' : ''}`), ...(u.removed ?? []).map((n) => `-${n}`)] : [];
-  }
-}
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -89,7 +70,7 @@ describe('NodeStateSource, groups read from VtepGroups', () => {
   /** Lists answered per path from `lists` (a function of the request, or held until released). */
   function setup(lists: Record<string, (req: RecordedRequest) => { rv: string; items: Obj[] } | Promise<{ rv: string; items: Obj[] }>>) {
     const api = new FakeTransport();
-    const target = new Target();
+    const target = new SpecTarget();
     api.handler = (req) => {
       const answer = lists[req.path];
       if (!answer) throw new Error(`unexpected request ${req.method} ${req.path}`);
