@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeHttpTransport, KubernetesEdge, loadKubeConfig } from '../../../src/agent/kube/edge.js';
-import type { NodeSpec, SpecUpdate } from '../../../src/agent/model.js';
 import { Logger } from '../../../src/util/log.js';
 import { createMetricsRegistry, type Registry } from '../../../src/util/metrics.js';
 import { ControlPlane, missingControlPlane } from '../../harness/kube.js';
 import { eventually } from '../operator/operator-process.js';
 import { getJson } from '../operator/objects.js';
+import { SpecTarget } from '../../harness/spec-target.js';
 import { nodeStateJson } from './node-state.js';
 
 const skip = missingControlPlane();
@@ -33,21 +33,6 @@ function status(invalid?: Record<string, number>): VtepNodeStateStatus {
     learned: { ecmp: 2, singlePath: 0, ...(invalid ? { invalid } : {}) },
     lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   };
-}
-
-class Target {
-  specs: NodeSpec[] = [];
-  updates: SpecUpdate[] = [];
-  rejections: string[] = [];
-  setSpec(spec: NodeSpec): void {
-    this.specs.push(spec);
-  }
-  updateSpec(update: SpecUpdate): void {
-    this.updates.push(update);
-  }
-  rejectSpec(message: string): void {
-    this.rejections.push(message);
-  }
 }
 
 async function counter(registry: Registry, name: string): Promise<number> {
@@ -70,7 +55,7 @@ describe.skipIf(skip)('agent Kubernetes edge against a real apiserver', () => {
   function edgeFor(node: string) {
     const registry = createMetricsRegistry({ processMetrics: false });
     const edge = new KubernetesEdge({ node, log, registry, kubeConfig: cp.kubeConfig });
-    const target = new Target();
+    const target = new SpecTarget();
     edge.start(target);
     return { edge, target, registry };
   }

@@ -4,7 +4,7 @@ import { ApiserverHealth } from '../../../../src/agent/kube/apiserver-health.js'
 import { NodeStateSource, VTEP_NODE_STATES_PATH, type ObservedNodeState } from '../../../../src/agent/kube/node-state-source.js';
 import { silentLogger } from '../../../../src/util/log.js';
 import { FakeTransport } from './fake-transport.js';
-import { SpecTarget } from './spec-target.js';
+import { SpecTarget } from '../../../harness/spec-target.js';
 
 function nodeState(generation: number, rv: string, weight = 1, status?: unknown): Record<string, unknown> {
   return {

@@ -9,7 +9,7 @@ import { ApiserverHealth } from '../../../../src/agent/kube/apiserver-health.js'
 import { NodeStateSource, NODES_PATH, VTEP_GROUPS_PATH, VTEP_NODE_STATES_PATH } from '../../../../src/agent/kube/node-state-source.js';
 import { silentLogger } from '../../../../src/util/log.js';
 import { FakeTransport, type OpenWatch, type RecordedRequest } from './fake-transport.js';
-import { SpecTarget } from './spec-target.js';
+import { SpecTarget } from '../../../harness/spec-target.js';
 
 type Obj = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import type { NodeSpec, SpecUpdate } from '../../../../src/agent/model.js';
+import type { NodeSpec, SpecUpdate } from '../../src/agent/model.js';
 
 /** What NodeStateSource hands the agent, recorded: whole specs, updates (parts of one) and refusals. */
 export class SpecTarget {
